@@ -1,0 +1,54 @@
+"""The `cityops` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cityops.categories.cli import app as categories_app
+from cityops.config import get_settings
+from cityops.db import get_engine, migrate, store_status
+from cityops.demo.cli import demo as demo_command
+from cityops.geo.cli import app as areas_app
+from cityops.org.cli import app as users_app
+
+app = typer.Typer(help="CityOps: city operations platform (城市运行“一网统管”).", no_args_is_help=True)
+db_app = typer.Typer(help="The store: migrations and status.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(areas_app, name="areas")
+app.add_typer(categories_app, name="categories")
+app.add_typer(users_app, name="users")
+app.command("demo")(demo_command)
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the configured store (SQLite by default)."""
+    engine = get_engine()
+    migrate(engine)
+    console.print(store_status(engine))
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Print the store's backend and schema revision."""
+    console.print(store_status(get_engine()))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="port (or $PORT)")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes (PostgreSQL for more than one)")] = 1,
+) -> None:
+    """Serve the API (and the web console once built)."""
+    import uvicorn
+
+    settings = get_settings()
+    migrate(get_engine(settings))
+    console.print(f"CityOps on [bold]http://{host}:{port}[/bold]  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("cityops.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")

@@ -1,0 +1,49 @@
+"""Settings, read from the environment with the ``CITYOPS_`` prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"
+DEV_DEMO_PASSWORD = "cityops-demo"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYOPS_", env_file=".env", extra="ignore")
+
+    environment: str = Field("dev", description="dev, test or production; production refuses dev secrets")
+    data_dir: Path = Field(Path("./var"), description="where the embedded store and uploads live")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite under data_dir")
+    secret_key: str = Field(DEV_SECRET, description="signs access tokens")
+    access_token_minutes: int = 12 * 60
+    demo_password: str = DEV_DEMO_PASSWORD
+    boundary_distance_m: float = Field(30.0, ge=0, description="points this close to a boundary are flagged")
+    placeholder_radius_m: float = Field(25.0, ge=0, description="default radius of a placeholder point")
+    shared_data_dir: Path = Field(Path("../shared/data"), description="public data used by the demo city")
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_outside_dev(self) -> Settings:
+        if self.environment not in {"dev", "test"}:
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError("CITYOPS_SECRET_KEY must be set to a random value of 32+ characters")
+            if self.demo_password == DEV_DEMO_PASSWORD:
+                raise ValueError("CITYOPS_DEMO_PASSWORD must not be the development default")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.data_dir / 'cityops.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,73 @@
+"""Dependency aliases for the API: the unit of work, settings and the caller.
+
+Fetch-or-404 and permission checks live here and in ``cityops.org.access``, nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cityops.config import Settings
+from cityops.db import unit_of_work
+from cityops.errors import NotAuthenticated
+from cityops.org import service as org_service
+from cityops.org.access import Principal, require
+from cityops.org.roles import Permission
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False,
+                              description="A user's JWT from /api/v1/auth/token or an API client's token")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine_dep(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine_dep)]) -> Iterator[Session]:
+    with unit_of_work(engine) as session:
+        yield session
+
+
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+# scope="function": the unit of work commits before the response is sent, so a failed commit
+# is reported to the client instead of being lost after a 200.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_optional_principal(session: DbSession, settings: AppSettings,
+                           token: Annotated[str | None, Depends(bearer)]) -> Principal | None:
+    if not token:
+        return None
+    return org_service.principal_for_token(session, token=token, secret=settings.secret_key)
+
+
+def get_principal(principal: Annotated[Principal | None, Depends(get_optional_principal)]) -> Principal:
+    if principal is None:
+        raise NotAuthenticated("sign in or present an API token")
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def requires(permission: Permission):  # noqa: ANN201
+    """A dependency that admits only callers holding ``permission``."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        require(principal, permission)
+        return principal
+
+    return Depends(check)
+
+
+Reader = Annotated[Principal, requires(Permission.read_records)]

@@ -1,0 +1,1 @@
+"""Places: the five-level area tree, coordinate systems, the locator and GeoJSON import."""

@@ -1,0 +1,104 @@
+"""The application: routers, error handlers, middleware and operational endpoints."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, ORJSONResponse
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cityops import __version__
+from cityops.config import Settings, get_settings
+from cityops.db import get_engine, store_status
+from cityops.errors import CityOpsError
+from cityops.geo.service import LocatorCache
+from cityops.observability import MetricsMiddleware, RequestMetrics
+
+log = logging.getLogger("cityops")
+PROBLEM = "application/problem+json"
+
+
+def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "form", "cookie")]
+    return ".".join(parts) or str(location[-1]) if location else ""
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CityOpsError)
+    async def _cityops_error(request: Request, exc: CityOpsError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("internal error on %s: %s", request.url.path, exc.detail)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(exc.status, exc.problem(request.url.path), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_of(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
+        first = errors[0] if errors else {"field": "", "message": "invalid request"}
+        body = {"type": "https://cityops.dev/problems/invalid_input", "title": "Invalid input",
+                "status": 422, "detail": f"{first['field']}: {first['message']}", "code": "invalid_input",
+                "field": first["field"], "instance": request.url.path, "errors": errors}
+        return problem_response(422, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
+        body = {"type": f"https://cityops.dev/problems/{code}", "title": str(exc.detail),
+                "status": exc.status_code, "detail": str(exc.detail), "code": code,
+                "instance": request.url.path}
+        return problem_response(exc.status_code, body, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        body = {"type": "https://cityops.dev/problems/internal", "title": "Internal error", "status": 500,
+                "detail": "an unexpected error occurred; it has been logged", "code": "internal",
+                "instance": request.url.path}
+        return problem_response(500, body)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    from cityops.categories.api import router as categories_router
+    from cityops.geo.api import router as geo_router
+    from cityops.org.api import router as org_router
+    from cityops.org.responsibility_api import router as responsibility_router
+
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="CityOps",
+        version=__version__,
+        description="City operations platform (城市运行“一网统管”): places, organisation, categories and "
+                    "the responsibility matrix. Errors are RFC 9457 problem+json with a stable `code`.",
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.engine = engine or get_engine(settings)
+    app.state.locators = LocatorCache(boundary_distance_m=settings.boundary_distance_m)
+    metrics = RequestMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and the store's status")
+    def healthz() -> JSONResponse:
+        try:
+            store = store_status(app.state.engine)
+        except Exception as exc:  # noqa: BLE001  (any store failure is what this endpoint reports)
+            return JSONResponse({"status": "unavailable", "store": {"ok": False, "error": str(exc)}},
+                                status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__, "store": store})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    def prometheus_metrics():  # noqa: ANN202
+        return metrics.render()
+
+    for router in (org_router, geo_router, categories_router, responsibility_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,2 @@
+"""Organisation: operations centres, departments, users, roles, API clients and the
+responsibility matrix."""
