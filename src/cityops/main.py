@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -65,6 +65,47 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(500, body)
 
 
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "An RFC 9457 problem document",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "code": {"type": "string", "description": "stable error code"},
+        "field": {"type": "string", "description": "the offending input, for bad input"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "additionalProperties": True,
+}
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    """Document every error answer as problem+json: the 422 FastAPI declares and a default for the
+    rest (401, 403, 404, 409 …)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = {"description": "Invalid input", "content": problem}
+                responses["default"] = {"description": "An error (problem+json)", "content": problem}
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema["components"]["schemas"].pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     from cityops.categories.api import router as categories_router
     from cityops.geo.api import router as geo_router
@@ -77,7 +118,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=__version__,
         description="City operations platform (城市运行“一网统管”): places, organisation, categories and "
                     "the responsibility matrix. Errors are RFC 9457 problem+json with a stable `code`.",
-        default_response_class=ORJSONResponse,
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings)
@@ -85,6 +125,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     metrics = RequestMetrics()
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
+    install_problem_openapi(app)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and the store's status")
     def healthz() -> JSONResponse:

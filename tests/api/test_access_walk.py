@@ -62,7 +62,7 @@ def world(session: Session) -> dict[str, Any]:
     outside_areas = [a for a in city.areas.values() if a.code not in inside]
     private_outside = {a.code for a in outside_areas} | {a.name for a in outside_areas}
     private_outside |= {f"oc-{c}" for c in private_outside} | {f"dept-{c}" for c in private_outside}
-    private_outside |= {"user-" + c for c in (OTHER_STREET, OTHER_DISTRICT, "990000"), client.name}
+    private_outside |= {"user-" + c for c in (OTHER_STREET, OTHER_DISTRICT, "990000")} | {client.name}
     private_all = {a.code for a in city.areas.values()} | {"street.operator", "street.admin"}
     private_all |= {f"dept-{a.code}" for a in city.areas.values()} | private_outside
     return {"city": city, "outside": private_outside, "private": private_all, "client_id": client.id}
@@ -117,8 +117,9 @@ def test_street_user_sees_nothing_outside_the_street(client: TestClient, world: 
                                           headers=headers)
                     walked += 1
                     assert response.status_code < 500, (path, response.text)
-                    if response.headers.get("content-type", "").startswith(("application/json",
-                                                                            "application/geo+json")):
+                    # JSON bodies (incl. problem+json, whose detail may echo the identifier asked
+                    # for) are compared value by value; anything else is searched as text.
+                    if "json" in response.headers.get("content-type", ""):
                         leaked = set(strings_in(response.json())) & world["outside"]
                     else:
                         leaked = {s for s in world["outside"] if re.search(rf"\b{re.escape(s)}\b", response.text)}

@@ -66,7 +66,7 @@ def list_areas(
     simplify: Annotated[float | None, Query(ge=0, le=10_000,
                                             description="simplify geometry to this tolerance in metres")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ):  # noqa: ANN201
     """Areas whose place lies in your jurisdiction's subtree, widest first. With
     ``format=geojson`` the answer is a FeatureCollection (WGS84), simplified when asked."""

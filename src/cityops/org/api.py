@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
 
@@ -90,7 +90,7 @@ def me(session: DbSession, principal: CurrentPrincipal) -> MeOut:
 @router.get("/users", response_model=UserPage, tags=["organisation"], summary="Users in your jurisdiction")
 def list_users(session: DbSession, viewer: Reader, role: Role | None = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-               offset: Annotated[int, Query(ge=0)] = 0) -> UserPage:
+               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> UserPage:
     users, total = service.list_users(session, viewer=viewer, role=role.value if role else None, limit=limit,
                                       offset=offset)
     return UserPage(items=[_user_out(session, u) for u in users], total=total)
@@ -172,6 +172,7 @@ def create_api_client(session: DbSession, manager: ClientManager, body: ApiClien
 
 @router.post("/api-clients/{client_id}/revoke", response_model=ApiClientOut, tags=["access"],
              summary="Revoke a client's token at once")
-def revoke_api_client(session: DbSession, manager: ClientManager, client_id: int) -> ApiClientOut:
+def revoke_api_client(session: DbSession, manager: ClientManager,
+                      client_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> ApiClientOut:
     client = service.get_api_client(session, client_id=client_id, viewer=manager)
     return _client_out(session, service.revoke_api_client(session, client=client))
