@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-23 16:12:11.496286
 """
 
-from alembic import op
 import sqlalchemy as sa
-import cityops.db
+from alembic import op
 
+import cityops.db
 
 revision = '0001'
 down_revision = None
