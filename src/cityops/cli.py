@@ -10,7 +10,7 @@ from rich.console import Console
 from cityops.categories.cli import app as categories_app
 from cityops.config import get_settings
 from cityops.db import get_engine, migrate, store_status
-from cityops.demo.cli import demo as demo_command
+from cityops.demo.cli import app as demo_app
 from cityops.geo.cli import app as areas_app
 from cityops.org.cli import app as users_app
 
@@ -20,7 +20,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(areas_app, name="areas")
 app.add_typer(categories_app, name="categories")
 app.add_typer(users_app, name="users")
-app.command("demo")(demo_command)
+app.add_typer(demo_app, name="demo")
 console = Console()
 
 

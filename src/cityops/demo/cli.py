@@ -1,0 +1,77 @@
+"""`cityops demo [--city shanghai|nanjing]`: load a demo city (idempotent) and print its logins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cityops.config import DEV_DEMO_PASSWORD, Settings, get_settings
+from cityops.db import get_engine, migrate, unit_of_work
+from cityops.demo import service
+from cityops.demo.catalogue import CITIES
+from cityops.errors import CityOpsError
+
+app = typer.Typer(help="The demo city.")
+console = Console()
+
+
+def password_notice(settings: Settings) -> str:
+    source = "the development default" if settings.demo_password == DEV_DEMO_PASSWORD else "CITYOPS_DEMO_PASSWORD"
+    return f"demo password: {settings.demo_password}  (from {source})"
+
+
+@app.callback(invoke_without_command=True)
+def demo(
+    city: Annotated[str, typer.Option(help=f"which city: {', '.join(CITIES)}")] = "shanghai",
+) -> None:
+    """Load the demo city into the store, or show it when it is already loaded."""
+    settings = get_settings()
+    console.print(password_notice(settings))
+    engine = get_engine(settings)
+    migrate(engine)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=True) as bar, unit_of_work(engine) as session:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done)
+
+            summary = service.load_demo(session, city=city, data_dir=settings.shared_data_dir,
+                                        password=settings.demo_password, progress=progress)
+    except CityOpsError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+    print_summary(summary)
+
+
+def print_summary(summary: service.DemoSummary) -> None:
+    if summary.created:
+        console.print(f"[green]loaded the {summary.city_name} demo in {summary.seconds:.1f} s[/green]")
+    else:
+        console.print(f"the {summary.city_name} demo is already loaded; nothing changed (its logins keep the "
+                      "password they were created with)")
+    for warning in summary.warnings:
+        console.print(f"[yellow]data: {warning}[/yellow]")
+    counts = Table("what", "how many", title=f"{summary.city_name} ({summary.city_code})")
+    for level, count in summary.areas.items():
+        counts.add_row(f"areas: {level}", str(count))
+    counts.add_row("operations centres", str(summary.ops_centres))
+    counts.add_row("departments", str(summary.departments))
+    counts.add_row("responsibility cells", str(summary.responsibilities))
+    counts.add_row("placeholder points", str(summary.placeholders))
+    console.print(counts)
+    logins = Table(title="demo logins")
+    logins.add_column("username", no_wrap=True)
+    logins.add_column("role", no_wrap=True)
+    logins.add_column("area")
+    logins.add_column("department")
+    for login in summary.logins:
+        logins.add_row(login.username, login.role, login.area_name, login.department or "")
+    console.print(logins)
