@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cityops import __version__
@@ -29,6 +30,23 @@ def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] 
 def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "form", "cookie")]
     return ".".join(parts) or str(location[-1]) if location else ""
+
+
+class RejectNulInUrl:
+    """Refuse a NUL character in the path or query before it reaches a store that cannot hold it."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] == "http" and (b"%00" in scope.get("query_string", b"")
+                                        or "\x00" in scope.get("path", "")
+                                        or b"%00" in scope.get("raw_path", b"")):
+            body = {"type": "https://cityops.dev/problems/invalid_input", "title": "Invalid input",
+                    "status": 422, "detail": "the URL contains a NUL character", "code": "invalid_input"}
+            await problem_response(422, body)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -55,6 +73,15 @@ def install_error_handlers(app: FastAPI) -> None:
                 "status": exc.status_code, "detail": str(exc.detail), "code": code,
                 "instance": request.url.path}
         return problem_response(exc.status_code, body, getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _unstorable_value(request: Request, exc: DataError) -> JSONResponse:
+        # Values the store cannot hold (a NUL character, a number beyond its column) are bad input,
+        # not a server fault; the unit of work has already rolled back.
+        body = {"type": "https://cityops.dev/problems/invalid_input", "title": "Invalid input", "status": 422,
+                "detail": f"a value cannot be stored: {str(exc.orig).splitlines()[0]}", "code": "invalid_input",
+                "instance": request.url.path}
+        return problem_response(422, body)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -123,6 +150,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine or get_engine(settings)
     app.state.locators = LocatorCache(boundary_distance_m=settings.boundary_distance_m)
     metrics = RequestMetrics()
+    app.add_middleware(RejectNulInUrl)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
     install_problem_openapi(app)

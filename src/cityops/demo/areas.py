@@ -1,7 +1,7 @@
 """The demo city's area tree: the real city and districts, then synthetic streets, grids and
 communities that subdivide them exactly. The city, districts and streets go through the geo
 service's create and import use cases; the thousands of grids and communities are rows built by
-the same function the geo service uses (``_new_area``) and added level by level in bulk.
+the same function the geo service uses (``area_row``) and added level by level in bulk.
 
 Streets carry their real names and codes; their polygons are made up (no free street boundaries
 exist for these cities), and so are every grid and community. All of those are ``synthetic``.
@@ -122,8 +122,8 @@ def _build_grids_and_communities(session: Session, city_area: Area,
 
 
 def _synthetic(code: str, name: str, level: AreaLevel, parent: Area, geometry: BaseGeometry) -> Area:
-    return geo_service._new_area(code=code, name=name, level=level, parent=parent, geometry=geometry,
-                                 synthetic=True, origin=ORIGIN, source=SYNTHETIC_SOURCE)
+    return geo_service.area_row(code=code, name=name, level=level, parent=parent, geometry=geometry,
+                                synthetic=True, origin=ORIGIN, source=SYNTHETIC_SOURCE)
 
 
 def _feature(index: int, code: str, name: str, geometry: BaseGeometry) -> ParsedFeature:

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityops.categories import service as categories_service
@@ -30,7 +29,6 @@ from cityops.geo.models import Area
 from cityops.org import responsibility
 from cityops.org import service as org_service
 from cityops.org.access import Principal
-from cityops.org.models import Department, OpsCentre, User
 
 
 @dataclass(frozen=True)
@@ -111,12 +109,9 @@ def _existing_city(session: Session, plan: CityPlan) -> Area | None:
 
 def non_demo_rows(session: Session) -> dict[str, int]:
     """How many areas, users, departments and operations centres did not come from a demo."""
-    counts = {}
-    for name, model in (("areas", Area), ("users", User), ("departments", Department),
-                        ("ops_centres", OpsCentre)):
-        query = select(func.count()).select_from(model).where(model.origin != ORIGIN)
-        counts[name] = session.scalar(query) or 0
-    return {name: count for name, count in counts.items() if count}
+    found = {"areas": geo_service.count_areas_not_from(session, origin=ORIGIN)}
+    found.update(org_service.count_records_not_from(session, origin=ORIGIN))
+    return {name: count for name, count in found.items() if count}
 
 
 def refuse_non_demo_store(session: Session) -> None:

@@ -85,8 +85,14 @@ class ImportSummary:
     seconds: float = 0.0
 
 
-def _new_area(*, code: str, name: str, level: AreaLevel, parent: Area | None, geometry: BaseGeometry,
-              synthetic: bool, origin: str, source: str | None) -> Area:
+def count_areas_not_from(session: Session, *, origin: str) -> int:
+    return session.scalar(select(func.count()).select_from(Area).where(Area.origin != origin)) or 0
+
+
+def area_row(*, code: str, name: str, level: AreaLevel, parent: Area | None, geometry: BaseGeometry,
+             synthetic: bool, origin: str, source: str | None) -> Area:
+    """An unsaved area row with its path, bounding box and centre computed: the one place an area's
+    derived columns are worked out, for single creates and bulk loads alike."""
     min_lon, min_lat, max_lon, max_lat = geometry.bounds
     centre = geometry.representative_point()
     return Area(code=code, name=name, level=level.value, parent_id=parent.id if parent else None,
@@ -101,7 +107,7 @@ def create_area(session: Session, *, code: str, name: str, level: AreaLevel, par
     _check_nesting(level, parent)
     if session.scalar(select(Area.id).where(Area.code == code)) is not None:
         raise Conflict(f"area code {code!r} already exists", code="duplicate_code", field="code")
-    area = _new_area(code=code, name=name, level=level, parent=parent, geometry=geometry,
+    area = area_row(code=code, name=name, level=level, parent=parent, geometry=geometry,
                      synthetic=synthetic, origin=origin, source=source)
     session.add(area)
     session.flush()
@@ -119,11 +125,19 @@ def _check_nesting(level: AreaLevel, parent: Area | None) -> None:
                            f"its parent must be a {level.parent().value}", field="parent")
 
 
-def _city_code_for(features: Sequence[ParsedFeature], name: str) -> str:
-    codes = {f.code for f in features}
-    if all(len(c) >= 6 and c.isdigit() for c in codes) and len({c[:2] for c in codes}) == 1:
-        return next(iter(codes))[:2] + "0000"
-    return name
+MUNICIPALITY_PREFIXES = {"11", "12", "31", "50"}  # 北京, 天津, 上海, 重庆: the city is the province
+
+
+def city_code_for(district_codes: set[str], name: str) -> str:
+    """The city's administrative code from its districts' six-digit codes (320102 → 320100; for a
+    municipality, 310101 → 310000); the name when the codes are not administrative codes."""
+    if not district_codes or not all(len(c) == 6 and c.isdigit() for c in district_codes):
+        return name
+    prefixes = {c[:4] for c in district_codes}
+    if len(prefixes) != 1:
+        return name
+    prefix = prefixes.pop()
+    return prefix[:2] + "0000" if prefix[:2] in MUNICIPALITY_PREFIXES else prefix + "00"
 
 
 def import_areas(session: Session, *, features: Sequence[ParsedFeature], level: AreaLevel,
@@ -154,7 +168,7 @@ def import_areas(session: Session, *, features: Sequence[ParsedFeature], level: 
         city = session.scalar(select(Area).where(Area.level == AreaLevel.city.value, Area.name == city_name))
         if city is None:
             union = shapely.union_all([f.geometry for f in features])
-            city = create_area(session, code=_city_code_for(features, city_name), name=city_name,
+            city = create_area(session, code=city_code_for({f.code for f in features}, city_name), name=city_name,
                                level=AreaLevel.city, parent=None, geometry=union, origin=origin, source=source)
             summary.created_city = city.code
         parents = [city] * len(features)
@@ -164,7 +178,7 @@ def import_areas(session: Session, *, features: Sequence[ParsedFeature], level: 
         parents = _parents_by_containment(session, features, level)
     for feature, parent in zip(features, parents, strict=True):
         _check_nesting(level, parent)
-        session.add(_new_area(code=feature.code, name=feature.name, level=level, parent=parent,
+        session.add(area_row(code=feature.code, name=feature.name, level=level, parent=parent,
                               geometry=feature.geometry, synthetic=synthetic, origin=origin, source=source))
         summary.imported += 1
         if parent is not None:

@@ -39,6 +39,13 @@ def principal_of_user(session: Session, user: User) -> Principal:
                       department_id=user.department_id)
 
 
+def count_records_not_from(session: Session, *, origin: str) -> dict[str, int]:
+    """How many users, departments and operations centres came from elsewhere than ``origin``."""
+    counts = {name: session.scalar(select(func.count()).select_from(model).where(model.origin != origin)) or 0
+              for name, model in (("users", User), ("departments", Department), ("ops_centres", OpsCentre))}
+    return {name: count for name, count in counts.items() if count}
+
+
 def principal_for_token(session: Session, *, token: str, secret: str) -> Principal:
     """The principal behind a bearer token: an API client's token or a user's JWT."""
     if is_api_token(token):
