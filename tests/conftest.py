@@ -108,8 +108,15 @@ def app(settings: Settings, engine: Engine, session: Session):  # noqa: ANN201
     application = create_app(settings, engine)
 
     def same_session() -> Iterator[Session]:
-        yield session
-        session.flush()
+        # A savepoint per request plays the unit of work: kept on success, undone on any error.
+        savepoint = session.begin_nested()
+        try:
+            yield session
+        except BaseException:
+            savepoint.rollback()
+            raise
+        if savepoint.is_active:
+            savepoint.commit()
 
     application.dependency_overrides[get_session] = same_session
     return application

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from cityops.deps import DbSession, Reader, requires
-from cityops.errors import InvalidFile, NotFound, PermissionDenied
+from cityops.errors import InvalidFile, NotFound
 from cityops.geo import service
 from cityops.geo.coords import Crs, convert
 from cityops.geo.geojson import read_feature_collection
@@ -149,12 +149,8 @@ async def import_areas(
     if len(raw) > MAX_UPLOAD_BYTES:
         raise InvalidFile(f"file larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", field="file")
     features = read_feature_collection(raw, code_field=code_field, name_field=name_field, crs=crs)
-    if (city or level is AreaLevel.city) and manager.area_level != AreaLevel.city:
-        raise PermissionDenied("only a city-level administrator may create or extend a city")
     summary = service.import_areas(session, features=features, level=level, parent_code=parent or None,
-                                   city_name=city or None, source=file.filename)
-    for code in summary.parents:
-        require_jurisdiction(manager, service.get_area(session, code=code).path, what="parent area")
+                                   city_name=city or None, source=file.filename, actor=manager)
     return ImportSummaryOut(**summary.__dict__)
 
 

@@ -11,11 +11,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cityops.errors import Conflict, InvalidInput, NotFound
+from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction
 from cityops.geo.geojson import ParsedFeature, assign_parents
 from cityops.geo.levels import AreaLevel
 from cityops.geo.locator import AreaShape, Locator, Placeholder
 from cityops.geo.models import Area, ChangeStamp, PlaceholderPoint
+from cityops.org.access import Principal, require_jurisdiction
 
 AREAS_STAMP = "areas"
 
@@ -142,12 +143,14 @@ def city_code_for(district_codes: set[str], name: str) -> str:
 
 def import_areas(session: Session, *, features: Sequence[ParsedFeature], level: AreaLevel,
                  parent_code: str | None = None, city_name: str | None = None, origin: str = "import",
-                 source: str | None = None, synthetic: bool = False) -> ImportSummary:
+                 source: str | None = None, synthetic: bool = False,
+                 actor: Principal | None = None) -> ImportSummary:
     """Add one level of areas, all or nothing: the caller's unit of work rolls back on any error.
 
     Each feature nests under ``parent_code`` when given, else under the existing area one level up
     that covers most of it; ``city_name`` nests districts under that city, created on first use
-    as the union of the features."""
+    as the union of the features. With an ``actor``, every parent must lie in its jurisdiction
+    (so an API caller can never create a new city); the command line passes none."""
     started = time.perf_counter()
     if not features:
         raise InvalidInput("the file holds no features", field="features")
@@ -167,6 +170,8 @@ def import_areas(session: Session, *, features: Sequence[ParsedFeature], level: 
                                field="city")
         city = session.scalar(select(Area).where(Area.level == AreaLevel.city.value, Area.name == city_name))
         if city is None:
+            if actor is not None:
+                raise OutsideJurisdiction(f"there is no city named {city_name!r} in your jurisdiction")
             union = shapely.union_all([f.geometry for f in features])
             city = create_area(session, code=city_code_for({f.code for f in features}, city_name), name=city_name,
                                level=AreaLevel.city, parent=None, geometry=union, origin=origin, source=source)
@@ -176,6 +181,11 @@ def import_areas(session: Session, *, features: Sequence[ParsedFeature], level: 
         parents = [None] * len(features)
     else:
         parents = _parents_by_containment(session, features, level)
+    for parent in {p.id: p for p in parents if p is not None}.values():
+        if actor is not None:
+            require_jurisdiction(actor, parent.path, what="parent area")
+    if actor is not None and any(p is None for p in parents):
+        raise OutsideJurisdiction("only the command line may create a city")
     for feature, parent in zip(features, parents, strict=True):
         _check_nesting(level, parent)
         session.add(area_row(code=feature.code, name=feature.name, level=level, parent=parent,
