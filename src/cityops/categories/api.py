@@ -27,13 +27,13 @@ from cityops.categories.schemas import (
 from cityops.categories.service import CategoryKind, CategoryRecord, TreeNode
 from cityops.categories.time_limits import Step
 from cityops.deps import DbSession, requires
-from cityops.errors import InvalidFile
+from cityops.files import MEGABYTE, read_limited
 from cityops.org.access import Principal
 from cityops.org.roles import Permission
 
 router = APIRouter(prefix="/api/v1/categories", tags=["categories"])
 Manager = Annotated[Principal, requires(Permission.manage_categories)]
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = 10 * MEGABYTE
 CSV_MEDIA_TYPE = "text/csv"
 KindFilter = Annotated[CategoryKind | None, Query(description="component (部件), event (事件) or message")]
 # 400: a body that cannot be parsed at all (not JSON, broken multipart).
@@ -119,9 +119,7 @@ def import_categories(
     """Upsert by code: new codes are added, known ones updated, nothing is deleted (deactivate with
     ``active=false``). If any row is bad nothing is written, and the 422 problem lists every bad
     row in ``rows`` as ``{row, field, reason}`` (the header is row 1)."""
-    raw = file.file.read(MAX_UPLOAD_BYTES + 1)
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise InvalidFile(f"file larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", field="file")
+    raw = read_limited(file.file, max_bytes=MAX_UPLOAD_BYTES)
     report = service.import_csv(session, data=raw)
     return ImportReportOut(**report.__dict__)
 

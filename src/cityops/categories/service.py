@@ -33,6 +33,7 @@ from cityops.categories.time_limits import (
     parse_step,
 )
 from cityops.errors import Conflict, InvalidFile, InvalidInput, NotFound
+from cityops.files import csv_dict_reader, decode_text
 
 
 class CategoryKind(StrEnum):
@@ -389,33 +390,6 @@ def update_category(session: Session, *, code: str, name: str | None = None, par
     return _apply_one(session, row, origin=current.origin)
 
 
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidFile("the file is neither UTF-8 nor GB18030 text", field="file")
-
-
-def _reader(text: str, *, columns: Sequence[str], required: Sequence[str]) -> csv.DictReader:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    if not header:
-        raise InvalidFile("the file is empty; it needs a header row", field="header")
-    unknown = [h for h in header if h not in columns]
-    missing = [c for c in required if c not in header]
-    if unknown or missing or len(set(header)) != len(header):
-        raise InvalidFile(f"bad header: columns are {', '.join(columns)}"
-                          + (f"; unknown {', '.join(map(repr, unknown))}" if unknown else "")
-                          + (f"; missing {', '.join(missing)}" if missing else "")
-                          + ("; a column repeats" if len(set(header)) != len(header) else ""), field="header")
-    reader.fieldnames = header
-    return reader
-
-
 def parse_csv(data: bytes | str) -> tuple[list[CategoryRow], list[_Problem], frozenset[str]]:
     """The rows of a category CSV file that are sound on their own, the problems of the others, and
     those others' codes. ``row`` counts the header as row 1, as a spreadsheet does."""
@@ -424,7 +398,8 @@ def parse_csv(data: bytes | str) -> tuple[list[CategoryRow], list[_Problem], fro
     rejected: set[str] = set()
     accepted: set[str] = set()
     seen: dict[str, int] = {}
-    for number, raw in enumerate(_reader(_decode(data), columns=COLUMNS, required=REQUIRED_COLUMNS), start=2):
+    reader = csv_dict_reader(decode_text(data), columns=COLUMNS, required=REQUIRED_COLUMNS)
+    for number, raw in enumerate(reader, start=2):
         if None in raw:
             problems.append(_Problem(number, "row", "the row has more cells than the header"))
             continue
@@ -494,7 +469,7 @@ def import_message_taxonomy(session: Session, *, path: Path | str) -> ImportRepo
     """A three-level citizen-message taxonomy (一级分类,二级分类,三级分类) as kind ``message``:
     ``M01``/``M0101``/``M010101`` numbered in file order; equal names under different parents are
     different classes. Steps inherit the platform default until limits are set."""
-    reader = _reader(_decode(Path(path).read_bytes()), columns=TAXONOMY_COLUMNS, required=TAXONOMY_COLUMNS)
+    reader = csv_dict_reader(decode_text(Path(path).read_bytes()), columns=TAXONOMY_COLUMNS, required=TAXONOMY_COLUMNS)
     codes: dict[tuple[str, ...], str] = {}
     children: dict[tuple[str, ...], int] = {}
     rows: list[CategoryRow] = []

@@ -10,7 +10,8 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from cityops.deps import DbSession, Reader, requires
-from cityops.errors import InvalidFile, NotFound
+from cityops.errors import NotFound
+from cityops.files import MEGABYTE, read_limited
 from cityops.geo import service
 from cityops.geo.coords import Crs, convert
 from cityops.geo.geojson import read_feature_collection
@@ -32,7 +33,7 @@ from cityops.org.roles import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["places"])
 METRES_PER_DEGREE = 111_320.0
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = 50 * MEGABYTE
 GEOJSON = "application/geo+json"
 Manager = Annotated[Principal, requires(Permission.manage_areas)]
 
@@ -145,9 +146,7 @@ async def import_areas(
     city: Annotated[str | None, Form(max_length=200)] = None,
     crs: Annotated[Crs, Form()] = Crs.wgs84,
 ) -> ImportSummaryOut:
-    raw = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise InvalidFile(f"file larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", field="file")
+    raw = read_limited(file.file, max_bytes=MAX_UPLOAD_BYTES)
     features = read_feature_collection(raw, code_field=code_field, name_field=name_field, crs=crs)
     summary = service.import_areas(session, features=features, level=level, parent_code=parent or None,
                                    city_name=city or None, source=file.filename, actor=manager)

@@ -150,24 +150,6 @@ class _Plane:
 
 
 @dataclass(frozen=True)
-class _Plane:
-    """Equirectangular plane in metres about (lon0, lat0); see the module docstring for its error."""
-
-    lon0: float
-    lat0: float
-
-    @property
-    def metres_per_degree_lon(self) -> float:
-        return METRES_PER_DEGREE * math.cos(math.radians(self.lat0))
-
-    def xy(self, lons, lats):
-        return (lons - self.lon0) * self.metres_per_degree_lon, (lats - self.lat0) * METRES_PER_DEGREE
-
-    def geometry(self, geometry):
-        return shapely.transform(geometry, lambda c: np.column_stack(self.xy(c[:, 0], c[:, 1])))
-
-
-@dataclass(frozen=True)
 class _Level:
     """The areas of one level: their indices among all areas (ascending), polygons and STRtree."""
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from cityops.categories import service as categories_service
 from cityops.categories.models import Category
 from cityops.errors import CityOpsError, InvalidFile, InvalidInput, NotFound
+from cityops.files import csv_dict_reader, decode_text
 from cityops.geo import service as geo_service
 from cityops.geo.models import Area
 from cityops.org import service as org_service
@@ -285,26 +286,9 @@ def list_cells(session: Session, *, viewer: Principal, category_code: str | None
     return _views(session, page), total
 
 
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidFile("the file is neither UTF-8 nor GB18030 text", field="file")
-
-
 def parse_csv(data: bytes | str) -> tuple[list[CellSpec], list[dict[str, object]]]:
     """Cells of a matrix CSV file and the problems of rows that cannot even be read."""
-    reader = csv.DictReader(io.StringIO(_decode(data), newline=""))
-    header = [h.strip() for h in reader.fieldnames or []]
-    if not header or set(header) - set(CSV_COLUMNS) or set(REQUIRED_COLUMNS) - set(header) \
-            or len(set(header)) != len(header):
-        raise InvalidFile(f"bad header {','.join(header)!r}: columns are {', '.join(CSV_COLUMNS)} (the first "
-                          "three required)", field="header")
-    reader.fieldnames = header
+    reader = csv_dict_reader(decode_text(data), columns=CSV_COLUMNS, required=REQUIRED_COLUMNS)
     specs: list[CellSpec] = []
     problems: list[dict[str, object]] = []
     for number, raw in enumerate(reader, start=2):

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from cityops.categories.schemas import problem_responses
 from cityops.deps import DbSession, Reader, requires
-from cityops.errors import InvalidFile
+from cityops.files import MEGABYTE, read_limited
 from cityops.geo import service as geo_service
 from cityops.org import responsibility as service
 from cityops.org import service as org_service
@@ -31,7 +31,7 @@ from cityops.org.roles import Permission
 
 router = APIRouter(prefix="/api/v1/responsibilities", tags=["responsibility matrix"])
 MatrixManager = Annotated[Principal, requires(Permission.manage_responsibility)]
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = 10 * MEGABYTE
 CSV_MEDIA_TYPE = "text/csv"
 CategoryPath = Annotated[str, Path(min_length=1, max_length=32, description="category code, e.g. E0102")]
 AreaPath = Annotated[str, Path(min_length=1, max_length=64, description="area code")]
@@ -81,9 +81,7 @@ def import_responsibilities(
     """Upsert by (category, area); cells not in the file stay. Every row's area must lie in your
     jurisdiction. If any row is bad nothing is written, and the 422 problem lists every bad row in
     ``rows`` as ``{row, field, reason}`` (the header is row 1)."""
-    raw = file.file.read(MAX_UPLOAD_BYTES + 1)
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise InvalidFile(f"file larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", field="file")
+    raw = read_limited(file.file, max_bytes=MAX_UPLOAD_BYTES)
     return MatrixImportReportOut(**service.import_csv(session, data=raw, actor=manager).__dict__)
 
 
