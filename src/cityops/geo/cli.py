@@ -16,6 +16,7 @@ from cityops.geo import service
 from cityops.geo.coords import Crs
 from cityops.geo.geojson import read_feature_collection
 from cityops.geo.levels import AreaLevel
+from cityops.geo.render import MapArea, areas_svg
 
 app = typer.Typer(help="Areas: the five-level tree of places (市 → 区 → 街镇 → 网格 → 社区).", no_args_is_help=True)
 console = Console()
@@ -76,3 +77,23 @@ def list_areas(
         for area in areas:
             table.add_row(area.code, area.name, area.level, "yes" if area.synthetic else "")
     console.print(table)
+
+
+@app.command("map")
+def draw_map(
+    out: Annotated[Path, typer.Argument(dir_okay=False, help="the SVG file to write")],
+    level: Annotated[AreaLevel, typer.Option(help="the level to draw")] = AreaLevel.street,
+    within: Annotated[str | None, typer.Option(help="only areas under this code")] = None,
+    labels: Annotated[bool, typer.Option(help="write each area's name")] = True,
+) -> None:
+    """Draw one level of areas as an SVG map, coloured by their parent."""
+    with unit_of_work() as session:
+        root = service.get_area(session, code=within).path if within else "/"
+        areas, _ = service.list_areas(session, within_path=root, level=level, limit=1_000_000)
+        if not areas:
+            console.print(f"[red]no {level.value} areas under {within or 'the store'}[/red]")
+            raise typer.Exit(1)
+        drawn = [MapArea(code=a.code, name=a.name, geometry=service.geometry_of(a),
+                         group=a.path.strip("/").split("/")[-2] if a.parent_id else a.code) for a in areas]
+    out.write_text(areas_svg(drawn, title=f"{len(drawn)} {level.value} areas", labels=labels), encoding="utf-8")
+    console.print(f"wrote {out} ({len(drawn)} areas)")
