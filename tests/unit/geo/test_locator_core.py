@@ -324,3 +324,10 @@ def test_equirectangular_distance():
     assert equirectangular_m(121.0, 31.0, 121.0, 31.001) == pytest.approx(111.195, rel=1e-4)
     east = haversine_m(121.0, 31.0, 121.01, 31.0)
     assert equirectangular_m(121.0, 31.0, 121.01, 31.0) == pytest.approx(east, rel=1e-6)
+
+
+def test_placeholders_alone_are_found_before_any_area_is_imported() -> None:
+    locator = Locator([], [Placeholder(name="默认点", lon=121.0, lat=31.0, radius_m=30.0)])
+    assert locator.locate(121.0, 31.0).placeholder == "默认点"
+    assert locator.locate(121.0, 31.0).chain == () and not locator.locate(121.0, 31.0).routable
+    assert locator.locate(121.01, 31.0).placeholder is None
