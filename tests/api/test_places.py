@@ -163,3 +163,12 @@ def test_an_administrator_cannot_import_into_another_city(client: TestClient, ad
                            data={"level": "district", "code_field": "id", "name_field": "nm", "city": "别的市"})
     assert response.status_code == 403 and response.json()["code"] == "outside_jurisdiction"
     assert session.scalar(select(func.count()).select_from(Area)) == before
+
+
+def test_the_locator_sees_changes_made_after_it_was_built(client: TestClient, admin: dict[str, str]) -> None:
+    point = {"lon": 121.0502, "lat": 31.15}
+    before = client.get("/api/v1/locate", params=point, headers=admin).json()
+    assert before["placeholder"] is None and before["routable"]
+    client.post("/api/v1/placeholders", headers=admin, json={"name": "区政府默认点", "lon": 121.05, "lat": 31.15})
+    after = client.get("/api/v1/locate", params=point, headers=admin).json()
+    assert after["placeholder"] == "区政府默认点" and not after["routable"]
