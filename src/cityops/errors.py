@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cityops.problems import problem_body
+
 
 class CityOpsError(Exception):
     status = 500
@@ -36,19 +38,8 @@ class CityOpsError(Exception):
         self.extra = extra or {}
 
     def problem(self, instance: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": f"https://cityops.dev/problems/{self.code}",
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-            "code": self.code,
-        }
-        if self.field is not None:
-            body["field"] = self.field
-        if instance:
-            body["instance"] = instance
-        body.update(self.extra)
-        return body
+        return problem_body(status=self.status, code=self.code, title=self.title, detail=self.detail,
+                            instance=instance, field=self.field, **self.extra)
 
 
 class InvalidInput(CityOpsError):

@@ -18,13 +18,13 @@ from cityops.db import get_engine, store_status
 from cityops.errors import CityOpsError
 from cityops.geo.service import LocatorCache
 from cityops.observability import MetricsMiddleware, RequestMetrics
+from cityops.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, ProblemOut, problem_body
 
 log = logging.getLogger("cityops")
-PROBLEM = "application/problem+json"
 
 
 def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
@@ -42,8 +42,8 @@ class RejectNulInUrl:
         if scope["type"] == "http" and (b"%00" in scope.get("query_string", b"")
                                         or "\x00" in scope.get("path", "")
                                         or b"%00" in scope.get("raw_path", b"")):
-            body = {"type": "https://cityops.dev/problems/invalid_input", "title": "Invalid input",
-                    "status": 422, "detail": "the URL contains a NUL character", "code": "invalid_input"}
+            body = problem_body(status=422, code="invalid_input", title="Invalid input",
+                                detail="the URL contains a NUL character")
             await problem_response(422, body)(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -61,50 +61,33 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"field": _field_of(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
-        body = {"type": "https://cityops.dev/problems/invalid_input", "title": "Invalid input",
-                "status": 422, "detail": f"{first['field']}: {first['message']}", "code": "invalid_input",
-                "field": first["field"], "instance": request.url.path, "errors": errors}
+        body = problem_body(status=422, code="invalid_input", title="Invalid input",
+                            detail=f"{first['field']}: {first['message']}", instance=request.url.path,
+                            field=first["field"], errors=errors)
         return problem_response(422, body)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
-        body = {"type": f"https://cityops.dev/problems/{code}", "title": str(exc.detail),
-                "status": exc.status_code, "detail": str(exc.detail), "code": code,
-                "instance": request.url.path}
+        body = problem_body(status=exc.status_code, code=code, title=str(exc.detail), detail=str(exc.detail),
+                            instance=request.url.path)
         return problem_response(exc.status_code, body, getattr(exc, "headers", None))
 
     @app.exception_handler(DataError)
     async def _unstorable_value(request: Request, exc: DataError) -> JSONResponse:
         # Values the store cannot hold (a NUL character, a number beyond its column) are bad input,
         # not a server fault; the unit of work has already rolled back.
-        body = {"type": "https://cityops.dev/problems/invalid_input", "title": "Invalid input", "status": 422,
-                "detail": f"a value cannot be stored: {str(exc.orig).splitlines()[0]}", "code": "invalid_input",
-                "instance": request.url.path}
+        body = problem_body(status=422, code="invalid_input", title="Invalid input",
+                            detail=f"a value cannot be stored: {str(exc.orig).splitlines()[0]}",
+                            instance=request.url.path)
         return problem_response(422, body)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        body = {"type": "https://cityops.dev/problems/internal", "title": "Internal error", "status": 500,
-                "detail": "an unexpected error occurred; it has been logged", "code": "internal",
-                "instance": request.url.path}
+        body = problem_body(status=500, code="internal", title="Internal error",
+                            detail="an unexpected error occurred; it has been logged", instance=request.url.path)
         return problem_response(500, body)
-
-
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "description": "An RFC 9457 problem document",
-    "required": ["type", "title", "status", "code"],
-    "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "code": {"type": "string", "description": "stable error code"},
-        "field": {"type": "string", "description": "the offending input, for bad input"},
-        "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-    "additionalProperties": True,
-}
 
 
 def install_problem_openapi(app: FastAPI) -> None:
@@ -117,8 +100,9 @@ def install_problem_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description,
                              routes=app.routes)
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-        problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+            "ProblemOut", ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}"))
+        problem = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA_REF}}
         for methods in schema.get("paths", {}).values():
             for operation in methods.values():
                 responses = operation.setdefault("responses", {})

@@ -22,7 +22,6 @@ from cityops.categories.schemas import (
     CategoryTree,
     EffectiveLimitOut,
     ImportReportOut,
-    problem_responses,
 )
 from cityops.categories.service import CategoryKind, CategoryRecord, TreeNode
 from cityops.categories.time_limits import Step
@@ -30,6 +29,7 @@ from cityops.deps import DbSession, requires
 from cityops.files import MEGABYTE, read_limited
 from cityops.org.access import Principal
 from cityops.org.roles import Permission
+from cityops.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/categories", tags=["categories"])
 Manager = Annotated[Principal, requires(Permission.manage_categories)]

@@ -1,41 +1,19 @@
-"""API shapes of the categories domain (and the problem+json body every error uses)."""
+"""API shapes of the categories domain."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cityops.categories.service import CODE_PATTERN, MAX_NAME_LENGTH, CategoryKind
 from cityops.categories.time_limits import LIMIT_PATTERN, Step
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 CategoryCode = Annotated[str, Field(min_length=1, max_length=32, pattern=CODE_PATTERN,
                                     examples=["E0102"], description="upper-case letters, digits, '-', '_'")]
 LimitText = Annotated[str, Field(pattern=LIMIT_PATTERN, examples=["4wh"],
                                  description="amount and unit: m, h, d (natural), wh, wd (working)")]
-
-
-class ProblemOut(BaseModel):
-    """An RFC 9457 problem: every error of the API has this shape."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str = Field(description="stable machine-readable code, e.g. invalid_input, unknown_category")
-    field: str | None = Field(None, description="the offending field, for bad input")
-    instance: str | None = None
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` declaring problem+json bodies for ``statuses``."""
-    schema = {"$ref": "#/components/schemas/ProblemOut"}
-    return {status: {"model": ProblemOut, "description": "a problem (RFC 9457)",
-                     "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}} for status in statuses}
 
 
 class EffectiveLimitOut(BaseModel):

@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Path, Query, UploadFile
 from fastapi.responses import Response
 
-from cityops.categories.schemas import problem_responses
 from cityops.deps import DbSession, Reader, requires
 from cityops.files import MEGABYTE, read_limited
 from cityops.geo import service as geo_service
@@ -28,6 +27,7 @@ from cityops.org.responsibility_schemas import (
     RouteOut,
 )
 from cityops.org.roles import Permission
+from cityops.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/responsibilities", tags=["responsibility matrix"])
 MatrixManager = Annotated[Principal, requires(Permission.manage_responsibility)]
