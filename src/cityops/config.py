@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     demo_password: str = DEV_DEMO_PASSWORD
     boundary_distance_m: float = Field(30.0, ge=0, description="points this close to a boundary are flagged")
     placeholder_radius_m: float = Field(25.0, ge=0, description="default radius of a placeholder point")
+    business_hours: list[str] = Field(["09:00-12:00", "13:00-18:00"],
+                                      description="working periods of a working day, local time")
+    timezone: str = Field("Asia/Shanghai", description="IANA time zone of the city's working hours")
     shared_data_dir: Path = Field(Path("../shared/data"), description="public data used by the demo city")
 
     @model_validator(mode="after")

@@ -1,8 +1,9 @@
 """Every table, imported once so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from cityops.calendar.models import CalendarDay
 from cityops.categories.models import Category
 from cityops.geo.models import Area, ChangeStamp, PlaceholderPoint
 from cityops.org.models import ApiClient, Department, OpsCentre, Responsibility, ResponsibilityAssist, User
 
-__all__ = ["ApiClient", "Area", "Category", "ChangeStamp", "Department", "OpsCentre",
+__all__ = ["ApiClient", "Area", "CalendarDay", "Category", "ChangeStamp", "Department", "OpsCentre",
            "PlaceholderPoint", "Responsibility", "ResponsibilityAssist", "User"]

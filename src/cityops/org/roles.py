@@ -22,6 +22,7 @@ class Permission(StrEnum):
     manage_categories = "manage_categories"
     manage_responsibility = "manage_responsibility"
     manage_api_clients = "manage_api_clients"
+    manage_calendar = "manage_calendar"
 
 
 STAFF_ROLES = frozenset({Role.administrator, Role.operator, Role.dispatcher, Role.handler,
