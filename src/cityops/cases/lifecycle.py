@@ -1,0 +1,449 @@
+"""The case lifecycle (闭环处置): one transition table, small handlers, and a timeline that rebuilds the
+state. Pure: no database, no web. The service loads a case, calls ``apply`` and stores the new state
+and its timeline entry in one unit of work, guarded by ``version`` so that two concurrent moves (two
+dispatches, say) cannot both succeed.
+
+``TABLE`` says, for every action, the statuses it may start from, the statuses it may lead to (none:
+the status stays), the roles that may take it and whether it needs a reason. ``apply`` checks the
+role (and that a department's action names the department), then the status, then the input, and
+hands over to the action's handler (``HANDLERS``; a plain move just takes the table's one target).
+
+Decisions:
+
+- **Deferral (缓办/挂账) is a flag, not a status.** It happens at the centre (a registered case nobody
+  can handle yet) and at a department (a case in progress that must wait for budget or works), and a
+  deferred case must come back to exactly where it was; as a status it would need a memory of that
+  place and a copy of every move out of it. It only stops the clock: ``defer``/``resume`` write their
+  own entries, and any move that changes the status ends it (the case is moving again). A pending
+  extension request lapses the same way.
+- **Reopen** goes back to the lead department (``in_progress``, its assignment reopened, like rework)
+  when departments handled the case, and to ``registered`` when it was closed at the centre
+  (直接办结) and there is nobody to send it back to. The previous rating no longer stands.
+- **Close** without a verification is allowed from ``handled`` (an unverified case closed by the
+  centre or by the sweeper when the verification window ends) and from ``registered`` (a question
+  answered on the hotline, a problem fixed on the spot); it always needs a reason.
+- **Joint handling** lives on the case (``assignments``) so that each department's acknowledgement,
+  report and return is a timeline entry and ``replay`` rebuilds it. Any department's return sends the
+  whole case back to the centre (the roster was the centre's decision), and ``reassign`` dispatches a
+  fresh roster. The case is ``in_progress`` from the first acknowledgement to the last report, while
+  the assignments say who is on it. See ``cityops.cases.joint``.
+- **The timeline opens with ``intake``** (``open_case``), so ``replay`` needs nothing but the entries,
+  and an entry's data is kept as it will read back from JSON storage.
+- **Attachments are never required here**: whether a report needs a photo depends on the category
+  (a broken manhole cover, not a noise complaint) and the channel (imported history has none), so the
+  service decides. Reasons are required where a person overrides or ends something.
+- **Rating** is the citizen's alone, once per closure, 1–5 with an optional comment.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from cityops.cases import joint
+from cityops.errors import Conflict, InvalidInput, PermissionDenied
+from cityops.org.roles import Role
+from cityops.org.routing import JointMode
+
+
+class CaseStatus(StrEnum):
+    reported = "reported"
+    registered = "registered"
+    rejected = "rejected"
+    merged = "merged"
+    dispatched = "dispatched"
+    in_progress = "in_progress"
+    returned = "returned"
+    handled = "handled"
+    closed = "closed"
+
+
+class Action(StrEnum):
+    intake = "intake"
+    register = "register"
+    reject = "reject"
+    merge = "merge"
+    unmerge = "unmerge"
+    dispatch = "dispatch"
+    acknowledge = "acknowledge"
+    return_ = "return"
+    reassign = "reassign"
+    report = "report"
+    verify = "verify"
+    close = "close"
+    reopen = "reopen"
+    rate = "rate"
+    request_extension = "request_extension"
+    approve_extension = "approve_extension"
+    deny_extension = "deny_extension"
+    defer = "defer"
+    resume = "resume"
+    summon = "summon"
+    report_in = "report_in"
+
+
+class ActorKind(StrEnum):
+    user = "user"
+    client = "client"
+    """An API client: a department's system, a trusted channel."""
+    citizen = "citizen"
+    system = "system"
+    """The platform itself: auto-registration, routing, the sweeper."""
+
+
+CITIZEN = "citizen"
+ACTOR_ROLES = frozenset({*Role, CITIZEN})
+# Actions a department takes for itself: the actor must name its department.
+DEPARTMENT_ACTIONS = frozenset({Action.acknowledge, Action.return_, Action.report, Action.request_extension,
+                                Action.report_in})
+DERIVED_KEYS = frozenset({"next_department"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: frozenset[CaseStatus]
+    targets: frozenset[CaseStatus]
+    """Where the action may lead; empty when it leaves the status as it is."""
+    roles: frozenset[str]
+    requires_reason: bool
+
+
+def _rule(sources: str, targets: str, roles: str, *, reason: bool = False) -> Rule:
+    unknown = set(roles.split()) - ACTOR_ROLES
+    if unknown:
+        raise ValueError(f"unknown roles in the transition table: {sorted(unknown)}")
+    return Rule(frozenset(map(CaseStatus, sources.split())), frozenset(map(CaseStatus, targets.split())),
+                frozenset(roles.split()), reason)
+
+
+CENTRE = "operator dispatcher administrator"
+TABLE: dict[Action, Rule] = {
+    # intake opens a case (``open_case``); it never applies to an existing one. Devices report through
+    # the sensing rules, which act as the system.
+    Action.intake: _rule("", "reported", f"citizen system {CENTRE} inspector handler leader"),
+    Action.register: _rule("reported", "registered", f"{CENTRE} system"),
+    Action.reject: _rule("reported", "rejected", CENTRE, reason=True),
+    Action.merge: _rule("reported registered", "merged", f"{CENTRE} system", reason=True),
+    Action.unmerge: _rule("merged", "reported registered", CENTRE, reason=True),
+    Action.dispatch: _rule("registered", "dispatched", "dispatcher administrator system"),
+    Action.acknowledge: _rule("dispatched in_progress", "in_progress", "handler"),
+    Action.return_: _rule("dispatched in_progress", "returned", "handler", reason=True),
+    Action.reassign: _rule("returned", "dispatched", "dispatcher administrator system", reason=True),
+    Action.report: _rule("in_progress", "in_progress handled", "handler", reason=True),
+    # verify needs a reason when it fails (see ``_verify``).
+    Action.verify: _rule("handled", "closed in_progress", "inspector operator dispatcher"),
+    Action.close: _rule("registered handled", "closed", "operator dispatcher system", reason=True),
+    Action.reopen: _rule("closed", "in_progress registered", CENTRE, reason=True),
+    Action.rate: _rule("closed", "", CITIZEN),
+    Action.request_extension: _rule("in_progress", "", "handler", reason=True),
+    Action.approve_extension: _rule("in_progress", "", "dispatcher administrator"),
+    Action.deny_extension: _rule("in_progress", "", "dispatcher administrator", reason=True),
+    Action.defer: _rule("registered in_progress", "", "dispatcher administrator", reason=True),
+    Action.resume: _rule("registered in_progress", "", "dispatcher administrator system"),
+    Action.summon: _rule("registered dispatched in_progress returned", "", CENTRE, reason=True),
+    Action.report_in: _rule("registered dispatched in_progress returned handled", "", "handler"),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    id: str | None
+    """The user's or client's id as text; None for the system and for a citizen without an account."""
+    role: str
+    name: str
+    department: str | None = None
+    """The code of the department a handler acts for."""
+
+
+@dataclass(frozen=True)
+class CaseState:
+    status: CaseStatus = CaseStatus.reported
+    version: int = 1
+    """How many timeline entries the case has."""
+    rework_count: int = 0
+    return_count: int = 0
+    reopen_count: int = 0
+    rating: int | None = None
+    duplicate_of: int | None = None
+    status_before_merge: CaseStatus | None = None
+    deferred: bool = False
+    extension_pending: bool = False
+    joint_mode: JointMode | None = None
+    assignments: tuple[joint.Assignment, ...] = ()
+    summons: tuple[joint.SummonsCall, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    action: Action
+    from_status: CaseStatus | None
+    """None for the entry that opens the case."""
+    to_status: CaseStatus
+    actor: Actor
+    at: datetime
+    """Aware, in UTC."""
+    reason: str | None
+    attachments: tuple[str, ...]
+    data: Mapping[str, Any]
+    version: int
+    """The case's version after this entry: 1, 2, 3 … in the order of the timeline."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """What a handler gets besides the case."""
+
+    action: Action
+    actor: Actor
+    at: datetime
+    reason: str | None
+    data: Mapping[str, Any]
+
+
+Effect = tuple[CaseState, dict[str, Any]]
+"""A handler's result: the new state, and anything to add to the entry's data."""
+
+
+def _single_target(case: CaseState, move: Move) -> Effect:
+    targets = TABLE[move.action].targets
+    return (replace(case, status=next(iter(targets))) if targets else case), {}
+
+
+def _flag(data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{key} must be true or false", field=key)
+    return value
+
+
+def _optional_time(move: Move, key: str) -> None:
+    if move.data.get(key) is not None and joint.as_utc(move.data[key], field=key) <= move.at:
+        raise InvalidInput(f"{key} must lie after the time of the action", field=key)
+
+
+def _dispatch(case: CaseState, move: Move) -> Effect:
+    mode = move.data.get("mode", JointMode.parallel)
+    if not isinstance(mode, str) or mode not in set(JointMode):
+        raise InvalidInput(f"mode must be one of {', '.join(JointMode)}", field="mode")
+    mode = JointMode(mode)
+    roster = joint.plan(lead=move.data.get("lead"), assisting=move.data.get("assisting", ()), mode=mode)
+    return replace(case, status=CaseStatus.dispatched, joint_mode=mode, assignments=roster), {}
+
+
+def _department_event(event: joint.Event) -> Callable[[CaseState, Move], Effect]:
+    def handle(case: CaseState, move: Move) -> Effect:
+        step = joint.advance(case.assignments, mode=case.joint_mode or JointMode.parallel,
+                             department=move.actor.department, event=event)
+        if event is joint.Event.returned:
+            return replace(case, status=CaseStatus.returned, assignments=step.assignments,
+                           return_count=case.return_count + 1), {}
+        status = CaseStatus.handled if step.all_reported else CaseStatus.in_progress
+        extra = {"next_department": step.next_department} if step.next_department else {}
+        return replace(case, status=status, assignments=step.assignments), extra
+    return handle
+
+
+def _verify(case: CaseState, move: Move) -> Effect:
+    if _flag(move.data, "passed"):
+        return replace(case, status=CaseStatus.closed), {}
+    if not move.reason:
+        raise InvalidInput("a failed verification needs a reason: what is still wrong", field="reason")
+    return replace(case, status=CaseStatus.in_progress, rework_count=case.rework_count + 1,
+                   assignments=joint.rework(case.assignments)), {}
+
+
+def _merge(case: CaseState, move: Move) -> Effect:
+    primary = move.data.get("primary")
+    if not isinstance(primary, int) or isinstance(primary, bool) or primary < 1:
+        raise InvalidInput("primary must be the id of the case this one duplicates", field="primary")
+    return replace(case, status=CaseStatus.merged, duplicate_of=primary, status_before_merge=case.status), {}
+
+
+def _unmerge(case: CaseState, move: Move) -> Effect:
+    return replace(case, status=case.status_before_merge or CaseStatus.reported, duplicate_of=None,
+                   status_before_merge=None), {}
+
+
+def _reopen(case: CaseState, move: Move) -> Effect:
+    reopened = replace(case, reopen_count=case.reopen_count + 1, rating=None)
+    if case.assignments:
+        return replace(reopened, status=CaseStatus.in_progress, assignments=joint.rework(case.assignments)), {}
+    return replace(reopened, status=CaseStatus.registered), {}
+
+
+def _rate(case: CaseState, move: Move) -> Effect:
+    if case.rating is not None:
+        raise Conflict("this closure has already been rated", code="already_rated")
+    score = move.data.get("score")
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise InvalidInput("score must be a whole number from 1 to 5", field="score")
+    if not isinstance(move.data.get("comment", ""), str):
+        raise InvalidInput("comment must be text", field="comment")
+    return replace(case, rating=score), {}
+
+
+def _request_extension(case: CaseState, move: Move) -> Effect:
+    if case.extension_pending:
+        raise Conflict("an extension request is already waiting for a decision", code="extension_pending")
+    if case.deferred:
+        raise Conflict("the case is deferred: its clock is stopped", code="case_deferred")
+    if move.data.get("until") is None:
+        raise InvalidInput("until: the deadline asked for is required", field="until")
+    _optional_time(move, "until")
+    assignment = case.assignments[joint.department_index(case.assignments, move.actor.department)]
+    if assignment.status is not joint.AssignmentStatus.in_progress:
+        raise Conflict(f"department {assignment.department_code} is not handling the case "
+                       f"(its assignment is {assignment.status})", code="illegal_transition")
+    return replace(case, extension_pending=True), {}
+
+
+def _decide_extension(case: CaseState, move: Move) -> Effect:
+    if not case.extension_pending:
+        raise Conflict("no extension request is waiting for a decision", code="no_extension_pending")
+    _optional_time(move, "until")
+    return replace(case, extension_pending=False), {}
+
+
+def _defer(case: CaseState, move: Move) -> Effect:
+    if case.deferred:
+        raise Conflict("the case is already deferred", code="already_deferred")
+    if case.extension_pending:
+        raise Conflict("decide the pending extension request first", code="extension_pending")
+    _optional_time(move, "until")
+    return replace(case, deferred=True), {}
+
+
+def _resume(case: CaseState, move: Move) -> Effect:
+    if not case.deferred:
+        raise Conflict("the case is not deferred", code="not_deferred")
+    return replace(case, deferred=False), {}
+
+
+def _summon(case: CaseState, move: Move) -> Effect:
+    return replace(case, summons=joint.summon(case.summons, deadlines=move.data.get("departments"),
+                                              at=move.at)), {}
+
+
+def _report_in(case: CaseState, move: Move) -> Effect:
+    return replace(case, summons=joint.report_in(case.summons, department=move.actor.department, at=move.at)), {}
+
+
+HANDLERS: dict[Action, Callable[[CaseState, Move], Effect]] = {
+    Action.merge: _merge,
+    Action.unmerge: _unmerge,
+    Action.dispatch: _dispatch,
+    Action.reassign: _dispatch,
+    Action.acknowledge: _department_event(joint.Event.acknowledged),
+    Action.report: _department_event(joint.Event.reported),
+    Action.return_: _department_event(joint.Event.returned),
+    Action.verify: _verify,
+    Action.reopen: _reopen,
+    Action.rate: _rate,
+    Action.request_extension: _request_extension,
+    Action.approve_extension: _decide_extension,
+    Action.deny_extension: _decide_extension,
+    Action.defer: _defer,
+    Action.resume: _resume,
+    Action.summon: _summon,
+    Action.report_in: _report_in,
+}
+
+
+def _check_actor(action: Action, rule: Rule, actor: Actor) -> None:
+    if actor.role not in rule.roles:
+        raise PermissionDenied(f"role {actor.role} may not {action}; allowed: {', '.join(sorted(rule.roles))}",
+                               code="role_not_allowed",
+                               extra={"action": str(action), "role": actor.role, "allowed_roles": sorted(rule.roles)})
+    if action in DEPARTMENT_ACTIONS and not actor.department:
+        raise PermissionDenied(f"{action} is taken by a department, and the actor names none", code="not_assigned")
+
+
+def _check_input(action: Action, rule: Rule, at: datetime, reason: str | None, attachments: Sequence[str],
+                 data: Mapping[str, Any] | None) -> tuple[datetime, str | None, tuple[str, ...], dict[str, Any]]:
+    at = joint.as_utc(at, field="at")
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput("reason must be text", field="reason")
+    reason = (reason or "").strip() or None
+    if rule.requires_reason and reason is None:
+        raise InvalidInput(f"{action} needs a reason", field="reason")
+    if isinstance(attachments, str) or not all(isinstance(a, str) and a.strip() for a in attachments):
+        raise InvalidInput("attachments must be a list of stored attachment references", field="attachments")
+    return at, reason, tuple(attachments), _json_object(data)
+
+
+def _json_object(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The entry's data as it will read back from storage (JSON), so that replay compares like with like.
+    Keys the handlers derive are recomputed, never taken from the caller (nor from a replayed entry)."""
+    if data is not None and not isinstance(data, Mapping):
+        raise InvalidInput("data must be an object", field="data")
+    try:
+        stored = json.loads(json.dumps(dict(data or {}), allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"data must hold JSON values only: {error}", field="data") from None
+    return {key: value for key, value in stored.items() if key not in DERIVED_KEYS}
+
+
+def open_case(*, actor: Actor, at: datetime, reason: str | None = None, attachments: Sequence[str] = (),
+              data: Mapping[str, Any] | None = None) -> tuple[CaseState, TimelineEntry]:
+    """A new case in ``reported``, with the entry that opens its timeline."""
+    rule = TABLE[Action.intake]
+    _check_actor(Action.intake, rule, actor)
+    at, reason, attachments, data = _check_input(Action.intake, rule, at, reason, attachments, data)
+    case = CaseState()
+    return case, TimelineEntry(Action.intake, None, case.status, actor, at, reason, attachments, data, case.version)
+
+
+def apply(case: CaseState, action: Action, *, actor: Actor, at: datetime, reason: str | None = None,
+          attachments: Sequence[str] = (), data: Mapping[str, Any] | None = None
+          ) -> tuple[CaseState, TimelineEntry]:
+    """Take ``action`` on ``case``: the new state and the timeline entry that records it.
+
+    Raises ``PermissionDenied`` (``role_not_allowed``, ``not_assigned``) for the wrong actor,
+    ``Conflict`` (``illegal_transition`` and the guards' codes) when the case's state forbids the move,
+    and ``InvalidInput`` (with the field) for a missing reason or bad data. The case is never changed
+    in place.
+    """
+    if not isinstance(action, str) or action not in set(Action):
+        raise InvalidInput(f"unknown action {action!r}", field="action")
+    action = Action(action)
+    rule = TABLE[action]
+    _check_actor(action, rule, actor)
+    if case.status not in rule.sources:
+        allowed = sorted(rule.sources)
+        raise Conflict(f"cannot {action} a case that is {case.status}; {action} is allowed from "
+                       f"{', '.join(allowed) or 'no status (it opens a case)'}", code="illegal_transition",
+                       extra={"action": str(action), "status": str(case.status), "allowed": allowed})
+    at, reason, attachments, data = _check_input(action, rule, at, reason, attachments, data)
+    new, extra = HANDLERS.get(action, _single_target)(case, Move(action, actor, at, reason, data))
+    if new.status not in (rule.targets or {case.status}):
+        raise AssertionError(f"handler for {action} led to {new.status}, outside the table")
+    if new.status != case.status:
+        new = replace(new, deferred=False, extension_pending=False)
+    new = replace(new, version=case.version + 1)
+    return new, TimelineEntry(action, case.status, new.status, actor, at, reason, attachments, data | extra,
+                              new.version)
+
+
+def replay(entries: Sequence[TimelineEntry]) -> CaseState:
+    """Rebuild a case from its timeline, re-checking every entry against the rules.
+
+    Raises ``Conflict`` (``timeline_mismatch``) when the timeline does not start by opening the case or
+    an entry is not what the rules make of it (out of order, edited, or written under other rules), and
+    the errors of ``apply`` for an entry that breaks the rules outright.
+    """
+    if not entries or entries[0].action != Action.intake:
+        raise Conflict("a timeline starts with the intake of the case", code="timeline_mismatch")
+    case = None
+    for entry in entries:
+        kwargs = {"actor": entry.actor, "at": entry.at, "reason": entry.reason, "attachments": entry.attachments,
+                  "data": entry.data}
+        case, produced = open_case(**kwargs) if case is None else apply(case, entry.action, **kwargs)
+        if produced != entry:
+            raise Conflict(f"timeline entry {entry.version} ({entry.action}) does not follow from the entries "
+                           f"before it", code="timeline_mismatch", extra={"version": entry.version})
+    return case
