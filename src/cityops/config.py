@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     business_hours: list[str] = Field(["09:00-12:00", "13:00-18:00"],
                                       description="working periods of a working day, local time")
     timezone: str = Field("Asia/Shanghai", description="IANA time zone of the city's working hours")
+    trusted_channels: list[str] = Field(["grid_patrol", "iot_warning", "department_system"],
+                                        description="channels whose reports the platform registers itself")
+    auto_dispatch: bool = Field(True, description="dispatch registered cases the matrix can route")
     shared_data_dir: Path = Field(Path("../shared/data"), description="public data used by the demo city")
 
     @model_validator(mode="after")

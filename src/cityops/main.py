@@ -119,6 +119,7 @@ def install_problem_openapi(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     from cityops.calendar.api import router as calendar_router
+    from cityops.cases.api import router as cases_router
     from cityops.categories.api import router as categories_router
     from cityops.geo.api import router as geo_router
     from cityops.org.api import router as org_router
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def prometheus_metrics():  # noqa: ANN202
         return metrics.render()
 
-    for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router):
+    for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
+                   cases_router):
         app.include_router(router)
     return app

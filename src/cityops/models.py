@@ -1,9 +1,12 @@
 """Every table, imported once so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from cityops.calendar.models import CalendarDay
+from cityops.cases.models import Case, CaseAssignment, CaseEvent
 from cityops.categories.models import Category
 from cityops.geo.models import Area, ChangeStamp, PlaceholderPoint
 from cityops.org.models import ApiClient, Department, OpsCentre, Responsibility, ResponsibilityAssist, User
 
-__all__ = ["ApiClient", "Area", "CalendarDay", "Category", "ChangeStamp", "Department", "OpsCentre",
-           "PlaceholderPoint", "Responsibility", "ResponsibilityAssist", "User"]
+__all__ = [
+    "ApiClient", "Area", "CalendarDay", "Case", "CaseAssignment", "CaseEvent", "Category", "ChangeStamp",
+    "Department", "OpsCentre", "PlaceholderPoint", "Responsibility", "ResponsibilityAssist", "User",
+]

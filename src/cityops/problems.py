@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/ProblemOut"}
+RESERVED_KEYS = frozenset({"type", "title", "status", "detail", "code", "instance"})
 
 
 class ProblemOut(BaseModel):
@@ -30,6 +31,9 @@ def problem_body(*, status: int, code: str, title: str, detail: str, instance: s
                             "detail": detail, "code": code}
     if instance:
         body["instance"] = instance
+    clashes = RESERVED_KEYS & extra.keys()
+    if clashes:
+        raise ValueError(f"problem details may not redefine {sorted(clashes)}")
     body.update({k: v for k, v in extra.items() if v is not None})
     return body
 

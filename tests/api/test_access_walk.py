@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +15,23 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityops.models import ApiClient, Area, Department, OpsCentre, PlaceholderPoint, Responsibility, User
+from cityops.cases import service as cases_service
+from cityops.cases.channels import Channel
+from cityops.cases.lifecycle import Action
+from cityops.geo import service as geo_service
+from cityops.geo.levels import AreaLevel
+from cityops.geo.locator import AreaShape, Locator
+from cityops.models import (
+    ApiClient,
+    Area,
+    Case,
+    CaseEvent,
+    Department,
+    OpsCentre,
+    PlaceholderPoint,
+    Responsibility,
+    User,
+)
 from cityops.org import service as org_service
 from tests.factories import PASSWORD, login, make_city, make_user
 
@@ -26,7 +43,8 @@ PUBLIC_READS = ("/api/v1/categories", "/healthz")
 
 
 def is_public(method: str, path: str) -> bool:
-    return (method == "GET" and path.startswith(PUBLIC_READS)) or path == "/api/v1/auth/token"
+    return ((method == "GET" and path.startswith(PUBLIC_READS)) or path == "/api/v1/auth/token"
+            or path.startswith("/api/v1/public/"))
 
 
 def strings_in(value: Any) -> Iterator[str]:
@@ -57,26 +75,45 @@ def world(session: Session) -> dict[str, Any]:
         make_user(session, username=f"user-{code}", roles=["operator"], area_code=code)
     client, _ = org_service.create_api_client(session, name=f"client-{OTHER_DISTRICT}", kind="system",
                                               area_code=OTHER_DISTRICT, roles=["system"], origin="test")
+    located = Locator([AreaShape(id=a.id, code=a.code, name=a.name, level=AreaLevel(a.level),
+                                 parent_id=a.parent_id, geometry=geo_service.geometry_of(a))
+                       for a in city.areas.values()])
+    cases = {}
+    for label, receiver_area, lon in (("inside", STREET, 121.02), ("outside", OTHER_DISTRICT, 121.3)):
+        receiver = org_service.principal_of_user(session, make_user(
+            session, username=f"intake-{label}", roles=["operator"], area_code=receiver_area))
+        report = cases_service.Report(channel=Channel.hotline_12345, title=f"case-{label}", lon=lon, lat=31.05,
+                                      reporter_phone="13800000000" if label == "outside" else None)
+        cases[label] = cases_service.intake(session, report=report, actor=cases_service.actor_for(
+            receiver, Action.intake), receiver=receiver, locator=located, at=datetime.now(UTC),
+            trusted_channels=frozenset()).case
     session.flush()
     inside = {a.code for a in city.areas.values() if a.path.startswith(city[STREET].path)}
     outside_areas = [a for a in city.areas.values() if a.code not in inside]
     private_outside = {a.code for a in outside_areas} | {a.name for a in outside_areas}
     private_outside |= {f"oc-{c}" for c in private_outside} | {f"dept-{c}" for c in private_outside}
     private_outside |= {"user-" + c for c in (OTHER_STREET, OTHER_DISTRICT, "990000")} | {client.name}
+    private_outside |= {"case-outside", "intake-outside", cases["outside"].tracking_code, "13800000000"}
     private_all = {a.code for a in city.areas.values()} | {"street.operator", "street.admin"}
     private_all |= {f"dept-{a.code}" for a in city.areas.values()} | private_outside
-    return {"city": city, "outside": private_outside, "private": private_all, "client_id": client.id}
+    private_all |= {"case-inside", "intake-inside", "13800000000"}
+    return {"city": city, "outside": private_outside, "private": private_all, "client_id": client.id,
+            "cases": {label: case.id for label, case in cases.items()},
+            "tracking": {label: case.tracking_code for label, case in cases.items()}}
 
 
 def path_values(world: dict[str, Any]) -> list[dict[str, str]]:
     """Identifiers to put in path parameters: inside the street and outside it."""
     return [
         {"code": STREET, "username": "street.operator", "client_id": "1", "category_code": "E0101",
-         "area_code": STREET},
+         "area_code": STREET, "case_id": str(world["cases"]["inside"]), "action": "register",
+         "tracking_code": "NOSUCHCODE", "year": "2025", "day": "2031-01-01"},
         {"code": OTHER_DISTRICT, "username": f"user-{OTHER_DISTRICT}", "client_id": str(world["client_id"]),
-         "category_code": "E0101", "area_code": OTHER_DISTRICT},
+         "category_code": "E0101", "area_code": OTHER_DISTRICT, "case_id": str(world["cases"]["outside"]),
+         "action": "register", "tracking_code": "NOSUCHCODE", "year": "2031", "day": "2031-01-02"},
         {"code": f"dept-{OTHER_STREET}", "username": "user-990000", "client_id": str(world["client_id"]),
-         "category_code": "E0101", "area_code": OTHER_STREET},
+         "category_code": "E0101", "area_code": OTHER_STREET, "case_id": str(world["cases"]["outside"]),
+         "action": "close", "tracking_code": "NOSUCHCODE", "year": "2030", "day": "2031-01-03"},
     ]
 
 
@@ -101,7 +138,7 @@ def required_query(operation: dict[str, Any]) -> dict[str, str]:
 
 def counts(session: Session) -> tuple[int, ...]:
     return tuple(session.scalar(select(func.count()).select_from(model)) for model in
-                 (Area, User, Department, OpsCentre, ApiClient, Responsibility, PlaceholderPoint))
+                 (Area, User, Department, OpsCentre, ApiClient, Responsibility, PlaceholderPoint, Case, CaseEvent))
 
 
 def test_street_user_sees_nothing_outside_the_street(client: TestClient, world: dict[str, Any]) -> None:
@@ -156,6 +193,9 @@ def test_street_writes_outside_the_street_change_nothing(client: TestClient, wor
         ("POST", f"/api/v1/api-clients/{world['client_id']}/revoke", {}),
         ("POST", "/api/v1/placeholders", {"json": {"name": "x", "lon": 121.3, "lat": 31.1,
                                                    "area_code": OTHER_DISTRICT}}),
+        ("POST", "/api/v1/cases", {"json": {"channel": "hotline_12345", "title": "x", "lon": 121.3, "lat": 31.05}}),
+        ("POST", f"/api/v1/cases/{world['cases']['outside']}/actions/register", {"json": {}}),
+        ("POST", f"/api/v1/cases/{world['cases']['outside']}/actions/reject", {"json": {"reason": "x"}}),
     ]
     for method, path, kwargs in attempts:
         response = client.request(method, path, headers=headers, **kwargs)

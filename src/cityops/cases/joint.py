@@ -131,8 +131,8 @@ def advance(assignments: tuple[Assignment, ...], *, mode: JointMode, department:
         waiting = " (it waits for its turn in the series)" if assignment.status is AssignmentStatus.waiting else ""
         raise Conflict(f"department {department} cannot have {event} an assignment that is "
                        f"{assignment.status}{waiting}", code="illegal_transition",
-                       extra={"department": department, "event": str(event), "status": str(assignment.status),
-                              "allowed": sorted(sources)})
+                       extra={"department": department, "event": str(event),
+                              "assignment_status": str(assignment.status), "allowed": sorted(sources)})
     updated = list(assignments)
     updated[index] = replace(assignment, status=target)
     next_department = None

@@ -417,7 +417,7 @@ def apply(case: CaseState, action: Action, *, actor: Actor, at: datetime, reason
         allowed = sorted(rule.sources)
         raise Conflict(f"cannot {action} a case that is {case.status}; {action} is allowed from "
                        f"{', '.join(allowed) or 'no status (it opens a case)'}", code="illegal_transition",
-                       extra={"action": str(action), "status": str(case.status), "allowed": allowed})
+                       extra={"action": str(action), "case_status": str(case.status), "allowed": allowed})
     at, reason, attachments, data = _check_input(action, rule, at, reason, attachments, data)
     new, extra = HANDLERS.get(action, _single_target)(case, Move(action, actor, at, reason, data))
     if new.status not in (rule.targets or {case.status}):

@@ -189,6 +189,13 @@ def category_chain(session: Session, *, code: str) -> list[CategoryRecord]:
     return chain
 
 
+def code_of(session: Session, *, category_id: int) -> str:
+    code = session.scalar(select(Category.code).where(Category.id == category_id))
+    if code is None:
+        raise NotFound(f"no category with id {category_id}", code="unknown_category")
+    return code
+
+
 def category_ids(session: Session, *, codes: Iterable[str]) -> dict[str, int]:
     """Code → id of the known categories among ``codes`` (for other domains' foreign keys)."""
     wanted = list(set(codes))

@@ -25,6 +25,7 @@ class Principal:
     area_path: str
     area_level: str
     department_id: int | None = None
+    department_code: str | None = None
 
     @property
     def permissions(self) -> frozenset[Permission]:

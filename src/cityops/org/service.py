@@ -28,15 +28,18 @@ MIN_PASSWORD_LENGTH = 8
 
 
 def _principal(*, id: int, kind: str, name: str, roles: list[str], area: Area,
-               department_id: int | None) -> Principal:
+               department: Department | None) -> Principal:
     return Principal(id=id, kind=kind, name=name, roles=tuple(roles), area_id=area.id, area_code=area.code,
-                     area_path=area.path, area_level=area.level, department_id=department_id)
+                     area_path=area.path, area_level=area.level,
+                     department_id=department.id if department else None,
+                     department_code=department.code if department else None)
 
 
 def principal_of_user(session: Session, user: User) -> Principal:
     area = geo_service.get_area_by_id(session, area_id=user.area_id)
+    department = session.get(Department, user.department_id) if user.department_id else None
     return _principal(id=user.id, kind="user", name=user.username, roles=user.roles, area=area,
-                      department_id=user.department_id)
+                      department=department)
 
 
 def count_records_not_from(session: Session, *, origin: str) -> dict[str, int]:
@@ -55,7 +58,7 @@ def principal_for_token(session: Session, *, token: str, secret: str) -> Princip
         client.last_used_at = utcnow()
         area = geo_service.get_area_by_id(session, area_id=client.area_id)
         return _principal(id=client.id, kind="client", name=client.name, roles=client.roles, area=area,
-                          department_id=None)
+                          department=None)
     user = session.get(User, decode_access_token(token, secret=secret))
     if user is None or not user.active:
         raise NotAuthenticated("this account is unknown or disabled", code="invalid_token")

@@ -141,7 +141,7 @@ def test_every_move_from_a_status_outside_the_table_is_illegal(action: Action, s
         run.do(action, role, **valid_input(action, run))
     error = caught.value
     assert (error.status, error.code) == (409, "illegal_transition")
-    assert error.extra["action"] == action and error.extra["status"] == status
+    assert error.extra["action"] == action and error.extra["case_status"] == status
     assert error.extra["allowed"] == sorted(TABLE[action].sources)
     assert str(action) in error.detail and str(status) in error.detail
 
@@ -336,7 +336,7 @@ def test_department_actions_need_the_actors_own_assignment() -> None:
     run.do(A.acknowledge, "handler", department=LEAD)
     with pytest.raises(Conflict) as caught:
         run.do(A.acknowledge, "handler", department=LEAD)
-    assert caught.value.extra["status"] == AssignmentStatus.in_progress
+    assert caught.value.extra["assignment_status"] == AssignmentStatus.in_progress
 
 
 @pytest.mark.parametrize("data", [{}, {"lead": ""}, {"lead": LEAD, "assisting": LEAD},

@@ -85,7 +85,7 @@ def check_refusal(error: CityOpsError, case: CaseState, action: Action, role: st
         assert isinstance(error, PermissionDenied) and error.code == "not_assigned"
     elif case.status not in rule.sources:
         assert isinstance(error, Conflict) and error.code == "illegal_transition"
-        assert error.extra == {"action": action, "status": case.status, "allowed": sorted(rule.sources)}
+        assert error.extra == {"action": action, "case_status": case.status, "allowed": sorted(rule.sources)}
     elif rule.requires_reason and not (reason or "").strip():
         assert isinstance(error, InvalidInput) and error.field == "reason"
 

@@ -1,0 +1,172 @@
+"""HTTP API of the closed loop: intake, queues, case detail and every lifecycle action; and the
+citizen's side (report, follow, rate) by tracking code, without an account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from cityops.cases import service
+from cityops.cases.channels import Channel
+from cityops.cases.lifecycle import Action, CaseStatus
+from cityops.cases.models import Case
+from cityops.cases.schemas import (
+    ActionIn,
+    AssignmentOut,
+    CaseDetail,
+    CaseIn,
+    CaseOut,
+    CasePage,
+    CitizenCaseIn,
+    CitizenCaseOut,
+    EventOut,
+    RatingIn,
+)
+from cityops.categories import service as categories_service
+from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader
+from cityops.geo import service as geo_service
+from cityops.geo.coords import Crs, convert
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+TrackingCode = Annotated[str, Path(min_length=6, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
+# Steps a citizen sees while following a case, by action; staff names are never shown.
+CITIZEN_STEPS = {"intake": "received", "register": "registered", "reject": "not accepted", "merge": "merged",
+                 "dispatch": "sent to the department", "reassign": "sent to the department",
+                 "acknowledge": "being handled", "report": "handled", "verify": "checked", "close": "closed",
+                 "reopen": "reopened", "rate": "rated"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _out(session: Session, case: Case) -> CaseOut:
+    return CaseOut(id=case.id, tracking_code=case.tracking_code, channel=case.channel, status=case.status,
+                   version=case.version, title=case.title,
+                   category_code=categories_service.code_of(session, category_id=case.category_id)
+                   if case.category_id else None,
+                   area_code=geo_service.get_area_by_id(session, area_id=case.area_id).code if case.area_id else None,
+                   lon=case.lon, lat=case.lat, near_boundary=case.near_boundary, placeholder=case.placeholder,
+                   priority=case.priority, report_count=case.report_count, rework_count=case.rework_count,
+                   return_count=case.return_count, deferred=case.deferred, opened_at=case.opened_at,
+                   closed_at=case.closed_at)
+
+
+def _detail(session: Session, case: Case) -> CaseDetail:
+    assignments = service.assignments(session, case=case)
+    return CaseDetail(**_out(session, case).model_dump(), description=case.description, address=case.address,
+                      reporter_name=case.reporter_name, reporter_phone=case.reporter_phone,
+                      assignments=[AssignmentOut(department_code=a.department_code, role=a.role, position=a.position,
+                                                 status=a.status) for a in assignments],
+                      timeline=[EventOut(version=e.version, action=e.action, from_status=e.from_status,
+                                         to_status=e.to_status, actor_kind=e.actor_kind, actor_role=e.actor_role,
+                                         actor_name=e.actor_name, actor_department=e.actor_department, at=e.at,
+                                         reason=e.reason, attachments=e.attachments, data=e.data)
+                                for e in service.timeline(session, case=case)])
+
+
+def _wgs84(lon: float | None, lat: float | None, crs: Crs) -> tuple[float | None, float | None]:
+    if lon is None or lat is None:
+        return lon, lat
+    return convert(lon, lat, source=crs, target=Crs.wgs84)
+
+
+@router.post("/cases", response_model=CaseDetail, status_code=201, summary="Take in a report",
+             responses={200: {"model": CaseDetail, "description": "a retried report: its first case"}})
+def create_case(request: Request, response: Response, session: DbSession, settings: AppSettings,
+                principal: CurrentPrincipal, body: CaseIn,
+                idempotency_key: Annotated[str | None, Header(max_length=128)] = None) -> CaseDetail:
+    """Register a report from any channel. Retrying with the same `Idempotency-Key`, or the same
+    channel and `external_id`, returns the first case (200) and never creates a second."""
+    lon, lat = _wgs84(body.lon, body.lat, body.crs)
+    report = service.Report(channel=body.channel, title=body.title, description=body.description,
+                            category_code=body.category_code, lon=lon, lat=lat, input_crs=body.crs.value,
+                            address=body.address, reporter_name=body.reporter_name,
+                            reporter_phone=body.reporter_phone, external_id=body.external_id,
+                            idempotency_key=idempotency_key)
+    result = service.intake(session, report=report, actor=service.actor_for(principal, Action.intake),
+                            receiver=principal, locator=request.app.state.locators.get(session), at=_now(),
+                            trusted_channels=frozenset(settings.trusted_channels),
+                            auto_dispatch=settings.auto_dispatch)
+    if not result.created:
+        response.status_code = 200
+    return _detail(session, result.case)
+
+
+@router.get("/cases", response_model=CasePage, summary="Cases in your jurisdiction, by work queue")
+def list_cases(session: DbSession, viewer: Reader,
+               queue: Annotated[str | None, Query(pattern="^(" + "|".join(service.QUEUES) + ")$")] = None,
+               status: CaseStatus | None = None, channel: Channel | None = None,
+               after: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+               limit: Annotated[int, Query(ge=1, le=200)] = 50) -> CasePage:
+    cases = service.list_cases(session, viewer=viewer, queue=queue, status=status,
+                               channel=channel.value if channel else None, after_id=after, limit=limit)
+    return CasePage(items=[_out(session, c) for c in cases],
+                    next_after=cases[-1].id if len(cases) == limit else None)
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case with its timeline")
+def get_case(session: DbSession, viewer: Reader, case_id: CaseId) -> CaseDetail:
+    return _detail(session, service.get_case(session, case_id=case_id, viewer=viewer))
+
+
+@router.post("/cases/{case_id}/actions/{action}", response_model=CaseDetail,
+             summary="Take a lifecycle action (register, dispatch, acknowledge, return, report, verify …)")
+def take_action(session: DbSession, principal: CurrentPrincipal, case_id: CaseId, action: Action,
+                body: ActionIn) -> CaseDetail:
+    """Each action is allowed only to the roles of the transition table, in the case's jurisdiction
+    (a handler: for a department the case is assigned to). Illegal moves answer 409
+    `illegal_transition`; a missing reason 422 with `field: reason`."""
+    case = service.get_case(session, case_id=case_id, viewer=principal)
+    service.act(session, case=case, action=action, actor=service.actor_for(
+        principal, action, department=body.department_code), at=_now(), reason=body.reason,
+        attachments=body.attachments, data=body.data)
+    return _detail(session, case)
+
+
+def _citizen_view(session: Session, case: Case) -> CitizenCaseOut:
+    progress = [{"step": CITIZEN_STEPS[e.action], "at": e.at.isoformat()}
+                for e in service.timeline(session, case=case) if e.action in CITIZEN_STEPS]
+    return CitizenCaseOut(tracking_code=case.tracking_code, status=case.status, title=case.title,
+                          opened_at=case.opened_at, closed_at=case.closed_at, rating=case.rating, progress=progress)
+
+
+@router.post("/public/cases", response_model=CitizenCaseOut, status_code=201, tags=["citizens"],
+             summary="A citizen reports a problem (no account needed)",
+             responses={200: {"model": CitizenCaseOut, "description": "a retried report: its first case"}})
+def citizen_report(request: Request, response: Response, session: DbSession, settings: AppSettings,
+                   body: CitizenCaseIn,
+                   idempotency_key: Annotated[str | None, Header(max_length=128)] = None) -> CitizenCaseOut:
+    lon, lat = _wgs84(body.lon, body.lat, body.crs)
+    report = service.Report(channel=Channel.citizen_photo, title=body.title, description=body.description,
+                            category_code=body.category_code, lon=lon, lat=lat, input_crs=body.crs.value,
+                            address=body.address, reporter_phone=body.reporter_phone,
+                            idempotency_key=idempotency_key)
+    result = service.intake(session, report=report, actor=service.actor_for(None, Action.intake), receiver=None,
+                            locator=request.app.state.locators.get(session), at=_now(),
+                            trusted_channels=frozenset(settings.trusted_channels),
+                            auto_dispatch=settings.auto_dispatch)
+    if not result.created:
+        response.status_code = 200
+    return _citizen_view(session, result.case)
+
+
+@router.get("/public/cases/{tracking_code}", response_model=CitizenCaseOut, tags=["citizens"],
+            summary="Follow a case by its tracking code")
+def citizen_follow(session: DbSession, tracking_code: TrackingCode) -> CitizenCaseOut:
+    return _citizen_view(session, service.by_tracking_code(session, code=tracking_code))
+
+
+@router.post("/public/cases/{tracking_code}/rating", response_model=CitizenCaseOut, tags=["citizens"],
+             summary="Rate a closed case (1–5)")
+def citizen_rate(session: DbSession, tracking_code: TrackingCode, body: RatingIn) -> CitizenCaseOut:
+    case = service.by_tracking_code(session, code=tracking_code)
+    data = {"score": body.score} | ({"comment": body.comment} if body.comment else {})
+    service.act(session, case=case, action=Action.rate, actor=service.actor_for(None, Action.rate), at=_now(),
+                data=data)
+    return _citizen_view(session, case)
+

@@ -1,0 +1,121 @@
+"""API shapes of the cases domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from cityops.cases.channels import Channel
+from cityops.cases.lifecycle import CaseStatus
+from cityops.geo.coords import Crs
+
+
+class CaseIn(BaseModel):
+    channel: Channel
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=10_000)
+    category_code: str | None = Field(None, max_length=64, description="if known; else a dispatcher sets it")
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    crs: Crs = Field(Crs.wgs84, description="coordinate system of lon/lat: wgs84 (GPS), gcj02 (AMap), bd09")
+    address: str | None = Field(None, max_length=500)
+    reporter_name: str | None = Field(None, max_length=100)
+    reporter_phone: str | None = Field(None, max_length=32, pattern=r"^[0-9+\-() ]{3,32}$")
+    external_id: str | None = Field(None, min_length=1, max_length=128,
+                                    description="the source system's id; a retry with it returns the first case")
+
+
+class CitizenCaseIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=10_000)
+    category_code: str | None = Field(None, max_length=64)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    crs: Crs = Crs.wgs84
+    address: str | None = Field(None, max_length=500)
+    reporter_phone: str | None = Field(None, max_length=32, pattern=r"^[0-9+\-() ]{3,32}$")
+
+
+class AssignmentOut(BaseModel):
+    department_code: str
+    role: str
+    position: int
+    status: str
+
+
+class EventOut(BaseModel):
+    version: int
+    action: str
+    from_status: CaseStatus | None
+    to_status: CaseStatus
+    actor_kind: str
+    actor_role: str
+    actor_name: str
+    actor_department: str | None
+    at: datetime
+    reason: str | None
+    attachments: list[str]
+    data: dict[str, Any]
+
+
+class CaseOut(BaseModel):
+    id: int
+    tracking_code: str
+    channel: Channel
+    status: CaseStatus
+    version: int
+    title: str
+    category_code: str | None
+    area_code: str | None
+    lon: float | None
+    lat: float | None
+    near_boundary: bool
+    placeholder: str | None
+    priority: int
+    report_count: int
+    rework_count: int
+    return_count: int
+    deferred: bool
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class CaseDetail(CaseOut):
+    description: str
+    address: str | None
+    reporter_name: str | None
+    reporter_phone: str | None
+    assignments: list[AssignmentOut]
+    timeline: list[EventOut]
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    next_after: int | None = Field(description="pass as `after` for the next page; null on the last page")
+
+
+class ActionIn(BaseModel):
+    reason: str | None = Field(None, max_length=2000)
+    data: dict[str, Any] = Field(default_factory=dict, description="the action's details, e.g. {'passed': true} "
+                                 "for verify, {'lead': 'D1', 'assisting': [], 'mode': 'parallel'} for dispatch")
+    attachments: list[str] = Field(default_factory=list, max_length=20,
+                                   description="content hashes of uploaded photos")
+    department_code: str | None = Field(None, max_length=64, description="acting for this department "
+                                        "(a handler's own department by default)")
+
+
+class CitizenCaseOut(BaseModel):
+    tracking_code: str
+    status: CaseStatus
+    title: str
+    opened_at: datetime
+    closed_at: datetime | None
+    rating: int | None
+    progress: list[dict[str, Any]] = Field(description="the steps taken, without names of staff")
+
+
+class RatingIn(BaseModel):
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(None, max_length=1000)

@@ -1,0 +1,315 @@
+"""Use cases of the closed loop: intake, the pipeline (locate, register, route, dispatch) and every
+action of the lifecycle, each recorded on the case's timeline.
+
+The timeline is the source of truth: to act on a case its events are replayed, the pure
+``lifecycle.apply`` decides, and the new event is inserted with the next version. The unique
+(case, version) pair makes a concurrent second move fail instead of landing twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cityops.cases import lifecycle
+from cityops.cases.channels import Channel
+from cityops.cases.lifecycle import Action, Actor, ActorKind, CaseState, CaseStatus, TimelineEntry
+from cityops.cases.models import Case, CaseAssignment, CaseEvent
+from cityops.categories import service as categories_service
+from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction
+from cityops.geo import service as geo_service
+from cityops.geo.locator import Locator
+from cityops.org import responsibility
+from cityops.org import service as org_service
+from cityops.org.access import Principal
+from cityops.org.routing import Unroutable
+
+TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out over the phone
+SYSTEM = Actor(kind=ActorKind.system, id=None, role="system", name="CityOps")
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
+
+
+def actor_for(principal: Principal | None, action: Action, *, department: str | None = None) -> Actor:
+    """The timeline actor for a caller: anonymous callers are citizens; a caller with several roles
+    acts in the first one the action allows."""
+    if principal is None:
+        return Actor(kind=ActorKind.citizen, id=None, role=lifecycle.CITIZEN, name="citizen")
+    allowed = lifecycle.TABLE[action].roles
+    role = next((r for r in principal.roles if r in allowed), principal.roles[0] if principal.roles else "")
+    kind = ActorKind.user if principal.kind == "user" else ActorKind.client
+    return Actor(kind=kind, id=str(principal.id), role=role, name=principal.name,
+                 department=department or principal.department_code)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    case: Case
+    created: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a channel tells us about a problem."""
+
+    channel: Channel
+    title: str
+    description: str = ""
+    category_code: str | None = None
+    lon: float | None = None   # WGS84, already converted at the edge
+    lat: float | None = None
+    input_crs: str | None = None
+    address: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    external_id: str | None = None
+    idempotency_key: str | None = None
+    attachments: tuple[str, ...] = ()
+
+
+def _existing(session: Session, report: Report) -> Case | None:
+    if report.idempotency_key:
+        found = session.scalar(select(Case).where(Case.idempotency_key == report.idempotency_key))
+        if found is not None:
+            return found
+    if report.external_id:
+        return session.scalar(select(Case).where(Case.channel == report.channel.value,
+                                                 Case.external_id == report.external_id))
+    return None
+
+
+def _entry_row(case_id: int, entry: TimelineEntry) -> CaseEvent:
+    return CaseEvent(case_id=case_id, version=entry.version, action=entry.action.value,
+                     from_status=entry.from_status.value if entry.from_status else None,
+                     to_status=entry.to_status.value, actor_kind=entry.actor.kind.value, actor_id=entry.actor.id,
+                     actor_role=entry.actor.role, actor_name=entry.actor.name,
+                     actor_department=entry.actor.department, at=entry.at, reason=entry.reason,
+                     attachments=list(entry.attachments), data=dict(entry.data))
+
+
+def _entry_of(row: CaseEvent) -> TimelineEntry:
+    actor = Actor(kind=ActorKind(row.actor_kind), id=row.actor_id, role=row.actor_role, name=row.actor_name,
+                  department=row.actor_department)
+    return TimelineEntry(Action(row.action), CaseStatus(row.from_status) if row.from_status else None,
+                         CaseStatus(row.to_status), actor, row.at, row.reason, tuple(row.attachments),
+                         row.data, row.version)
+
+
+def timeline(session: Session, *, case: Case) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                .order_by(CaseEvent.version)))
+
+
+def assignments(session: Session, *, case: Case) -> list[CaseAssignment]:
+    return list(session.scalars(select(CaseAssignment).where(CaseAssignment.case_id == case.id)
+                                .order_by(CaseAssignment.position)))
+
+
+def state_of(session: Session, *, case: Case) -> CaseState:
+    """The case's state, rebuilt from its timeline."""
+    return lifecycle.replay([_entry_of(row) for row in timeline(session, case=case)])
+
+
+def _project(session: Session, case: Case, state: CaseState, entry: TimelineEntry) -> None:
+    """Bring the query projections (the case row, its assignments) up to ``state``."""
+    case.status, case.version = state.status.value, state.version
+    case.rework_count, case.return_count = state.rework_count, state.return_count
+    case.deferred, case.rating, case.duplicate_of_id = state.deferred, state.rating, state.duplicate_of
+    if entry.action is Action.register:
+        case.registered_at = entry.at
+    if state.status is CaseStatus.closed and entry.from_status is not CaseStatus.closed:
+        case.closed_at = entry.at
+    elif state.status is not CaseStatus.closed:
+        case.closed_at = None
+    held = {a.department_code: a for a in session.scalars(
+        select(CaseAssignment).where(CaseAssignment.case_id == case.id))}
+    for assignment in state.assignments:
+        row = held.pop(assignment.department_code, None)
+        if row is None:
+            row = CaseAssignment(case_id=case.id, department_code=assignment.department_code)
+            session.add(row)
+        row.role, row.position, row.status = assignment.role.value, assignment.position, assignment.status.value
+    for stale in held.values():  # a reassignment replaced the roster; the timeline keeps the old one
+        session.delete(stale)
+    lead = next((a.department_code for a in state.assignments if a.position == 0), None)
+    case.lead_department_id = org_service.get_department(session, code=lead).id if lead else None
+
+
+def _record(session: Session, case: Case, state: CaseState, entry: TimelineEntry) -> None:
+    try:
+        with session.begin_nested():
+            session.add(_entry_row(case.id, entry))
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict("the case changed while you were acting on it; reload it and try again",
+                       code="concurrent_change") from error
+    _project(session, case, state, entry)
+    session.flush()
+
+
+def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datetime, reason: str | None = None,
+        attachments: Sequence[str] = (), data: dict[str, Any] | None = None) -> Case:
+    """Take one lifecycle action on ``case`` and record it."""
+    state = state_of(session, case=case)
+    new_state, entry = lifecycle.apply(state, action, actor=actor, at=at, reason=reason,
+                                       attachments=attachments, data=data)
+    _record(session, case, new_state, entry)
+    return case
+
+
+def _locate(locator: Locator, report: Report) -> tuple[Any, str | None]:
+    if report.lon is None or report.lat is None:
+        return None, None
+    location = locator.locate(report.lon, report.lat)
+    return location, location.placeholder
+
+
+def intake(session: Session, *, report: Report, actor: Actor, receiver: Principal | None, locator: Locator,
+           at: datetime, trusted_channels: frozenset[str], auto_dispatch: bool = True) -> IntakeResult:
+    """Take in a report: the same report retried (same idempotency key, or same channel and external
+    id) returns the first case. A new case is located, registered when its channel is trusted, then
+    routed and dispatched when it has a category and a real location; every step is on the timeline.
+
+    ``receiver`` is the staff member or system taking the report (None for a citizen): a located case
+    must lie in its jurisdiction, and a case without a location belongs to the receiver's area."""
+    existing = _existing(session, report)
+    if existing is not None:
+        return IntakeResult(existing, created=False)
+    if (report.lon is None) != (report.lat is None):
+        raise InvalidInput("give both lon and lat, or neither", field="lat" if report.lat is None else "lon")
+    location, placeholder = _locate(locator, report)
+    area = None
+    if location is not None and location.leaf is not None and not placeholder:
+        area = geo_service.get_area_by_id(session, area_id=location.leaf.id)
+    if area is not None:
+        area_path = area.path
+        if receiver is not None and not receiver.covers(area_path):
+            raise OutsideJurisdiction("the reported location lies outside your jurisdiction", field="lon")
+    elif receiver is not None:
+        area_path = receiver.area_path
+    else:
+        raise InvalidInput("a citizen's report needs a location inside the city", field="lon")
+    category_id = None
+    if report.category_code:
+        try:
+            category = categories_service.get_category(session, code=report.category_code)
+        except NotFound as error:
+            raise NotFound(error.detail, code=error.code, field="category_code") from error
+        category_id = categories_service.category_ids(session, codes=[category.code])[category.code]
+    state, entry = lifecycle.open_case(actor=actor, at=at, attachments=report.attachments,
+                                       data={"channel": report.channel.value})
+    case = Case(tracking_code=new_tracking_code(), channel=report.channel.value, external_id=report.external_id,
+                idempotency_key=report.idempotency_key, status=state.status.value, version=state.version,
+                title=report.title, description=report.description,
+                category_id=category_id, category_source="reporter" if category_id else None,
+                address=report.address, lon=report.lon, lat=report.lat, input_crs=report.input_crs,
+                area_id=area.id if area else None,
+                area_path=area_path, near_boundary=bool(location and location.near_boundary),
+                placeholder=placeholder, reporter_name=report.reporter_name,
+                reporter_phone=report.reporter_phone, opened_at=at)
+    try:
+        with session.begin_nested():
+            session.add(case)
+            session.flush()
+    except IntegrityError as error:  # the same report arrived twice at once: the other one won
+        raise Conflict("this report is being taken in already; retry to get its case",
+                       code="concurrent_intake") from error
+    _record(session, case, state, entry)
+    if report.channel.value in trusted_channels:
+        act(session, case=case, action=Action.register, actor=SYSTEM, at=at,
+            data={"why": f"{report.channel.value} is a trusted channel"})
+        if auto_dispatch:
+            route_and_dispatch(session, case=case, at=at)
+    return IntakeResult(case, created=True)
+
+
+def route_and_dispatch(session: Session, *, case: Case, at: datetime) -> bool:
+    """Dispatch a registered case to whoever the responsibility matrix names. Cases without a
+    category or a real location, or that nobody owns, stay registered for a dispatcher; the reason
+    is written on the timeline."""
+    if case.category_id is None or case.area_id is None:
+        return False
+    category_code = categories_service.code_of(session, category_id=case.category_id)
+    area_code = geo_service.get_area_by_id(session, area_id=case.area_id).code
+    try:
+        decision = responsibility.route_case(session, category_code=category_code, area_code=area_code)
+    except Unroutable:
+        # Nobody owns it and its street has no fallback: a dispatcher decides (the route preview
+        # endpoint shows why).
+        return False
+    act(session, case=case, action=Action.dispatch, actor=SYSTEM, at=at, reason=decision.reason,
+        data={"lead": decision.lead, "assisting": list(decision.assisting), "mode": decision.joint_mode.value,
+              "matched_area": decision.matched_area, "fallback": decision.fallback})
+    return True
+
+
+QUEUES = {
+    "to_register": [CaseStatus.reported],
+    "to_dispatch": [CaseStatus.registered, CaseStatus.returned],
+    "to_acknowledge": [CaseStatus.dispatched],
+    "to_handle": [CaseStatus.in_progress],
+    "to_verify": [CaseStatus.handled],
+}
+
+
+def get_case(session: Session, *, case_id: int, viewer: Principal) -> Case:
+    """A case the viewer may see: in its jurisdiction (a handler also sees what its department holds)."""
+    case = session.get(Case, case_id)
+    if case is None or not _visible(session, case, viewer):
+        raise NotFound(f"no case {case_id}", code="unknown_case", field="case_id")
+    return case
+
+
+def _visible(session: Session, case: Case, viewer: Principal) -> bool:
+    if viewer.covers(case.area_path):
+        return True
+    return viewer.department_code is not None and session.get(
+        CaseAssignment, (case.id, viewer.department_code)) is not None
+
+
+def by_tracking_code(session: Session, *, code: str) -> Case:
+    case = session.scalar(select(Case).where(Case.tracking_code == code.strip().upper()))
+    if case is None:
+        raise NotFound("no case with this tracking code", code="unknown_tracking_code", field="tracking_code")
+    return case
+
+
+def list_cases(session: Session, *, viewer: Principal, queue: str | None = None, status: CaseStatus | None = None,
+               channel: str | None = None, after_id: int | None = None, limit: int = 50) -> list[Case]:
+    """Cases in the viewer's jurisdiction (or held by its department), newest first, a page at a time:
+    pass the last id of a page as ``after_id`` for the next."""
+    in_view = Case.area_path.startswith(viewer.area_path, autoescape=True)
+    if viewer.department_code is not None:
+        held = select(CaseAssignment.case_id).where(CaseAssignment.department_code == viewer.department_code)
+        in_view = in_view | Case.id.in_(held)
+    query = select(Case).where(in_view)
+    if queue is not None:
+        if queue not in QUEUES:
+            raise InvalidInput(f"queue must be one of {', '.join(QUEUES)}", field="queue")
+        query = query.where(Case.status.in_([s.value for s in QUEUES[queue]]))
+        if viewer.department_code is not None and queue in {"to_acknowledge", "to_handle"}:
+            wanted = "dispatched" if queue == "to_acknowledge" else "in_progress"
+            query = query.where(Case.id.in_(select(CaseAssignment.case_id).where(
+                CaseAssignment.department_code == viewer.department_code, CaseAssignment.status == wanted)))
+    if status is not None:
+        query = query.where(Case.status == status.value)
+    if channel is not None:
+        query = query.where(Case.channel == channel)
+    if after_id is not None:
+        query = query.where(Case.id < after_id)
+    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+
+
+def count_cases(session: Session, *, viewer: Principal) -> dict[str, int]:
+    rows = session.execute(select(Case.status, func.count()).where(
+        Case.area_path.startswith(viewer.area_path, autoescape=True)).group_by(Case.status)).all()
+    return {status: count for status, count in rows}

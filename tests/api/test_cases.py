@@ -1,0 +1,155 @@
+"""The closed loop through the API: a citizen's report registered, dispatched, handled, verified,
+closed and rated; trusted channels that register and dispatch themselves; retries that never make
+a second case; and moves refused for the wrong status, role or jurisdiction — changing nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityops.categories import service as categories_service
+from cityops.models import Case, CaseEvent
+from cityops.org import responsibility
+from cityops.org import service as org_service
+from cityops.org.responsibility import CellSpec
+from tests.factories import login, make_city, make_user
+
+STREET, OTHER_STREET = "99010101", "99010102"
+IN_STREET = {"lon": 121.02, "lat": 31.05}
+IN_OTHER_STREET = {"lon": 121.15, "lat": 31.05}
+
+
+@pytest.fixture
+def loop(client: TestClient, session: Session) -> dict[str, Any]:
+    make_city(session)
+    categories_service.create_category(session, code="E01", name="市容环境", kind="event", origin="test")
+    categories_service.create_category(session, code="E0102", name="暴露垃圾", kind="event", parent_code="E01",
+                                       origin="test")
+    categories_service.create_category(session, code="E0199", name="无主事项", kind="event", parent_code="E01",
+                                       origin="test")
+    for code, area, fallback in (("greening-990101", "990101", False), ("street-99010101", STREET, True),
+                                 ("street-99010102", OTHER_STREET, True)):
+        level = "district" if len(area) == 6 else "street"
+        org_service.create_department(session, code=code, name=code, level=level, area_code=area,
+                                      kind="greening" if not fallback else "street_office",
+                                      is_area_fallback=fallback, origin="test")
+    responsibility.set_cell(session, spec=CellSpec(category_code="E0102", area_code="990101",
+                                                   lead_department_code="greening-990101"))
+    make_user(session, username="op", roles=["operator"], area_code=STREET)
+    make_user(session, username="disp", roles=["dispatcher"], area_code=STREET)
+    make_user(session, username="insp", roles=["inspector"], area_code=STREET)
+    make_user(session, username="greener", roles=["handler"], area_code="990101",
+              department_code="greening-990101")
+    make_user(session, username="other.op", roles=["operator"], area_code=OTHER_STREET)
+    return {name: login(client, name) for name in ("op", "disp", "insp", "greener", "other.op")}
+
+
+def act(client: TestClient, headers: dict[str, str], case_id: int, action: str, **body: Any):  # noqa: ANN201
+    return client.post(f"/api/v1/cases/{case_id}/actions/{action}", headers=headers, json=body)
+
+
+def test_a_citizen_report_goes_round_the_whole_loop(client: TestClient, loop: dict[str, Any]) -> None:
+    reported = client.post("/api/v1/public/cases", json={"title": "路边垃圾堆", "category_code": "E0102",
+                                                          **IN_STREET})
+    assert reported.status_code == 201, reported.text
+    code = reported.json()["tracking_code"]
+    case_id = client.get("/api/v1/cases", params={"queue": "to_register"}, headers=loop["op"]).json()["items"][0]["id"]
+    assert act(client, loop["op"], case_id, "register").json()["status"] == "registered"
+    dispatched = act(client, loop["disp"], case_id, "dispatch", data={"lead": "greening-990101"}).json()
+    assert dispatched["status"] == "dispatched"
+    assert dispatched["assignments"] == [{"department_code": "greening-990101", "role": "lead", "position": 0,
+                                          "status": "dispatched"}]
+    inbox = client.get("/api/v1/cases", params={"queue": "to_acknowledge"}, headers=loop["greener"]).json()
+    assert [c["id"] for c in inbox["items"]] == [case_id]
+    assert act(client, loop["greener"], case_id, "acknowledge").json()["status"] == "in_progress"
+    handled = act(client, loop["greener"], case_id, "report", reason="已清运", attachments=["a" * 64])
+    assert handled.json()["status"] == "handled"
+    failed = act(client, loop["insp"], case_id, "verify", data={"passed": False}, reason="仍有残留")
+    assert failed.json()["status"] == "in_progress" and failed.json()["rework_count"] == 1
+    act(client, loop["greener"], case_id, "report", reason="已彻底清理")
+    closed = act(client, loop["insp"], case_id, "verify", data={"passed": True}).json()
+    assert closed["status"] == "closed" and closed["closed_at"]
+    rated = client.post(f"/api/v1/public/cases/{code}/rating", json={"score": 5, "comment": "很快"})
+    assert rated.status_code == 200 and rated.json()["rating"] == 5
+    assert [step["step"] for step in rated.json()["progress"]] == [
+        "received", "registered", "sent to the department", "being handled", "handled", "checked", "handled",
+        "checked", "rated"]
+    timeline = client.get(f"/api/v1/cases/{case_id}", headers=loop["op"]).json()["timeline"]
+    assert [e["version"] for e in timeline] == list(range(1, 10))
+    assert timeline[0]["actor_kind"] == "citizen" and timeline[2]["actor_name"] == "disp"
+
+
+def test_a_trusted_channel_is_registered_and_routed_by_the_platform(client: TestClient,
+                                                                     loop: dict[str, Any]) -> None:
+    routed = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "grid_patrol", "title": "垃圾", "category_code": "E0102", **IN_STREET}).json()
+    assert routed["status"] == "dispatched" and routed["assignments"][0]["department_code"] == "greening-990101"
+    assert [(e["action"], e["actor_kind"]) for e in routed["timeline"]] == [
+        ("intake", "user"), ("register", "system"), ("dispatch", "system")]
+    unowned = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "grid_patrol", "title": "无主", "category_code": "E0199", **IN_STREET}).json()
+    assert unowned["assignments"][0]["department_code"] == "street-99010101"  # 属地兜底
+    untyped = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "grid_patrol", "title": "不知类别", **IN_STREET}).json()
+    assert untyped["status"] == "registered"  # waits for a dispatcher to set the category
+
+
+def test_retries_never_create_a_second_case(client: TestClient, loop: dict[str, Any], session: Session) -> None:
+    body = {"channel": "hotline_12345", "title": "噪音", "external_id": "12345-0001", **IN_STREET}
+    first = client.post("/api/v1/cases", headers=loop["op"], json=body)
+    again = client.post("/api/v1/cases", headers=loop["op"], json=body)
+    assert (first.status_code, again.status_code) == (201, 200) and first.json()["id"] == again.json()["id"]
+    keyed = {**loop["op"], "Idempotency-Key": "k-1"}
+    one = client.post("/api/v1/cases", headers=keyed, json={"channel": "hotline_12345", "title": "x", **IN_STREET})
+    two = client.post("/api/v1/cases", headers=keyed, json={"channel": "hotline_12345", "title": "x", **IN_STREET})
+    assert one.json()["id"] == two.json()["id"]
+    assert session.scalar(select(func.count()).select_from(Case)) == 2
+
+
+def test_refused_moves_are_clear_and_change_nothing(client: TestClient, loop: dict[str, Any],
+                                                    session: Session) -> None:
+    case = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "hotline_12345", "title": "井盖缺失", **IN_STREET}).json()
+    events = session.scalar(select(func.count()).select_from(CaseEvent))
+    illegal = act(client, loop["disp"], case["id"], "verify", data={"passed": True})
+    assert illegal.status_code == 409 and illegal.json()["code"] == "illegal_transition"
+    assert illegal.json()["allowed"] == ["handled"]
+    wrong_role = act(client, loop["insp"], case["id"], "register")
+    assert wrong_role.status_code == 403 and wrong_role.json()["code"] == "role_not_allowed"
+    no_reason = act(client, loop["op"], case["id"], "reject")
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    outside = act(client, loop["other.op"], case["id"], "register")
+    assert outside.status_code == 404 and outside.json()["code"] == "unknown_case"
+    not_yet = act(client, loop["greener"], case["id"], "acknowledge")  # the district sees it; not sent yet
+    assert not_yet.status_code == 409 and not_yet.json()["case_status"] == "reported"
+    unknown = act(client, loop["op"], case["id"], "teleport")
+    assert unknown.status_code == 422
+    assert session.scalar(select(func.count()).select_from(CaseEvent)) == events
+    assert client.get(f"/api/v1/cases/{case['id']}", headers=loop["op"]).json()["status"] == "reported"
+
+
+def test_reports_outside_the_jurisdiction_or_city_are_refused(client: TestClient, loop: dict[str, Any],
+                                                               session: Session) -> None:
+    outside = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "hotline_12345", "title": "x", **IN_OTHER_STREET})
+    assert outside.status_code == 403 and outside.json()["code"] == "outside_jurisdiction"
+    nowhere = client.post("/api/v1/public/cases", json={"title": "x", "lon": 100.0, "lat": 10.0})
+    assert nowhere.status_code == 422 and nowhere.json()["field"] == "lon"
+    bad_category = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "hotline_12345", "title": "x", "category_code": "NOPE", **IN_STREET})
+    assert bad_category.status_code == 404 and bad_category.json()["field"] == "category_code"
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_a_citizen_follows_by_tracking_code_and_cannot_rate_an_open_case(client: TestClient,
+                                                                           loop: dict[str, Any]) -> None:
+    code = client.post("/api/v1/public/cases", json={"title": "路灯不亮", **IN_STREET}).json()["tracking_code"]
+    followed = client.get(f"/api/v1/public/cases/{code.lower()}").json()
+    assert followed["status"] == "reported" and "reporter_phone" not in followed
+    early = client.post(f"/api/v1/public/cases/{code}/rating", json={"score": 4})
+    assert early.status_code == 409 and early.json()["code"] == "illegal_transition"
+    assert client.get("/api/v1/public/cases/NOSUCHCODE").status_code == 404
