@@ -1,12 +1,13 @@
 """Every table, imported once so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from cityops.calendar.models import CalendarDay
-from cityops.cases.models import Case, CaseAssignment, CaseEvent
+from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent
 from cityops.categories.models import Category
 from cityops.geo.models import Area, ChangeStamp, PlaceholderPoint
 from cityops.org.models import ApiClient, Department, OpsCentre, Responsibility, ResponsibilityAssist, User
 
 __all__ = [
-    "ApiClient", "Area", "CalendarDay", "Case", "CaseAssignment", "CaseEvent", "Category", "ChangeStamp",
+    "ApiClient", "Area", "CalendarDay", "Case", "CaseAssignment", "CaseDeadline", "CaseEvent", "Category",
+    "ChangeStamp",
     "Department", "OpsCentre", "PlaceholderPoint", "Responsibility", "ResponsibilityAssist", "User",
 ]

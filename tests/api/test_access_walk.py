@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service as cases_service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action
@@ -85,7 +86,7 @@ def world(session: Session) -> dict[str, Any]:
         report = cases_service.Report(channel=Channel.hotline_12345, title=f"case-{label}", lon=lon, lat=31.05,
                                       reporter_phone="13800000000" if label == "outside" else None)
         cases[label] = cases_service.intake(session, report=report, actor=cases_service.actor_for(
-            receiver, Action.intake), receiver=receiver, locator=located, at=datetime.now(UTC),
+            receiver, Action.intake), receiver=receiver, locator=located, calendar=WorkCalendar(), at=datetime.now(UTC),
             trusted_channels=frozenset()).case
     session.flush()
     inside = {a.code for a in city.areas.values() if a.path.startswith(city[STREET].path)}

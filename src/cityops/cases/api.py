@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from cityops.calendar import service as calendar_service
 from cityops.cases import service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, CaseStatus
@@ -22,6 +23,7 @@ from cityops.cases.schemas import (
     CasePage,
     CitizenCaseIn,
     CitizenCaseOut,
+    DeadlineOut,
     EventOut,
     RatingIn,
 )
@@ -62,6 +64,10 @@ def _detail(session: Session, case: Case) -> CaseDetail:
                       reporter_name=case.reporter_name, reporter_phone=case.reporter_phone,
                       assignments=[AssignmentOut(department_code=a.department_code, role=a.role, position=a.position,
                                                  status=a.status) for a in assignments],
+                      deadlines=[DeadlineOut(step=d.step, time_limit=d.time_limit, started_at=d.started_at,
+                                             due_at=d.due_at, remind_at=d.remind_at, original_due_at=d.original_due_at,
+                                             overdue_at=d.overdue_at, met_at=d.met_at)
+                                 for d in service.deadlines_of(session, case=case)],
                       timeline=[EventOut(version=e.version, action=e.action, from_status=e.from_status,
                                          to_status=e.to_status, actor_kind=e.actor_kind, actor_role=e.actor_role,
                                          actor_name=e.actor_name, actor_department=e.actor_department, at=e.at,
@@ -89,7 +95,8 @@ def create_case(request: Request, response: Response, session: DbSession, settin
                             reporter_phone=body.reporter_phone, external_id=body.external_id,
                             idempotency_key=idempotency_key)
     result = service.intake(session, report=report, actor=service.actor_for(principal, Action.intake),
-                            receiver=principal, locator=request.app.state.locators.get(session), at=_now(),
+                            receiver=principal, locator=request.app.state.locators.get(session),
+                            calendar=calendar_service.load_calendar(session, settings=settings), at=_now(),
                             trusted_channels=frozenset(settings.trusted_channels),
                             auto_dispatch=settings.auto_dispatch)
     if not result.created:
@@ -99,12 +106,13 @@ def create_case(request: Request, response: Response, session: DbSession, settin
 
 @router.get("/cases", response_model=CasePage, summary="Cases in your jurisdiction, by work queue")
 def list_cases(session: DbSession, viewer: Reader,
-               queue: Annotated[str | None, Query(pattern="^(" + "|".join(service.QUEUES) + ")$")] = None,
+               queue: Annotated[str | None, Query(pattern="^(" + "|".join([*service.QUEUES, "overdue"]) + ")$")] = None,
                status: CaseStatus | None = None, channel: Channel | None = None,
                after: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50) -> CasePage:
     cases = service.list_cases(session, viewer=viewer, queue=queue, status=status,
-                               channel=channel.value if channel else None, after_id=after, limit=limit)
+                               channel=channel.value if channel else None, after_id=after, limit=limit,
+                               now=_now())
     return CasePage(items=[_out(session, c) for c in cases],
                     next_after=cases[-1].id if len(cases) == limit else None)
 
@@ -116,14 +124,15 @@ def get_case(session: DbSession, viewer: Reader, case_id: CaseId) -> CaseDetail:
 
 @router.post("/cases/{case_id}/actions/{action}", response_model=CaseDetail,
              summary="Take a lifecycle action (register, dispatch, acknowledge, return, report, verify …)")
-def take_action(session: DbSession, principal: CurrentPrincipal, case_id: CaseId, action: Action,
-                body: ActionIn) -> CaseDetail:
+def take_action(session: DbSession, settings: AppSettings, principal: CurrentPrincipal, case_id: CaseId,
+                action: Action, body: ActionIn) -> CaseDetail:
     """Each action is allowed only to the roles of the transition table, in the case's jurisdiction
     (a handler: for a department the case is assigned to). Illegal moves answer 409
     `illegal_transition`; a missing reason 422 with `field: reason`."""
     case = service.get_case(session, case_id=case_id, viewer=principal)
     service.act(session, case=case, action=action, actor=service.actor_for(
-        principal, action, department=body.department_code), at=_now(), reason=body.reason,
+        principal, action, department=body.department_code), at=_now(),
+        calendar=calendar_service.load_calendar(session, settings=settings), reason=body.reason,
         attachments=body.attachments, data=body.data)
     return _detail(session, case)
 
@@ -147,7 +156,8 @@ def citizen_report(request: Request, response: Response, session: DbSession, set
                             address=body.address, reporter_phone=body.reporter_phone,
                             idempotency_key=idempotency_key)
     result = service.intake(session, report=report, actor=service.actor_for(None, Action.intake), receiver=None,
-                            locator=request.app.state.locators.get(session), at=_now(),
+                            locator=request.app.state.locators.get(session),
+                            calendar=calendar_service.load_calendar(session, settings=settings), at=_now(),
                             trusted_channels=frozenset(settings.trusted_channels),
                             auto_dispatch=settings.auto_dispatch)
     if not result.created:
@@ -163,10 +173,11 @@ def citizen_follow(session: DbSession, tracking_code: TrackingCode) -> CitizenCa
 
 @router.post("/public/cases/{tracking_code}/rating", response_model=CitizenCaseOut, tags=["citizens"],
              summary="Rate a closed case (1–5)")
-def citizen_rate(session: DbSession, tracking_code: TrackingCode, body: RatingIn) -> CitizenCaseOut:
+def citizen_rate(session: DbSession, settings: AppSettings, tracking_code: TrackingCode,
+                 body: RatingIn) -> CitizenCaseOut:
     case = service.by_tracking_code(session, code=tracking_code)
     data = {"score": body.score} | ({"comment": body.comment} if body.comment else {})
     service.act(session, case=case, action=Action.rate, actor=service.actor_for(None, Action.rate), at=_now(),
-                data=data)
+                calendar=calendar_service.load_calendar(session, settings=settings), data=data)
     return _citizen_view(session, case)
 

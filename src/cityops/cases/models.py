@@ -95,3 +95,25 @@ class CaseAssignment(Base):
     role: Mapped[str] = mapped_column(String(16))
     position: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), index=True)
+
+
+class CaseDeadline(Base):
+    """The time limit of one step of a case (register, dispatch, acknowledge, handle, verify): when
+    it started, when it is due, when to remind, and when it was met or marked overdue. A step met,
+    extended or re-entered (rework) keeps its row: nothing is overwritten without a trace."""
+
+    __tablename__ = "case_deadlines"
+    __table_args__ = (Index("ix_case_deadlines_open_due", "met_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    step: Mapped[str] = mapped_column(String(16))
+    time_limit: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    original_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set when an extension moved ``due_at``: what it was before."""
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

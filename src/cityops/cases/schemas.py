@@ -82,12 +82,24 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
 
 
+class DeadlineOut(BaseModel):
+    step: str
+    time_limit: str = Field(examples=["2wh"])
+    started_at: datetime
+    due_at: datetime
+    remind_at: datetime
+    original_due_at: datetime | None = Field(description="before an extension moved it")
+    overdue_at: datetime | None
+    met_at: datetime | None
+
+
 class CaseDetail(CaseOut):
     description: str
     address: str | None
     reporter_name: str | None
     reporter_phone: str | None
     assignments: list[AssignmentOut]
+    deadlines: list[DeadlineOut]
     timeline: list[EventOut]
 
 

@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityops.cases import lifecycle
+from cityops.calendar.workcalendar import WorkCalendar
+from cityops.cases import deadlines, lifecycle
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, Actor, ActorKind, CaseState, CaseStatus, TimelineEntry
-from cityops.cases.models import Case, CaseAssignment, CaseEvent
+from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent
 from cityops.categories import service as categories_service
 from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction
 from cityops.geo import service as geo_service
@@ -114,6 +115,11 @@ def assignments(session: Session, *, case: Case) -> list[CaseAssignment]:
                                 .order_by(CaseAssignment.position)))
 
 
+def deadlines_of(session: Session, *, case: Case) -> list[CaseDeadline]:
+    return list(session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
+                                .order_by(CaseDeadline.id)))
+
+
 def state_of(session: Session, *, case: Case) -> CaseState:
     """The case's state, rebuilt from its timeline."""
     return lifecycle.replay([_entry_of(row) for row in timeline(session, case=case)])
@@ -144,7 +150,7 @@ def _project(session: Session, case: Case, state: CaseState, entry: TimelineEntr
     case.lead_department_id = org_service.get_department(session, code=lead).id if lead else None
 
 
-def _record(session: Session, case: Case, state: CaseState, entry: TimelineEntry) -> None:
+def _record(session: Session, case: Case, state: CaseState, entry: TimelineEntry, calendar: WorkCalendar) -> None:
     try:
         with session.begin_nested():
             session.add(_entry_row(case.id, entry))
@@ -153,16 +159,17 @@ def _record(session: Session, case: Case, state: CaseState, entry: TimelineEntry
         raise Conflict("the case changed while you were acting on it; reload it and try again",
                        code="concurrent_change") from error
     _project(session, case, state, entry)
+    deadlines.track(session, case=case, entry=entry, calendar=calendar)
     session.flush()
 
 
-def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datetime, reason: str | None = None,
-        attachments: Sequence[str] = (), data: dict[str, Any] | None = None) -> Case:
+def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datetime, calendar: WorkCalendar,
+        reason: str | None = None, attachments: Sequence[str] = (), data: dict[str, Any] | None = None) -> Case:
     """Take one lifecycle action on ``case`` and record it."""
     state = state_of(session, case=case)
     new_state, entry = lifecycle.apply(state, action, actor=actor, at=at, reason=reason,
                                        attachments=attachments, data=data)
-    _record(session, case, new_state, entry)
+    _record(session, case, new_state, entry, calendar)
     return case
 
 
@@ -174,7 +181,8 @@ def _locate(locator: Locator, report: Report) -> tuple[Any, str | None]:
 
 
 def intake(session: Session, *, report: Report, actor: Actor, receiver: Principal | None, locator: Locator,
-           at: datetime, trusted_channels: frozenset[str], auto_dispatch: bool = True) -> IntakeResult:
+           calendar: WorkCalendar, at: datetime, trusted_channels: frozenset[str],
+           auto_dispatch: bool = True) -> IntakeResult:
     """Take in a report: the same report retried (same idempotency key, or same channel and external
     id) returns the first case. A new case is located, registered when its channel is trusted, then
     routed and dispatched when it has a category and a real location; every step is on the timeline.
@@ -223,16 +231,16 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
     except IntegrityError as error:  # the same report arrived twice at once: the other one won
         raise Conflict("this report is being taken in already; retry to get its case",
                        code="concurrent_intake") from error
-    _record(session, case, state, entry)
+    _record(session, case, state, entry, calendar)
     if report.channel.value in trusted_channels:
-        act(session, case=case, action=Action.register, actor=SYSTEM, at=at,
+        act(session, case=case, action=Action.register, actor=SYSTEM, at=at, calendar=calendar,
             data={"why": f"{report.channel.value} is a trusted channel"})
         if auto_dispatch:
-            route_and_dispatch(session, case=case, at=at)
+            route_and_dispatch(session, case=case, at=at, calendar=calendar)
     return IntakeResult(case, created=True)
 
 
-def route_and_dispatch(session: Session, *, case: Case, at: datetime) -> bool:
+def route_and_dispatch(session: Session, *, case: Case, at: datetime, calendar: WorkCalendar) -> bool:
     """Dispatch a registered case to whoever the responsibility matrix names. Cases without a
     category or a real location, or that nobody owns, stay registered for a dispatcher; the reason
     is written on the timeline."""
@@ -246,7 +254,7 @@ def route_and_dispatch(session: Session, *, case: Case, at: datetime) -> bool:
         # Nobody owns it and its street has no fallback: a dispatcher decides (the route preview
         # endpoint shows why).
         return False
-    act(session, case=case, action=Action.dispatch, actor=SYSTEM, at=at, reason=decision.reason,
+    act(session, case=case, action=Action.dispatch, actor=SYSTEM, at=at, calendar=calendar, reason=decision.reason,
         data={"lead": decision.lead, "assisting": list(decision.assisting), "mode": decision.joint_mode.value,
               "matched_area": decision.matched_area, "fallback": decision.fallback})
     return True
@@ -284,7 +292,8 @@ def by_tracking_code(session: Session, *, code: str) -> Case:
 
 
 def list_cases(session: Session, *, viewer: Principal, queue: str | None = None, status: CaseStatus | None = None,
-               channel: str | None = None, after_id: int | None = None, limit: int = 50) -> list[Case]:
+               channel: str | None = None, after_id: int | None = None, limit: int = 50,
+               now: datetime | None = None) -> list[Case]:
     """Cases in the viewer's jurisdiction (or held by its department), newest first, a page at a time:
     pass the last id of a page as ``after_id`` for the next."""
     in_view = Case.area_path.startswith(viewer.area_path, autoescape=True)
@@ -292,9 +301,12 @@ def list_cases(session: Session, *, viewer: Principal, queue: str | None = None,
         held = select(CaseAssignment.case_id).where(CaseAssignment.department_code == viewer.department_code)
         in_view = in_view | Case.id.in_(held)
     query = select(Case).where(in_view)
-    if queue is not None:
+    if queue == "overdue":
+        query = query.where(Case.id.in_(select(CaseDeadline.case_id).where(
+            CaseDeadline.met_at.is_(None), CaseDeadline.due_at < now)))
+    elif queue is not None:
         if queue not in QUEUES:
-            raise InvalidInput(f"queue must be one of {', '.join(QUEUES)}", field="queue")
+            raise InvalidInput(f"queue must be one of {', '.join(QUEUES)} or overdue", field="queue")
         query = query.where(Case.status.in_([s.value for s in QUEUES[queue]]))
         if viewer.department_code is not None and queue in {"to_acknowledge", "to_handle"}:
             wanted = "dispatched" if queue == "to_acknowledge" else "in_progress"

@@ -1,0 +1,79 @@
+"""Time limits on the steps of a case: each status a case enters starts a step with a deadline from
+its category's limits (or the platform default) on the work calendar; leaving the status meets it.
+An approved extension moves the open deadline and keeps the original. Deferral stops the clock: the
+open step is closed, and resuming starts the step again with its full limit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityops.calendar.deadlines import deadline, warning_time
+from cityops.calendar.workcalendar import WorkCalendar
+from cityops.cases.lifecycle import Action, CaseStatus, TimelineEntry
+from cityops.cases.models import Case, CaseDeadline, CaseEvent
+from cityops.categories import service as categories_service
+from cityops.categories.time_limits import Step, TimeUnit, format_limit
+
+STEP_OF_STATUS: dict[CaseStatus, Step] = {
+    CaseStatus.reported: Step.register,
+    CaseStatus.registered: Step.dispatch,
+    CaseStatus.returned: Step.dispatch,
+    CaseStatus.dispatched: Step.acknowledge,
+    CaseStatus.in_progress: Step.handle,
+    CaseStatus.handled: Step.verify,
+}
+WORKING_UNITS = frozenset({TimeUnit.working_hours, TimeUnit.working_days})
+
+
+def open_deadline(session: Session, *, case: Case) -> CaseDeadline | None:
+    return session.scalar(select(CaseDeadline).where(CaseDeadline.case_id == case.id,
+                                                     CaseDeadline.met_at.is_(None)))
+
+
+def track(session: Session, *, case: Case, entry: TimelineEntry, calendar: WorkCalendar) -> None:
+    """Bring the case's deadlines up to date with one timeline entry."""
+    if entry.action is Action.approve_extension:
+        until = entry.data.get("until") or _requested_until(session, case=case)
+        if until:
+            _extend(session, case=case, until=datetime.fromisoformat(str(until)))
+        return
+    changed = entry.from_status != entry.to_status
+    restarts = (entry.action in (Action.defer, Action.resume)
+                or (entry.action is Action.verify and entry.to_status is CaseStatus.in_progress))
+    if not (changed or restarts or entry.from_status is None):
+        return
+    current = open_deadline(session, case=case)
+    if current is not None:
+        current.met_at = entry.at
+    step = STEP_OF_STATUS.get(entry.to_status)
+    if step is None or case.deferred:
+        return
+    if case.category_id is not None:
+        code = categories_service.code_of(session, category_id=case.category_id)
+        limit = categories_service.category_limits(session, code=code)[step].limit
+    else:
+        limit = categories_service.PLATFORM_DEFAULT_LIMITS[step]
+    due = deadline(entry.at, limit, calendar)
+    remind = warning_time(entry.at, due, calendar, working=limit.unit in WORKING_UNITS)
+    session.add(CaseDeadline(case_id=case.id, step=step.value, time_limit=format_limit(limit),
+                             started_at=entry.at, due_at=due, remind_at=remind))
+
+
+def _requested_until(session: Session, *, case: Case) -> str | None:
+    request = session.scalar(select(CaseEvent).where(
+        CaseEvent.case_id == case.id, CaseEvent.action == Action.request_extension.value)
+        .order_by(CaseEvent.version.desc()).limit(1))
+    return request.data.get("until") if request is not None else None
+
+
+def _extend(session: Session, *, case: Case, until: datetime) -> None:
+    current = open_deadline(session, case=case)
+    if current is None:
+        return
+    current.original_due_at = current.original_due_at or current.due_at
+    current.due_at = until
+    current.remind_at = min(current.remind_at, until)
+    current.overdue_at = None
