@@ -99,8 +99,9 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    # No background sweeper: tests sweep explicitly, inside their own rolled-back transaction.
     return Settings(environment="test", data_dir=tmp_path, secret_key="test-secret-" + "x" * 32,
-                    demo_password="demo-pass-123")
+                    demo_password="demo-pass-123", sweep_interval_s=0)
 
 
 @pytest.fixture

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     trusted_channels: list[str] = Field(["grid_patrol", "iot_warning", "department_system"],
                                         description="channels whose reports the platform registers itself")
     auto_dispatch: bool = Field(True, description="dispatch registered cases the matrix can route")
+    supervision_limit: str = Field("1wd", description="deadline of a supervision (督办) of an overdue step")
+    sweep_interval_s: float = Field(60.0, ge=0, description="seconds between in-process sweeps; 0: none "
+                                    "(run `cityops cases sweep` as workers instead)")
     shared_data_dir: Path = Field(Path("../shared/data"), description="public data used by the demo city")
 
     @model_validator(mode="after")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cityops import __version__
+from cityops.cases.worker import BackgroundSweeper
 from cityops.config import Settings, get_settings
 from cityops.db import get_engine, store_status
 from cityops.errors import CityOpsError
@@ -126,7 +128,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from cityops.org.responsibility_api import router as responsibility_router
 
     settings = settings or get_settings()
+    @asynccontextmanager
+    async def lifespan(application: FastAPI):  # noqa: ANN202
+        sweeper = None
+        if settings.sweep_interval_s > 0:
+            sweeper = BackgroundSweeper(application.state.engine, settings, interval=settings.sweep_interval_s)
+            sweeper.start()
+        yield
+        if sweeper is not None:
+            sweeper.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="CityOps",
         version=__version__,
         description="City operations platform (城市运行“一网统管”): places, organisation, categories and "

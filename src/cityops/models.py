@@ -1,13 +1,14 @@
 """Every table, imported once so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from cityops.calendar.models import CalendarDay
-from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent
+from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, Supervision
 from cityops.categories.models import Category
 from cityops.geo.models import Area, ChangeStamp, PlaceholderPoint
+from cityops.jobs import JobLease
 from cityops.org.models import ApiClient, Department, OpsCentre, Responsibility, ResponsibilityAssist, User
 
 __all__ = [
     "ApiClient", "Area", "CalendarDay", "Case", "CaseAssignment", "CaseDeadline", "CaseEvent", "Category",
-    "ChangeStamp",
+    "ChangeStamp", "JobLease", "Supervision",
     "Department", "OpsCentre", "PlaceholderPoint", "Responsibility", "ResponsibilityAssist", "User",
 ]

@@ -33,6 +33,7 @@ from cityops.geo import service as geo_service
 from cityops.geo.coords import Crs, convert
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
+QUEUE_PATTERN = "^(" + "|".join([*service.QUEUES, "overdue", "supervised"]) + ")$"
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TrackingCode = Annotated[str, Path(min_length=6, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
 # Steps a citizen sees while following a case, by action; staff names are never shown.
@@ -106,7 +107,7 @@ def create_case(request: Request, response: Response, session: DbSession, settin
 
 @router.get("/cases", response_model=CasePage, summary="Cases in your jurisdiction, by work queue")
 def list_cases(session: DbSession, viewer: Reader,
-               queue: Annotated[str | None, Query(pattern="^(" + "|".join([*service.QUEUES, "overdue"]) + ")$")] = None,
+               queue: Annotated[str | None, Query(pattern=QUEUE_PATTERN)] = None,
                status: CaseStatus | None = None, channel: Channel | None = None,
                after: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50) -> CasePage:

@@ -117,3 +117,19 @@ class CaseDeadline(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Supervision(Base):
+    """Formal supervision (督办) of an overdue step by the operations centre one level up, with a
+    deadline of its own; a further overdue escalates one level higher."""
+
+    __tablename__ = "supervisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("case_deadlines.id"), index=True)
+    ops_centre_id: Mapped[int] = mapped_column(ForeignKey("ops_centres.id"), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

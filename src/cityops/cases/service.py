@@ -22,7 +22,7 @@ from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import deadlines, lifecycle
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, Actor, ActorKind, CaseState, CaseStatus, TimelineEntry
-from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent
+from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, Supervision
 from cityops.categories import service as categories_service
 from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction
 from cityops.geo import service as geo_service
@@ -304,9 +304,11 @@ def list_cases(session: Session, *, viewer: Principal, queue: str | None = None,
     if queue == "overdue":
         query = query.where(Case.id.in_(select(CaseDeadline.case_id).where(
             CaseDeadline.met_at.is_(None), CaseDeadline.due_at < now)))
+    elif queue == "supervised":
+        query = query.where(Case.id.in_(select(Supervision.case_id).where(Supervision.closed_at.is_(None))))
     elif queue is not None:
         if queue not in QUEUES:
-            raise InvalidInput(f"queue must be one of {', '.join(QUEUES)} or overdue", field="queue")
+            raise InvalidInput(f"queue must be one of {', '.join(QUEUES)}, overdue or supervised", field="queue")
         query = query.where(Case.status.in_([s.value for s in QUEUES[queue]]))
         if viewer.department_code is not None and queue in {"to_acknowledge", "to_handle"}:
             wanted = "dispatched" if queue == "to_acknowledge" else "in_progress"

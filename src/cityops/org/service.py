@@ -175,6 +175,12 @@ def create_ops_centre(session: Session, *, code: str, name: str, level: str, are
     return centre
 
 
+def ops_centre_for(session: Session, *, area_codes: list[str], level: str) -> OpsCentre | None:
+    """The operations centre of ``level`` serving one of ``area_codes`` (a place's chain of codes)."""
+    return session.scalar(select(OpsCentre).join(Area, OpsCentre.area_id == Area.id).where(
+        OpsCentre.level == level, Area.code.in_(area_codes)).limit(1))
+
+
 def list_ops_centres(session: Session, *, viewer: Principal) -> list[OpsCentre]:
     return list(session.scalars(select(OpsCentre).join(Area, OpsCentre.area_id == Area.id).where(
         Area.path.startswith(viewer.area_path, autoescape=True)).order_by(Area.path)))

@@ -4,48 +4,14 @@ through rework, an approved extension, and a deferral that stops the clock."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-import pytest
-from shapely.geometry import box
 from sqlalchemy.orm import Session
 
-from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service
-from cityops.cases.channels import Channel
-from cityops.cases.lifecycle import Action, Actor, ActorKind
-from cityops.categories import service as categories_service
-from cityops.geo.locator import AreaShape, Locator
+from cityops.cases.lifecycle import Action
 from cityops.org import service as org_service
-from tests.factories import make_city, make_user
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-CALENDAR = WorkCalendar()
-
-
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)
-
-
-def staff(role: str, department: str | None = None) -> Actor:
-    return Actor(kind=ActorKind.user, id="1", role=role, name=role, department=department)
-
-
-@pytest.fixture
-def case(session: Session):  # noqa: ANN201
-    city = make_city(session)
-    categories_service.create_category(session, code="E01", name="市容环境", kind="event", origin="test",
-                                       time_limits={"dispatch": "1wh", "acknowledge": "2wh", "handle": "3wd",
-                                                    "verify": "4h"})
-    org_service.create_department(session, code="D1", name="D1", level="district", area_code="990101",
-                                  kind="x", origin="test")
-    receiver = org_service.principal_of_user(session, make_user(session, username="op", roles=["operator"],
-                                                                area_code="990000"))
-    locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
-                                 box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in city.areas.values()])
-    report = service.Report(channel=Channel.hotline_12345, title="x", category_code="E01", lon=121.02, lat=31.05)
-    return service.intake(session, report=report, actor=staff("operator"), receiver=receiver, locator=locator,
-                          calendar=CALENDAR, at=local(2025, 9, 30, 16, 0), trusted_channels=frozenset()).case
+from tests.factories import make_user
+from tests.integration.cases.conftest import CALENDAR, SHANGHAI, local, staff
 
 
 def steps(session: Session, case) -> list[tuple[str, datetime, datetime | None]]:  # noqa: ANN001

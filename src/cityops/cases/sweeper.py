@@ -1,0 +1,95 @@
+"""The time-limit sweeper: reminds before a step's deadline, marks it overdue after, and opens a
+supervision record (督办) at the operations centre one level up, escalating while it stays overdue.
+
+Every change is a conditional update of rows not yet marked, so a sweep repeated or interrupted
+never reminds or supervises twice; the ``sweeper`` lease keeps two workers from sweeping at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cityops.calendar.deadlines import deadline
+from cityops.calendar.workcalendar import WorkCalendar
+from cityops.cases.models import Case, CaseDeadline, Supervision
+from cityops.categories.time_limits import TimeLimit
+from cityops.org import service as org_service
+
+ESCALATION = ("street", "district", "city")
+
+
+@dataclass
+class SweepResult:
+    reminded: int = 0
+    overdue: int = 0
+    supervised: int = 0
+    escalated: int = 0
+
+
+def sweep(session: Session, *, now: datetime, calendar: WorkCalendar, supervision_limit: TimeLimit,
+          batch: int = 1000) -> SweepResult:
+    result = SweepResult()
+    reminded = session.execute(update(CaseDeadline).where(
+        CaseDeadline.met_at.is_(None), CaseDeadline.reminded_at.is_(None), CaseDeadline.remind_at <= now,
+        CaseDeadline.due_at > now).values(reminded_at=now))
+    result.reminded = reminded.rowcount or 0
+    due = session.scalars(select(CaseDeadline).where(
+        CaseDeadline.met_at.is_(None), CaseDeadline.overdue_at.is_(None), CaseDeadline.due_at <= now)
+        .order_by(CaseDeadline.due_at).limit(batch)).all()
+    for step in due:
+        marked = session.execute(update(CaseDeadline).where(CaseDeadline.id == step.id,
+                                                            CaseDeadline.overdue_at.is_(None))
+                                 .values(overdue_at=now))
+        if not marked.rowcount:
+            continue
+        result.overdue += 1
+        if _supervise(session, step=step, now=now, calendar=calendar, limit=supervision_limit, level_above="street"):
+            result.supervised += 1
+    # A supervision past its deadline hands over to the level above; the city's stays open until the
+    # step is met, as there is nobody above it.
+    for supervision in session.scalars(select(Supervision).where(
+            Supervision.closed_at.is_(None), Supervision.due_at <= now, Supervision.level != ESCALATION[-1])
+            .limit(batch)).all():
+        step = session.get(CaseDeadline, supervision.deadline_id)
+        if step.met_at is not None:
+            supervision.closed_at = step.met_at
+            continue
+        supervision.closed_at = now
+        if _supervise(session, step=step, now=now, calendar=calendar, limit=supervision_limit,
+                      level_above=supervision.level):
+            result.escalated += 1
+    _close_met(session)
+    session.flush()
+    return result
+
+
+def _supervise(session: Session, *, step: CaseDeadline, now: datetime, calendar: WorkCalendar,
+               limit: TimeLimit, level_above: str) -> bool:
+    """Open a supervision at the centre one level above ``level_above`` for the case's place."""
+    if level_above not in ESCALATION[:-1]:
+        return False
+    level = ESCALATION[ESCALATION.index(level_above) + 1]
+    case = session.get(Case, step.case_id)
+    chain = [c for c in case.area_path.strip("/").split("/") if c]
+    centre = org_service.ops_centre_for(session, area_codes=chain, level=level)
+    if centre is None:
+        return False
+    session.add(Supervision(case_id=case.id, deadline_id=step.id, ops_centre_id=centre.id, level=level,
+                            opened_at=now, due_at=deadline(now, limit, calendar)))
+    return True
+
+
+def _close_met(session: Session) -> None:
+    """Supervisions of steps that have since been met are over."""
+    for supervision, met_at in session.execute(select(Supervision, CaseDeadline.met_at).join(
+            CaseDeadline, Supervision.deadline_id == CaseDeadline.id).where(
+            Supervision.closed_at.is_(None), CaseDeadline.met_at.is_not(None))).all():
+        supervision.closed_at = met_at
+
+
+def supervisions_of(session: Session, *, case: Case) -> list[Supervision]:
+    return list(session.scalars(select(Supervision).where(Supervision.case_id == case.id).order_by(Supervision.id)))
+
