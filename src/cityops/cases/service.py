@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from cityops.calendar.workcalendar import WorkCalendar
@@ -155,7 +155,11 @@ def _record(session: Session, case: Case, state: CaseState, entry: TimelineEntry
         with session.begin_nested():
             session.add(_entry_row(case.id, entry))
             session.flush()
-    except IntegrityError as error:
+    except (IntegrityError, OperationalError) as error:
+        # PostgreSQL: another move took this version first. SQLite: another writer committed after
+        # this transaction read the case, so its snapshot is stale. Either way the move must not land.
+        if isinstance(error, OperationalError) and "locked" not in str(error.orig):
+            raise
         raise Conflict("the case changed while you were acting on it; reload it and try again",
                        code="concurrent_change") from error
     _project(session, case, state, entry)

@@ -1,0 +1,106 @@
+"""Never dispatched twice: many workers race to dispatch the same registered cases through separate
+connections to a real store (SQLite file and PostgreSQL). Exactly one dispatch lands per case; every
+other attempt is refused with a 409, never a second timeline entry."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from shapely.geometry import box
+from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import make_url
+
+from cityops.calendar.workcalendar import WorkCalendar
+from cityops.cases import service
+from cityops.cases.channels import Channel
+from cityops.cases.lifecycle import Action, Actor, ActorKind
+from cityops.cases.models import Case, CaseEvent
+from cityops.db import make_engine, migrate, unit_of_work
+from cityops.errors import Conflict
+from cityops.geo.locator import AreaShape, Locator
+from cityops.org import service as org_service
+from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, _postgres_scratch_database, _postgres_unreachable_reason
+from tests.factories import make_city, make_user
+from tests.integration.cases.conftest import CALENDAR, staff
+
+WORKERS, CASES = 6, 8
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # noqa: ANN001
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'race.db'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+        return
+    reason = _postgres_unreachable_reason()
+    if reason:
+        pytest.fail(reason) if REQUIRE_SERVICES else pytest.skip(reason)
+    url, admin = _postgres_scratch_database(POSTGRES_URL)
+    engine = make_engine(url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def registered_cases(engine: Engine) -> list[int]:
+    with unit_of_work(engine) as session:
+        city = make_city(session)
+        org_service.create_department(session, code="D1", name="D1", level="district", area_code="990101",
+                                      kind="x", origin="test")
+        receiver = org_service.principal_of_user(session, make_user(session, username="op", roles=["operator"],
+                                                                    area_code="990000"))
+        locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
+                                     box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in city.areas.values()])
+        ids = []
+        for number in range(CASES):
+            report = service.Report(channel=Channel.hotline_12345, title=f"case {number}", lon=121.02, lat=31.05)
+            case = service.intake(session, report=report, actor=staff("operator"), receiver=receiver, locator=locator,
+                                  calendar=CALENDAR, at=datetime.now(UTC), trusted_channels=frozenset()).case
+            service.act(session, case=case, action=Action.register, actor=staff("operator"),
+                        at=datetime.now(UTC), calendar=CALENDAR)
+            ids.append(case.id)
+    return ids
+
+
+def test_concurrent_dispatches_land_exactly_once(store: Engine) -> None:
+    ids = registered_cases(store)
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(WORKERS)
+
+    def worker(number: int) -> None:
+        actor = Actor(kind=ActorKind.user, id=str(number), role="dispatcher", name=f"d{number}")
+        start.wait()
+        for case_id in ids:
+            try:
+                with unit_of_work(store) as session:
+                    case = session.get(Case, case_id)
+                    service.act(session, case=case, action=Action.dispatch, actor=actor, at=datetime.now(UTC),
+                                calendar=WorkCalendar(), data={"lead": "D1"})
+                outcome = "dispatched"
+            except Conflict as refused:
+                outcome = refused.code
+            with lock:
+                outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert outcomes["dispatched"] == CASES
+    assert sum(outcomes.values()) == WORKERS * CASES
+    assert set(outcomes) <= {"dispatched", "illegal_transition", "concurrent_change"}
+    with unit_of_work(store) as session:
+        dispatches = session.scalars(select(CaseEvent.case_id).where(CaseEvent.action == "dispatch")).all()
+        assert sorted(dispatches) == sorted(ids)
+        assert {c.status for c in session.scalars(select(Case))} == {"dispatched"}
