@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     trusted_channels: list[str] = Field(["grid_patrol", "iot_warning", "department_system"],
                                         description="channels whose reports the platform registers itself")
     auto_dispatch: bool = Field(True, description="dispatch registered cases the matrix can route")
+    duplicate_default: dict[str, float] = Field({"radius_m": 100, "window_h": 72},
+                                                description="radius and time window for duplicate reports")
+    duplicate_rules: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="per category-code prefix, e.g. {\"E04\": {\"radius_m\": 300, "
+                                          "\"window_h\": 6}}")
+    duplicate_auto_merge_score: float = Field(0.75, ge=0, le=1.01, description="merge at or above this score "
+                                              "(1.01: never merge automatically)")
     supervision_limit: str = Field("1wd", description="deadline of a supervision (督办) of an overdue step")
     sweep_interval_s: float = Field(60.0, ge=0, description="seconds between in-process sweeps; 0: none "
                                     "(run `cityops cases sweep` as workers instead)")

@@ -87,7 +87,7 @@ def world(session: Session) -> dict[str, Any]:
                                       reporter_phone="13800000000" if label == "outside" else None)
         cases[label] = cases_service.intake(session, report=report, actor=cases_service.actor_for(
             receiver, Action.intake), receiver=receiver, locator=located, calendar=WorkCalendar(), at=datetime.now(UTC),
-            trusted_channels=frozenset()).case
+            policy=cases_service.IntakePolicy()).case
     session.flush()
     inside = {a.code for a in city.areas.values() if a.path.startswith(city[STREET].path)}
     outside_areas = [a for a in city.areas.values() if a.code not in inside]

@@ -153,3 +153,34 @@ def test_a_citizen_follows_by_tracking_code_and_cannot_rate_an_open_case(client:
     early = client.post(f"/api/v1/public/cases/{code}/rating", json={"score": 4})
     assert early.status_code == 409 and early.json()["code"] == "illegal_transition"
     assert client.get("/api/v1/public/cases/NOSUCHCODE").status_code == 404
+
+
+def test_a_second_report_of_the_same_problem_is_merged_and_raises_priority(client: TestClient,
+                                                                             loop: dict[str, Any]) -> None:
+    first = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "hotline_12345", "title": "小区门口暴露垃圾", "category_code": "E0102", **IN_STREET}).json()
+    again = client.post("/api/v1/public/cases", json={"title": "小区门口有暴露垃圾", "category_code": "E0102",
+                                                       "lon": 121.0201, "lat": 31.0501})
+    assert again.status_code == 201
+    merged = client.get("/api/v1/cases", params={"status": "merged"}, headers=loop["op"]).json()["items"]
+    assert len(merged) == 1
+    detail = client.get(f"/api/v1/cases/{merged[0]['id']}", headers=loop["op"]).json()
+    assert detail["duplicate_of"] == first["id"] and detail["duplicates"][0]["merged"]
+    assert detail["timeline"][-1]["action"] == "merge" and detail["timeline"][-1]["actor_kind"] == "system"
+    primary = client.get(f"/api/v1/cases/{first['id']}", headers=loop["op"]).json()
+    assert (primary["report_count"], primary["priority"]) == (2, 1)
+    # The second reporter follows the primary case.
+    act(client, loop["op"], first["id"], "register")
+    followed = client.get(f"/api/v1/public/cases/{again.json()['tracking_code']}").json()
+    assert followed["status"] == "registered" and followed["progress"][-1]["step"] == "registered"
+
+
+def test_a_similar_but_distinct_report_is_only_suggested(client: TestClient, loop: dict[str, Any]) -> None:
+    first = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "hotline_12345", "title": "垃圾桶满了", "category_code": "E0102", **IN_STREET}).json()
+    second = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "hotline_12345", "title": "绿化带里有建筑垃圾", "category_code": "E0102",
+        "lon": 121.0205, "lat": 31.0505}).json()
+    assert second["status"] == "reported" and second["duplicate_of"] is None
+    assert [d["candidate_id"] for d in second["duplicates"]] == [first["id"]]
+    assert not second["duplicates"][0]["merged"] and second["duplicates"][0]["score"] < 0.75

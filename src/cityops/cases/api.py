@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from cityops.calendar import service as calendar_service
-from cityops.cases import service
+from cityops.cases import dedup, service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, CaseStatus
 from cityops.cases.models import Case
@@ -24,6 +24,7 @@ from cityops.cases.schemas import (
     CitizenCaseIn,
     CitizenCaseOut,
     DeadlineOut,
+    DuplicateOut,
     EventOut,
     RatingIn,
 )
@@ -31,6 +32,7 @@ from cityops.categories import service as categories_service
 from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader
 from cityops.geo import service as geo_service
 from cityops.geo.coords import Crs, convert
+from cityops.org.access import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 QUEUE_PATTERN = "^(" + "|".join([*service.QUEUES, "overdue", "supervised"]) + ")$"
@@ -59,7 +61,20 @@ def _out(session: Session, case: Case) -> CaseOut:
                    closed_at=case.closed_at)
 
 
-def _detail(session: Session, case: Case) -> CaseDetail:
+def _duplicates(session: Session, case: Case, viewer: Principal | None) -> list[DuplicateOut]:
+    shown = []
+    for suggestion in dedup.suggestions(session, case=case):
+        candidate = session.get(Case, suggestion.candidate_id)
+        if viewer is not None and not viewer.covers(candidate.area_path):
+            continue
+        shown.append(DuplicateOut(candidate_id=candidate.id, title=candidate.title, status=candidate.status,
+                                  score=suggestion.score, distance_m=suggestion.distance_m,
+                                  minutes=suggestion.minutes, text_similarity=suggestion.text_similarity,
+                                  same_category=suggestion.same_category, merged=suggestion.merged))
+    return shown
+
+
+def _detail(session: Session, case: Case, viewer: Principal | None) -> CaseDetail:
     assignments = service.assignments(session, case=case)
     return CaseDetail(**_out(session, case).model_dump(), description=case.description, address=case.address,
                       reporter_name=case.reporter_name, reporter_phone=case.reporter_phone,
@@ -69,6 +84,7 @@ def _detail(session: Session, case: Case) -> CaseDetail:
                                              due_at=d.due_at, remind_at=d.remind_at, original_due_at=d.original_due_at,
                                              overdue_at=d.overdue_at, met_at=d.met_at)
                                  for d in service.deadlines_of(session, case=case)],
+                      duplicates=_duplicates(session, case, viewer), duplicate_of=case.duplicate_of_id,
                       timeline=[EventOut(version=e.version, action=e.action, from_status=e.from_status,
                                          to_status=e.to_status, actor_kind=e.actor_kind, actor_role=e.actor_role,
                                          actor_name=e.actor_name, actor_department=e.actor_department, at=e.at,
@@ -98,11 +114,10 @@ def create_case(request: Request, response: Response, session: DbSession, settin
     result = service.intake(session, report=report, actor=service.actor_for(principal, Action.intake),
                             receiver=principal, locator=request.app.state.locators.get(session),
                             calendar=calendar_service.load_calendar(session, settings=settings), at=_now(),
-                            trusted_channels=frozenset(settings.trusted_channels),
-                            auto_dispatch=settings.auto_dispatch)
+                            policy=service.IntakePolicy.from_settings(settings))
     if not result.created:
         response.status_code = 200
-    return _detail(session, result.case)
+    return _detail(session, result.case, principal)
 
 
 @router.get("/cases", response_model=CasePage, summary="Cases in your jurisdiction, by work queue")
@@ -120,7 +135,7 @@ def list_cases(session: DbSession, viewer: Reader,
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case with its timeline")
 def get_case(session: DbSession, viewer: Reader, case_id: CaseId) -> CaseDetail:
-    return _detail(session, service.get_case(session, case_id=case_id, viewer=viewer))
+    return _detail(session, service.get_case(session, case_id=case_id, viewer=viewer), viewer)
 
 
 @router.post("/cases/{case_id}/actions/{action}", response_model=CaseDetail,
@@ -135,14 +150,22 @@ def take_action(session: DbSession, settings: AppSettings, principal: CurrentPri
         principal, action, department=body.department_code), at=_now(),
         calendar=calendar_service.load_calendar(session, settings=settings), reason=body.reason,
         attachments=body.attachments, data=body.data)
-    return _detail(session, case)
+    return _detail(session, case, principal)
 
 
 def _citizen_view(session: Session, case: Case) -> CitizenCaseOut:
+    """What a reporter sees; a report merged into another case follows that case from then on."""
     progress = [{"step": CITIZEN_STEPS[e.action], "at": e.at.isoformat()}
                 for e in service.timeline(session, case=case) if e.action in CITIZEN_STEPS]
-    return CitizenCaseOut(tracking_code=case.tracking_code, status=case.status, title=case.title,
-                          opened_at=case.opened_at, closed_at=case.closed_at, rating=case.rating, progress=progress)
+    followed = case
+    if case.duplicate_of_id is not None:
+        followed = session.get(Case, case.duplicate_of_id)
+        progress += [{"step": CITIZEN_STEPS[e.action], "at": e.at.isoformat()}
+                     for e in service.timeline(session, case=followed)
+                     if e.action in CITIZEN_STEPS and e.action != "intake" and e.at >= case.opened_at]
+    return CitizenCaseOut(tracking_code=case.tracking_code, status=followed.status, title=case.title,
+                          opened_at=case.opened_at, closed_at=followed.closed_at, rating=case.rating,
+                          progress=progress)
 
 
 @router.post("/public/cases", response_model=CitizenCaseOut, status_code=201, tags=["citizens"],
@@ -159,8 +182,7 @@ def citizen_report(request: Request, response: Response, session: DbSession, set
     result = service.intake(session, report=report, actor=service.actor_for(None, Action.intake), receiver=None,
                             locator=request.app.state.locators.get(session),
                             calendar=calendar_service.load_calendar(session, settings=settings), at=_now(),
-                            trusted_channels=frozenset(settings.trusted_channels),
-                            auto_dispatch=settings.auto_dispatch)
+                            policy=service.IntakePolicy.from_settings(settings))
     if not result.created:
         response.status_code = 200
     return _citizen_view(session, result.case)

@@ -21,6 +21,7 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
         Index("ix_cases_status_area_path", "status", "area_path"),
+        Index("ix_cases_lat_lon", "lat", "lon"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -133,3 +134,22 @@ class Supervision(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DuplicateSuggestion(Base):
+    """An open case that a new report may duplicate, with the figures of the match, for the operator
+    to judge side by side (or the record of an automatic merge)."""
+
+    __tablename__ = "duplicate_suggestions"
+    __table_args__ = (UniqueConstraint("case_id", "candidate_id", name="uq_duplicate_suggestions_pair"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[float] = mapped_column(Float)
+    minutes: Mapped[float] = mapped_column(Float)
+    text_similarity: Mapped[float] = mapped_column(Float)
+    same_category: Mapped[bool] = mapped_column(Boolean)
+    merged: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

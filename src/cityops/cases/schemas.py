@@ -93,6 +93,18 @@ class DeadlineOut(BaseModel):
     met_at: datetime | None
 
 
+class DuplicateOut(BaseModel):
+    candidate_id: int
+    title: str
+    status: CaseStatus
+    score: float
+    distance_m: float
+    minutes: float
+    text_similarity: float
+    same_category: bool
+    merged: bool
+
+
 class CaseDetail(CaseOut):
     description: str
     address: str | None
@@ -100,6 +112,8 @@ class CaseDetail(CaseOut):
     reporter_phone: str | None
     assignments: list[AssignmentOut]
     deadlines: list[DeadlineOut]
+    duplicates: list[DuplicateOut] = Field(description="open cases this report may duplicate, best first")
+    duplicate_of: int | None
     timeline: list[EventOut]
 
 

@@ -9,8 +9,8 @@ The timeline is the source of truth: to act on a case its events are replayed, t
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +19,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from cityops.calendar.workcalendar import WorkCalendar
-from cityops.cases import deadlines, lifecycle
+from cityops.cases import deadlines, dedup, duplicates, lifecycle
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, Actor, ActorKind, CaseState, CaseStatus, TimelineEntry
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, Supervision
 from cityops.categories import service as categories_service
+from cityops.config import Settings
 from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction
 from cityops.geo import service as geo_service
 from cityops.geo.locator import Locator
@@ -50,6 +51,24 @@ def actor_for(principal: Principal | None, action: Action, *, department: str | 
     kind = ActorKind.user if principal.kind == "user" else ActorKind.client
     return Actor(kind=kind, id=str(principal.id), role=role, name=principal.name,
                  department=department or principal.department_code)
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    """How intake treats a new report (from settings): which channels are trusted, whether routed
+    cases are dispatched at once, and when a near-identical open case absorbs the report."""
+
+    trusted_channels: frozenset[str] = frozenset()
+    auto_dispatch: bool = True
+    duplicate_rules: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    duplicate_default: Mapping[str, float] = field(default_factory=lambda: {"radius_m": 100, "window_h": 72})
+    auto_merge_score: float = 0.75
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IntakePolicy:
+        return cls(trusted_channels=frozenset(settings.trusted_channels), auto_dispatch=settings.auto_dispatch,
+                   duplicate_rules=settings.duplicate_rules, duplicate_default=settings.duplicate_default,
+                   auto_merge_score=settings.duplicate_auto_merge_score)
 
 
 @dataclass(frozen=True)
@@ -185,8 +204,7 @@ def _locate(locator: Locator, report: Report) -> tuple[Any, str | None]:
 
 
 def intake(session: Session, *, report: Report, actor: Actor, receiver: Principal | None, locator: Locator,
-           calendar: WorkCalendar, at: datetime, trusted_channels: frozenset[str],
-           auto_dispatch: bool = True) -> IntakeResult:
+           calendar: WorkCalendar, at: datetime, policy: IntakePolicy) -> IntakeResult:
     """Take in a report: the same report retried (same idempotency key, or same channel and external
     id) returns the first case. A new case is located, registered when its channel is trusted, then
     routed and dispatched when it has a category and a real location; every step is on the timeline.
@@ -236,12 +254,36 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
         raise Conflict("this report is being taken in already; retry to get its case",
                        code="concurrent_intake") from error
     _record(session, case, state, entry, calendar)
-    if report.channel.value in trusted_channels:
+    if _merge_if_duplicate(session, case=case, at=at, calendar=calendar, policy=policy):
+        return IntakeResult(case, created=True)
+    if report.channel.value in policy.trusted_channels:
         act(session, case=case, action=Action.register, actor=SYSTEM, at=at, calendar=calendar,
             data={"why": f"{report.channel.value} is a trusted channel"})
-        if auto_dispatch:
+        if policy.auto_dispatch:
             route_and_dispatch(session, case=case, at=at, calendar=calendar)
     return IntakeResult(case, created=True)
+
+
+def _merge_if_duplicate(session: Session, *, case: Case, at: datetime, calendar: WorkCalendar,
+                        policy: IntakePolicy) -> bool:
+    """Look for open cases this one duplicates: above the policy's score it is merged into the best
+    one at once (its reporter then follows that case, whose priority rises with each report); below
+    it the candidates are kept as suggestions for the operator."""
+    category_code = categories_service.code_of(session, category_id=case.category_id) if case.category_id else None
+    rule = dedup.rule_for(policy.duplicate_rules, category_code, policy.duplicate_default)
+    matches = dedup.find(session, case=case, rule=rule)
+    best = matches[0] if matches and matches[0].score >= policy.auto_merge_score else None
+    dedup.record(session, case=case, matches=matches, merged_into=best.case_id if best else None)
+    if best is None:
+        return False
+    act(session, case=case, action=Action.merge, actor=SYSTEM, at=at, calendar=calendar,
+        reason=f"duplicate of case {best.case_id}: {best.distance_m:.0f} m and {best.minutes:.0f} min apart, "
+               f"text similarity {best.text_similarity:.2f}", data={"primary": best.case_id, "score": best.score})
+    primary = session.get(Case, best.case_id)
+    primary.report_count += case.report_count
+    primary.priority = duplicates.priority_for(primary.report_count)
+    session.flush()
+    return True
 
 
 def route_and_dispatch(session: Session, *, case: Case, at: datetime, calendar: WorkCalendar) -> bool:

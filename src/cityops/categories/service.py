@@ -196,6 +196,19 @@ def code_of(session: Session, *, category_id: int) -> str:
     return code
 
 
+def related_categories(session: Session, *, code: str) -> dict[int, tuple[str, str | None]]:
+    """The category and its siblings (same parent), by id: (code, parent code). Reports of related
+    categories may describe one problem (e.g. 暴露垃圾 and 积存垃圾渣土)."""
+    own = session.execute(select(Category.id, Category.parent_id).where(Category.code == code)).first()
+    if own is None:
+        return {}
+    parent = aliased(Category)
+    query = select(Category.id, Category.code, parent.code).outerjoin(parent, Category.parent_id == parent.id)
+    query = query.where(Category.id == own.id) if own.parent_id is None else query.where(
+        Category.parent_id == own.parent_id)
+    return {row[0]: (row[1], row[2]) for row in session.execute(query)}
+
+
 def category_ids(session: Session, *, codes: Iterable[str]) -> dict[str, int]:
     """Code → id of the known categories among ``codes`` (for other domains' foreign keys)."""
     wanted = list(set(codes))

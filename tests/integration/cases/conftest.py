@@ -48,6 +48,6 @@ def case(session: Session):  # noqa: ANN201
                                  box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in city.areas.values()])
     report = service.Report(channel=Channel.hotline_12345, title="x", category_code="E01", lon=121.02, lat=31.05)
     return service.intake(session, report=report, actor=staff("operator"), receiver=receiver, locator=locator,
-                          calendar=CALENDAR, at=local(2025, 9, 30, 16, 0), trusted_channels=frozenset()).case
+                          calendar=CALENDAR, at=local(2025, 9, 30, 16, 0), policy=service.IntakePolicy()).case
 
 

@@ -64,7 +64,7 @@ def registered_cases(engine: Engine) -> list[int]:
         for number in range(CASES):
             report = service.Report(channel=Channel.hotline_12345, title=f"case {number}", lon=121.02, lat=31.05)
             case = service.intake(session, report=report, actor=staff("operator"), receiver=receiver, locator=locator,
-                                  calendar=CALENDAR, at=datetime.now(UTC), trusted_channels=frozenset()).case
+                                  calendar=CALENDAR, at=datetime.now(UTC), policy=service.IntakePolicy()).case
             service.act(session, case=case, action=Action.register, actor=staff("operator"),
                         at=datetime.now(UTC), calendar=CALENDAR)
             ids.append(case.id)
