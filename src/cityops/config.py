@@ -36,6 +36,8 @@ class Settings(BaseSettings):
                                           "\"window_h\": 6}}")
     duplicate_auto_merge_score: float = Field(0.75, ge=0, le=1.01, description="merge at or above this score "
                                               "(1.01: never merge automatically)")
+    classifier_model: Path | None = Field(None, description="a model from `cityops classifier train`; "
+                                          "reports without a category then get suggestions")
     supervision_limit: str = Field("1wd", description="deadline of a supervision (督办) of an overdue step")
     sweep_interval_s: float = Field(60.0, ge=0, description="seconds between in-process sweeps; 0: none "
                                     "(run `cityops cases sweep` as workers instead)")

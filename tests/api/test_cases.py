@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityops.categories import service as categories_service
+from cityops.classify import model as classifier
 from cityops.models import Case, CaseEvent
 from cityops.org import responsibility
 from cityops.org import service as org_service
@@ -184,3 +185,20 @@ def test_a_similar_but_distinct_report_is_only_suggested(client: TestClient, loo
     assert second["status"] == "reported" and second["duplicate_of"] is None
     assert [d["candidate_id"] for d in second["duplicates"]] == [first["id"]]
     assert not second["duplicates"][0]["merged"] and second["duplicates"][0]["score"] < 0.75
+
+
+def test_a_report_without_a_category_gets_the_classifiers_suggestions(client: TestClient, loop: dict[str, Any],
+                                                                       settings, tmp_path) -> None:  # noqa: ANN001
+    texts = [f"{place}{problem}" for place in ("东门", "西门", "南门", "北门", "中心广场", "菜场旁")
+             for problem in ("暴露垃圾没人清理", "垃圾堆积发臭")]
+    texts += [f"{place}{problem}" for place in ("东门", "西门", "南门", "北门", "中心广场", "菜场旁")
+              for problem in ("井盖丢失很危险", "窨井盖破损")]
+    labels = ["暴露垃圾"] * 12 + ["C0101"] * 12  # a category's name, or a code
+    model_file = tmp_path / "categories.model"
+    classifier.save(classifier.train(texts, labels), model_file)
+    settings.classifier_model = model_file
+    case = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "hotline_12345", "title": "楼下暴露垃圾好几天没人清理", **IN_STREET}).json()
+    suggested = case["timeline"][0]["data"]["suggested_categories"]
+    assert suggested[0]["code"] == "E0102" and suggested[0]["label"] == "暴露垃圾"
+    assert case["category_code"] is None  # an operator confirms it

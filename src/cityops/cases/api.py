@@ -3,6 +3,7 @@ citizen's side (report, follow, rate) by tracking code, without an account."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -29,6 +30,8 @@ from cityops.cases.schemas import (
     RatingIn,
 )
 from cityops.categories import service as categories_service
+from cityops.classify import model as classifier
+from cityops.config import Settings
 from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader
 from cityops.geo import service as geo_service
 from cityops.geo.coords import Crs, convert
@@ -92,6 +95,17 @@ def _detail(session: Session, case: Case, viewer: Principal | None) -> CaseDetai
                                 for e in service.timeline(session, case=case)])
 
 
+def _policy(request: Request, settings: Settings) -> service.IntakePolicy:
+    """Intake policy from settings, with the category classifier loaded once per process."""
+    policy = service.IntakePolicy.from_settings(settings)
+    if settings.classifier_model is None:
+        return policy
+    if getattr(request.app.state, "classifier", None) is None:
+        request.app.state.classifier = classifier.load(settings.classifier_model)
+    loaded = request.app.state.classifier
+    return replace(policy, suggester=lambda text: [(s.label, s.score) for s in loaded.suggest(text)])
+
+
 def _wgs84(lon: float | None, lat: float | None, crs: Crs) -> tuple[float | None, float | None]:
     if lon is None or lat is None:
         return lon, lat
@@ -114,7 +128,7 @@ def create_case(request: Request, response: Response, session: DbSession, settin
     result = service.intake(session, report=report, actor=service.actor_for(principal, Action.intake),
                             receiver=principal, locator=request.app.state.locators.get(session),
                             calendar=calendar_service.load_calendar(session, settings=settings), at=_now(),
-                            policy=service.IntakePolicy.from_settings(settings))
+                            policy=_policy(request, settings))
     if not result.created:
         response.status_code = 200
     return _detail(session, result.case, principal)
@@ -182,7 +196,7 @@ def citizen_report(request: Request, response: Response, session: DbSession, set
     result = service.intake(session, report=report, actor=service.actor_for(None, Action.intake), receiver=None,
                             locator=request.app.state.locators.get(session),
                             calendar=calendar_service.load_calendar(session, settings=settings), at=_now(),
-                            policy=service.IntakePolicy.from_settings(settings))
+                            policy=_policy(request, settings))
     if not result.created:
         response.status_code = 200
     return _citizen_view(session, result.case)

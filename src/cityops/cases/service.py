@@ -9,7 +9,7 @@ The timeline is the source of truth: to act on a case its events are replayed, t
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, Actor, ActorKind, CaseState, CaseStatus, TimelineEntry
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, Supervision
 from cityops.categories import service as categories_service
+from cityops.categories.models import Category
 from cityops.config import Settings
 from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction
 from cityops.geo import service as geo_service
@@ -63,6 +64,8 @@ class IntakePolicy:
     duplicate_rules: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     duplicate_default: Mapping[str, float] = field(default_factory=lambda: {"radius_m": 100, "window_h": 72})
     auto_merge_score: float = 0.75
+    suggester: Callable[[str], list[tuple[str, float]]] | None = None
+    """Ranks category labels for a report's text (a trained classifier), for reports without one."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntakePolicy:
@@ -235,8 +238,11 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
         except NotFound as error:
             raise NotFound(error.detail, code=error.code, field="category_code") from error
         category_id = categories_service.category_ids(session, codes=[category.code])[category.code]
-    state, entry = lifecycle.open_case(actor=actor, at=at, attachments=report.attachments,
-                                       data={"channel": report.channel.value})
+    intake_data: dict[str, Any] = {"channel": report.channel.value}
+    if category_id is None and policy.suggester is not None:
+        intake_data["suggested_categories"] = suggest_categories(session, policy.suggester,
+                                                                 f"{report.title}\n{report.description}")
+    state, entry = lifecycle.open_case(actor=actor, at=at, attachments=report.attachments, data=intake_data)
     case = Case(tracking_code=new_tracking_code(), channel=report.channel.value, external_id=report.external_id,
                 idempotency_key=report.idempotency_key, status=state.status.value, version=state.version,
                 title=report.title, description=report.description,
@@ -262,6 +268,25 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
         if policy.auto_dispatch:
             route_and_dispatch(session, case=case, at=at, calendar=calendar)
     return IntakeResult(case, created=True)
+
+
+def suggest_categories(session: Session, suggester: Callable[[str], list[tuple[str, float]]],
+                       text: str) -> list[dict[str, Any]]:
+    """The classifier's top categories for ``text`` that exist here, for the operator to confirm."""
+    suggestions = []
+    for label, score in suggester(text):
+        code = categories_service.resolve_label(session, label=label)
+        if code is not None:
+            suggestions.append({"code": code, "label": label, "score": round(float(score), 4)})
+    return suggestions
+
+
+def training_examples(session: Session) -> tuple[list[str], list[str]]:
+    """Texts and category codes of closed cases, for training the category classifier on the
+    platform's own history."""
+    rows = session.execute(select(Case.title, Case.description, Category.code).join(
+        Category, Case.category_id == Category.id).where(Case.status == CaseStatus.closed.value)).all()
+    return [f"{row.title}\n{row.description}" for row in rows], [row.code for row in rows]
 
 
 def _merge_if_duplicate(session: Session, *, case: Case, at: datetime, calendar: WorkCalendar,

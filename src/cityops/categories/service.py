@@ -196,6 +196,16 @@ def code_of(session: Session, *, category_id: int) -> str:
     return code
 
 
+def resolve_label(session: Session, *, label: str) -> str | None:
+    """The category a classifier label names: a code as it stands, or an active category's exact name
+    (the citizen-message classes first, as labelled messages use their names)."""
+    if session.scalar(select(Category.id).where(Category.code == label)) is not None:
+        return label
+    rows = session.execute(select(Category.code, Category.kind).where(
+        Category.name == label, Category.active.is_(True)).order_by(Category.depth, Category.code)).all()
+    return min(rows, key=lambda row: row.kind != "message").code if rows else None
+
+
 def related_categories(session: Session, *, code: str) -> dict[int, tuple[str, str | None]]:
     """The category and its siblings (same parent), by id: (code, parent code). Reports of related
     categories may describe one problem (e.g. 暴露垃圾 and 积存垃圾渣土)."""
