@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from cityops.cases.cli import app as cases_app
 from cityops.categories.cli import app as categories_app
 from cityops.classify.cli import app as classifier_app
+from cityops.cli_worker import worker
 from cityops.config import get_settings
 from cityops.db import get_engine, migrate, store_status
 from cityops.demo.cli import app as demo_app
@@ -23,7 +23,7 @@ app.add_typer(areas_app, name="areas")
 app.add_typer(categories_app, name="categories")
 app.add_typer(users_app, name="users")
 app.add_typer(classifier_app, name="classifier")
-app.add_typer(cases_app, name="cases")
+app.command()(worker)
 app.add_typer(demo_app, name="demo")
 console = Console()
 

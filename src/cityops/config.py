@@ -39,8 +39,8 @@ class Settings(BaseSettings):
     classifier_model: Path | None = Field(None, description="a model from `cityops classifier train`; "
                                           "reports without a category then get suggestions")
     supervision_limit: str = Field("1wd", description="deadline of a supervision (督办) of an overdue step")
-    sweep_interval_s: float = Field(60.0, ge=0, description="seconds between in-process sweeps; 0: none "
-                                    "(run `cityops cases sweep` as workers instead)")
+    sweep_interval_s: float = Field(30.0, ge=0, description="seconds between in-process rounds of background "
+                                    "jobs (sweeper, notifications, webhooks); 0: none — run `cityops worker`")
     shared_data_dir: Path = Field(Path("../shared/data"), description="public data used by the demo city")
 
     @model_validator(mode="after")

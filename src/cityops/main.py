@@ -14,13 +14,13 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cityops import __version__
-from cityops.cases.worker import BackgroundSweeper
 from cityops.config import Settings, get_settings
 from cityops.db import get_engine, store_status
 from cityops.errors import CityOpsError
 from cityops.geo.service import LocatorCache
 from cityops.observability import MetricsMiddleware, RequestMetrics
 from cityops.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, ProblemOut, problem_body
+from cityops.worker import BackgroundWorker
 
 log = logging.getLogger("cityops")
 
@@ -124,19 +124,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from cityops.cases.api import router as cases_router
     from cityops.categories.api import router as categories_router
     from cityops.geo.api import router as geo_router
+    from cityops.notify.api import router as notify_router
     from cityops.org.api import router as org_router
     from cityops.org.responsibility_api import router as responsibility_router
 
     settings = settings or get_settings()
     @asynccontextmanager
     async def lifespan(application: FastAPI):  # noqa: ANN202
-        sweeper = None
+        worker = None
         if settings.sweep_interval_s > 0:
-            sweeper = BackgroundSweeper(application.state.engine, settings, interval=settings.sweep_interval_s)
-            sweeper.start()
+            worker = BackgroundWorker(application.state.engine, settings, interval=settings.sweep_interval_s)
+            worker.start()
         yield
-        if sweeper is not None:
-            sweeper.stop()
+        if worker is not None:
+            worker.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -168,6 +169,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return metrics.render()
 
     for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
-                   cases_router):
+                   cases_router, notify_router):
         app.include_router(router)
     return app

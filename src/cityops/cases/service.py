@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from cityops import outbox
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import deadlines, dedup, duplicates, lifecycle
 from cityops.cases.channels import Channel
@@ -186,7 +187,29 @@ def _record(session: Session, case: Case, state: CaseState, entry: TimelineEntry
                        code="concurrent_change") from error
     _project(session, case, state, entry)
     deadlines.track(session, case=case, entry=entry, calendar=calendar)
+    _announce(session, case, state, entry)
     session.flush()
+
+
+def _topic(entry: TimelineEntry) -> str | None:
+    if entry.action is Action.verify:
+        return "case.closed" if entry.to_status is CaseStatus.closed else "case.rework"
+    return {Action.intake: "case.reported", Action.dispatch: "case.dispatched", Action.reassign: "case.dispatched",
+            Action.return_: "case.returned", Action.close: "case.closed", Action.reject: "case.rejected",
+            Action.merge: "case.merged"}.get(entry.action)
+
+
+def _announce(session: Session, case: Case, state: CaseState, entry: TimelineEntry) -> None:
+    """Put the domain event of a notable move in the outbox, in this same transaction."""
+    topic = _topic(entry)
+    if topic is None:
+        return
+    opener = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.version == 1))
+    reporter = opener.actor_id if opener is not None and opener.actor_kind == ActorKind.user.value else None
+    active = [a.department_code for a in state.assignments if a.status.value in ("dispatched", "in_progress")]
+    outbox.emit(session, topic=topic, area_path=case.area_path, case_id=case.id, at=entry.at, payload={
+        "title": case.title, "status": state.status.value, "action": entry.action.value, "departments": active,
+        "reporter_user_id": reporter, "reason": entry.reason})
 
 
 def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datetime, calendar: WorkCalendar,

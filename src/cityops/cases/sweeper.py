@@ -12,10 +12,13 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cityops import outbox
 from cityops.calendar.deadlines import deadline
 from cityops.calendar.workcalendar import WorkCalendar
+from cityops.cases import service as cases_service
 from cityops.cases.models import Case, CaseDeadline, Supervision
 from cityops.categories.time_limits import TimeLimit
+from cityops.geo import service as geo_service
 from cityops.org import service as org_service
 
 ESCALATION = ("street", "district", "city")
@@ -32,10 +35,16 @@ class SweepResult:
 def sweep(session: Session, *, now: datetime, calendar: WorkCalendar, supervision_limit: TimeLimit,
           batch: int = 1000) -> SweepResult:
     result = SweepResult()
-    reminded = session.execute(update(CaseDeadline).where(
+    to_remind = session.scalars(select(CaseDeadline).where(
         CaseDeadline.met_at.is_(None), CaseDeadline.reminded_at.is_(None), CaseDeadline.remind_at <= now,
-        CaseDeadline.due_at > now).values(reminded_at=now))
-    result.reminded = reminded.rowcount or 0
+        CaseDeadline.due_at > now).limit(batch)).all()
+    for step in to_remind:
+        marked = session.execute(update(CaseDeadline).where(CaseDeadline.id == step.id,
+                                                            CaseDeadline.reminded_at.is_(None))
+                                 .values(reminded_at=now))
+        if marked.rowcount:
+            result.reminded += 1
+            _announce(session, step, "case.reminder", now)
     due = session.scalars(select(CaseDeadline).where(
         CaseDeadline.met_at.is_(None), CaseDeadline.overdue_at.is_(None), CaseDeadline.due_at <= now)
         .order_by(CaseDeadline.due_at).limit(batch)).all()
@@ -46,6 +55,7 @@ def sweep(session: Session, *, now: datetime, calendar: WorkCalendar, supervisio
         if not marked.rowcount:
             continue
         result.overdue += 1
+        _announce(session, step, "case.overdue", now)
         if _supervise(session, step=step, now=now, calendar=calendar, limit=supervision_limit, level_above="street"):
             result.supervised += 1
     # A supervision past its deadline hands over to the level above; the city's stays open until the
@@ -79,7 +89,18 @@ def _supervise(session: Session, *, step: CaseDeadline, now: datetime, calendar:
         return False
     session.add(Supervision(case_id=case.id, deadline_id=step.id, ops_centre_id=centre.id, level=level,
                             opened_at=now, due_at=deadline(now, limit, calendar)))
+    _announce(session, step, "case.supervised", now, centre_area_path=geo_service.get_area_by_id(
+        session, area_id=centre.area_id).path, level=level)
     return True
+
+
+def _announce(session: Session, step: CaseDeadline, topic: str, now: datetime, **extra: str) -> None:
+    case = session.get(Case, step.case_id)
+    departments = [a.department_code for a in cases_service.assignments(session, case=case)
+                   if a.status in ("dispatched", "in_progress")]
+    outbox.emit(session, topic=topic, area_path=case.area_path, case_id=case.id, at=now, payload={
+        "title": case.title, "status": case.status, "step": step.step, "due_at": step.due_at.isoformat(),
+        "departments": departments, **extra})
 
 
 def _close_met(session: Session) -> None:

@@ -6,49 +6,24 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from shapely.geometry import box
-from sqlalchemy import Engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select
 
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, Actor, ActorKind
 from cityops.cases.models import Case, CaseEvent
-from cityops.db import make_engine, migrate, unit_of_work
+from cityops.db import unit_of_work
 from cityops.errors import Conflict
 from cityops.geo.locator import AreaShape, Locator
 from cityops.org import service as org_service
-from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, _postgres_scratch_database, _postgres_unreachable_reason
 from tests.factories import make_city, make_user
 from tests.integration.cases.conftest import CALENDAR, staff
 
 WORKERS, CASES = 6, 8
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # noqa: ANN001
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'race.db'}")
-        migrate(engine)
-        yield engine
-        engine.dispose()
-        return
-    reason = _postgres_unreachable_reason()
-    if reason:
-        pytest.fail(reason) if REQUIRE_SERVICES else pytest.skip(reason)
-    url, admin = _postgres_scratch_database(POSTGRES_URL)
-    engine = make_engine(url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def registered_cases(engine: Engine) -> list[int]:
@@ -71,7 +46,8 @@ def registered_cases(engine: Engine) -> list[int]:
     return ids
 
 
-def test_concurrent_dispatches_land_exactly_once(store: Engine) -> None:
+def test_concurrent_dispatches_land_exactly_once(scratch_store: Engine) -> None:
+    store = scratch_store
     ids = registered_cases(store)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()

@@ -1,0 +1,188 @@
+"""Fanning events out: each outbox event becomes inbox messages for the people who must act on it
+and deliveries for the webhooks that asked for it; then the deliveries are POSTed, signed, and
+retried with exponential back-off until they succeed or are given up."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityops.errors import InvalidInput, NotFound
+from cityops.geo.models import Area
+from cityops.notify.models import Notification, Webhook, WebhookDelivery
+from cityops.org.access import Principal
+from cityops.org.models import Department, User
+from cityops.outbox import OutboxEvent
+
+MAX_ATTEMPTS = 10
+FIRST_RETRY = timedelta(seconds=10)
+LONGEST_WAIT = timedelta(hours=1)
+TOPICS = ("case.reported", "case.dispatched", "case.returned", "case.rework", "case.closed", "case.rejected",
+          "case.merged", "case.reminder", "case.overdue", "case.supervised")
+# Who is told of what, by role; "departments" means the handlers of the departments the event names.
+AUDIENCE: dict[str, tuple[str, ...]] = {
+    "case.dispatched": ("departments",),
+    "case.rework": ("departments",),
+    "case.reminder": ("departments",),
+    "case.overdue": ("departments", "dispatcher"),
+    "case.returned": ("dispatcher",),
+    "case.supervised": ("centre",),
+    "case.closed": ("reporter",),
+    "case.rejected": ("reporter",),
+    "case.merged": ("reporter",),
+}
+WORDS = {
+    "case.reported": "新案件",
+    "case.dispatched": "已派遣",
+    "case.returned": "被退回",
+    "case.rework": "核查未通过，需返工",
+    "case.closed": "已结案",
+    "case.rejected": "不予立案",
+    "case.merged": "已合并",
+    "case.reminder": "即将超时",
+    "case.overdue": "已超时",
+    "case.supervised": "督办",
+}
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """``t=…,v1=…``: HMAC-SHA256 over ``"{timestamp}.{body}"``, so a receiver can refuse replays."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def _users(session: Session, event: OutboxEvent, audience: str) -> Iterable[int]:
+    if audience == "departments":
+        codes = event.payload.get("departments", [])
+        return session.scalars(select(User.id).join(Department, User.department_id == Department.id).where(
+            Department.code.in_(codes), User.active.is_(True)))
+    if audience == "reporter":
+        reporter = event.payload.get("reporter_user_id")
+        return [int(reporter)] if reporter else []
+    if audience == "centre":
+        path = event.payload.get("centre_area_path", "")
+        users = session.scalars(select(User).join(Area, User.area_id == Area.id).where(Area.path == path))
+        return [u.id for u in users if u.active and {"operator", "dispatcher"} & set(u.roles)]
+    users = session.scalars(select(User).where(User.active.is_(True)))
+    paths = dict(session.execute(select(Area.id, Area.path)).all())
+    return [u.id for u in users if audience in u.roles and event.area_path.startswith(paths[u.area_id])]
+
+
+def fan_out(session: Session, *, now: datetime, batch: int = 500) -> int:
+    """Turn unpublished events into inbox messages and webhook deliveries; returns how many."""
+    events = session.scalars(select(OutboxEvent).where(OutboxEvent.fanned_out_at.is_(None))
+                             .order_by(OutboxEvent.id).limit(batch).with_for_update(skip_locked=True)).all()
+    hooks = session.scalars(select(Webhook).where(Webhook.active.is_(True))).all()
+    for event in events:
+        text = f"案件 #{event.case_id} {WORDS.get(event.topic, event.topic)}：{event.payload.get('title', '')}"
+        recipients = {user for audience in AUDIENCE.get(event.topic, ()) for user in _users(session, event, audience)}
+        for user_id in sorted(recipients):
+            session.add(Notification(user_id=user_id, event_id=event.id, topic=event.topic, case_id=event.case_id,
+                                     text=text, created_at=now))
+        for hook in hooks:
+            if (event.topic in hook.topics or "*" in hook.topics) and event.area_path.startswith(hook.area_path):
+                session.add(WebhookDelivery(webhook_id=hook.id, event_id=event.id, next_attempt_at=now))
+        event.fanned_out_at = now
+    session.flush()
+    return len(events)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    delivery_id: int
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def due_deliveries(session: Session, *, now: datetime, batch: int = 100) -> list[Outgoing]:
+    """The deliveries to attempt now, signed and ready to POST."""
+    rows = session.execute(select(WebhookDelivery, Webhook, OutboxEvent)
+                           .join(Webhook, WebhookDelivery.webhook_id == Webhook.id)
+                           .join(OutboxEvent, WebhookDelivery.event_id == OutboxEvent.id)
+                           .where(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.gave_up_at.is_(None),
+                                  WebhookDelivery.next_attempt_at <= now)
+                           .order_by(WebhookDelivery.id).limit(batch)).all()
+    outgoing = []
+    for delivery, hook, event in rows:
+        body = json.dumps({"id": event.id, "topic": event.topic, "case_id": event.case_id,
+                           "created_at": event.created_at.isoformat(), "payload": event.payload},
+                          ensure_ascii=False, sort_keys=True).encode()
+        timestamp = int(now.timestamp())
+        outgoing.append(Outgoing(delivery.id, hook.url, {
+            "Content-Type": "application/json", "X-CityOps-Event": event.topic,
+            "X-CityOps-Delivery": str(delivery.id), "X-CityOps-Signature": signature(hook.secret, timestamp, body)},
+            body))
+    return outgoing
+
+
+def record_attempt(session: Session, *, delivery_id: int, now: datetime, status: int | None,
+                   error: str | None) -> None:
+    delivery = session.get(WebhookDelivery, delivery_id)
+    delivery.attempts += 1
+    delivery.last_status, delivery.last_error = status, (error or "")[:500] or None
+    if status is not None and 200 <= status < 300:
+        delivery.delivered_at = now
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        delivery.gave_up_at = now
+    else:
+        delivery.next_attempt_at = now + backoff(delivery.attempts)
+    session.flush()
+
+
+def inbox(session: Session, *, user_id: int, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+    query = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))
+
+
+def mark_read(session: Session, *, user_id: int, notification_id: int, now: datetime) -> Notification:
+    note = session.get(Notification, notification_id)
+    if note is None or note.user_id != user_id:
+        raise NotFound(f"no notification {notification_id}", code="unknown_notification")
+    note.read_at = note.read_at or now
+    session.flush()
+    return note
+
+
+def create_webhook(session: Session, *, name: str, url: str, topics: list[str], actor: Principal) -> Webhook:
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput("url must be http(s)", field="url")
+    unknown = [t for t in topics if t != "*" and t not in TOPICS]
+    if not topics or unknown:
+        raise InvalidInput(f"topics must be among {', '.join(TOPICS)} or *", field="topics")
+    hook = Webhook(name=name, url=url, secret=secrets.token_urlsafe(32), topics=topics, area_path=actor.area_path,
+                   created_by_id=actor.id if actor.kind == "user" else None)
+    session.add(hook)
+    session.flush()
+    return hook
+
+
+def webhooks(session: Session, *, viewer: Principal) -> list[Webhook]:
+    return list(session.scalars(select(Webhook).where(Webhook.area_path.startswith(viewer.area_path, autoescape=True))
+                                .order_by(Webhook.id)))
+
+
+def get_webhook(session: Session, *, webhook_id: int, viewer: Principal) -> Webhook:
+    hook = session.get(Webhook, webhook_id)
+    if hook is None or not hook.area_path.startswith(viewer.area_path):
+        raise NotFound(f"no webhook {webhook_id}", code="unknown_webhook")
+    return hook
+
+
+def deliveries(session: Session, *, hook: Webhook, limit: int = 100) -> list[WebhookDelivery]:
+    return list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)
+                                .order_by(WebhookDelivery.id.desc()).limit(limit)))

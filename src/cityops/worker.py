@@ -1,0 +1,100 @@
+"""Background work: the time-limit sweeper, the outbox fan-out and webhook delivery. In-process beside
+the API by default; at scale as `cityops worker` processes. Each job runs in its own unit of work
+under its own lease in the store, so several workers never do the same job at once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import Engine
+
+from cityops import jobs
+from cityops.calendar import service as calendar_service
+from cityops.cases.sweeper import sweep
+from cityops.categories.time_limits import parse_limit
+from cityops.config import Settings
+from cityops.db import unit_of_work
+from cityops.notify import service as notify
+from cityops.notify.service import Outgoing
+
+log = logging.getLogger("cityops.worker")
+LEASE_TTL = timedelta(minutes=5)
+Post = Callable[[Outgoing], int]
+
+
+def holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def http_post(outgoing: Outgoing) -> int:
+    response = httpx.post(outgoing.url, content=outgoing.body, headers=outgoing.headers, timeout=10.0)
+    return response.status_code
+
+
+def run_sweeper(engine: Engine, settings: Settings, *, holder: str, now: datetime) -> object | None:
+    with unit_of_work(engine) as session:
+        if not jobs.acquire(session, name="sweeper", holder=holder, now=now, ttl=LEASE_TTL):
+            return None
+        calendar = calendar_service.load_calendar(session, settings=settings)
+        return sweep(session, now=now, calendar=calendar, supervision_limit=parse_limit(settings.supervision_limit))
+
+
+def run_fan_out(engine: Engine, *, holder: str, now: datetime) -> int | None:
+    with unit_of_work(engine) as session:
+        if not jobs.acquire(session, name="outbox", holder=holder, now=now, ttl=LEASE_TTL):
+            return None
+        return notify.fan_out(session, now=now)
+
+
+def run_deliveries(engine: Engine, *, holder: str, now: datetime, post: Post = http_post) -> int | None:
+    """POST what is due; each outcome is recorded in its own transaction, outside the HTTP call."""
+    with unit_of_work(engine) as session:
+        if not jobs.acquire(session, name="webhooks", holder=holder, now=now, ttl=LEASE_TTL):
+            return None
+        outgoing = notify.due_deliveries(session, now=now)
+    for item in outgoing:
+        try:
+            status, error = post(item), None
+        except httpx.HTTPError as exc:
+            status, error = None, f"{type(exc).__name__}: {exc}"
+        with unit_of_work(engine) as session:
+            notify.record_attempt(session, delivery_id=item.delivery_id, now=datetime.now(UTC), status=status,
+                                  error=error if error else (None if status and status < 300 else f"HTTP {status}"))
+    return len(outgoing)
+
+
+def run_all(engine: Engine, settings: Settings, *, holder: str, post: Post = http_post) -> dict[str, object]:
+    now = datetime.now(UTC)
+    return {"sweep": run_sweeper(engine, settings, holder=holder, now=now),
+            "fanned_out": run_fan_out(engine, holder=holder, now=now),
+            "delivered": run_deliveries(engine, holder=holder, now=now, post=post)}
+
+
+class BackgroundWorker:
+    """Runs every job every ``interval`` seconds on a daemon thread until stopped."""
+
+    def __init__(self, engine: Engine, settings: Settings, *, interval: float) -> None:
+        self.engine, self.settings, self.interval = engine, settings, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cityops-worker", daemon=True)
+        self.holder = holder_name()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                run_all(self.engine, self.settings, holder=self.holder)
+            except Exception:  # noqa: BLE001  (a failed round is logged and retried next interval)
+                log.exception("background jobs failed")

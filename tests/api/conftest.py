@@ -1,0 +1,50 @@
+"""Shared fixtures of the API tests: the closed loop's little world."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from cityops.categories import service as categories_service
+from cityops.org import responsibility
+from cityops.org import service as org_service
+from cityops.org.responsibility import CellSpec
+from tests.factories import login, make_city, make_user
+
+STREET, OTHER_STREET = "99010101", "99010102"
+IN_STREET = {"lon": 121.02, "lat": 31.05}
+IN_OTHER_STREET = {"lon": 121.15, "lat": 31.05}
+
+
+@pytest.fixture
+def loop(client: TestClient, session: Session) -> dict[str, Any]:
+    make_city(session)
+    categories_service.create_category(session, code="E01", name="市容环境", kind="event", origin="test")
+    categories_service.create_category(session, code="E0102", name="暴露垃圾", kind="event", parent_code="E01",
+                                       origin="test")
+    categories_service.create_category(session, code="E0199", name="无主事项", kind="event", parent_code="E01",
+                                       origin="test")
+    for code, area, fallback in (("greening-990101", "990101", False), ("street-99010101", STREET, True),
+                                 ("street-99010102", OTHER_STREET, True)):
+        level = "district" if len(area) == 6 else "street"
+        org_service.create_department(session, code=code, name=code, level=level, area_code=area,
+                                      kind="greening" if not fallback else "street_office",
+                                      is_area_fallback=fallback, origin="test")
+    responsibility.set_cell(session, spec=CellSpec(category_code="E0102", area_code="990101",
+                                                   lead_department_code="greening-990101"))
+    make_user(session, username="op", roles=["operator"], area_code=STREET)
+    make_user(session, username="disp", roles=["dispatcher"], area_code=STREET)
+    make_user(session, username="insp", roles=["inspector"], area_code=STREET)
+    make_user(session, username="greener", roles=["handler"], area_code="990101",
+              department_code="greening-990101")
+    make_user(session, username="other.op", roles=["operator"], area_code=OTHER_STREET)
+    return {name: login(client, name) for name in ("op", "disp", "insp", "greener", "other.op")}
+
+
+def act(client: TestClient, headers: dict[str, str], case_id: int, action: str, **body: Any):  # noqa: ANN201
+    return client.post(f"/api/v1/cases/{case_id}/actions/{action}", headers=headers, json=body)
+
+
