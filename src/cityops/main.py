@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from cityops.cases.api import router as cases_router
     from cityops.categories.api import router as categories_router
     from cityops.geo.api import router as geo_router
+    from cityops.media.api import router as media_router
     from cityops.notify.api import router as notify_router
     from cityops.org.api import router as org_router
     from cityops.org.responsibility_api import router as responsibility_router
@@ -169,6 +170,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return metrics.render()
 
     for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
-                   cases_router, notify_router):
+                   cases_router, notify_router, media_router):
         app.include_router(router)
     return app

@@ -5,12 +5,13 @@ from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, 
 from cityops.categories.models import Category
 from cityops.geo.models import Area, ChangeStamp, PlaceholderPoint
 from cityops.jobs import JobLease
+from cityops.media.models import Attachment
 from cityops.notify.models import Notification, Webhook, WebhookDelivery
 from cityops.org.models import ApiClient, Department, OpsCentre, Responsibility, ResponsibilityAssist, User
 from cityops.outbox import OutboxEvent
 
 __all__ = [
-    "ApiClient", "Area", "CalendarDay", "Case", "CaseAssignment", "CaseDeadline", "CaseEvent", "Category",
+    "ApiClient", "Area", "Attachment", "CalendarDay", "Case", "CaseAssignment", "CaseDeadline", "CaseEvent", "Category",
     "ChangeStamp", "JobLease", "Notification", "OutboxEvent", "Supervision", "Webhook", "WebhookDelivery",
     "Department", "OpsCentre", "PlaceholderPoint", "Responsibility", "ResponsibilityAssist", "User",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cityops.classify import model as classifier
 from cityops.models import Case, CaseEvent
 from tests.api.conftest import IN_OTHER_STREET, IN_STREET, act
+from tests.api.test_media import JPEG
 
 
 def test_a_citizen_report_goes_round_the_whole_loop(client: TestClient, loop: dict[str, Any]) -> None:
@@ -29,7 +30,10 @@ def test_a_citizen_report_goes_round_the_whole_loop(client: TestClient, loop: di
     inbox = client.get("/api/v1/cases", params={"queue": "to_acknowledge"}, headers=loop["greener"]).json()
     assert [c["id"] for c in inbox["items"]] == [case_id]
     assert act(client, loop["greener"], case_id, "acknowledge").json()["status"] == "in_progress"
-    handled = act(client, loop["greener"], case_id, "report", reason="已清运", attachments=["a" * 64])
+    photo = client.post("/api/v1/attachments", headers=loop["greener"],
+                        files={"file": ("after.jpg", JPEG, "image/jpeg")}).json()["sha256"]
+    handled = act(client, loop["greener"], case_id, "report", reason="已清运", attachments=[photo])
+    assert handled.json()["timeline"][-1]["attachments"] == [photo]
     assert handled.json()["status"] == "handled"
     failed = act(client, loop["insp"], case_id, "verify", data={"passed": False}, reason="仍有残留")
     assert failed.json()["status"] == "in_progress" and failed.json()["rework_count"] == 1

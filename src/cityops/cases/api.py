@@ -35,6 +35,7 @@ from cityops.config import Settings
 from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader
 from cityops.geo import service as geo_service
 from cityops.geo.coords import Crs, convert
+from cityops.media import service as media
 from cityops.org.access import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -124,7 +125,8 @@ def create_case(request: Request, response: Response, session: DbSession, settin
                             category_code=body.category_code, lon=lon, lat=lat, input_crs=body.crs.value,
                             address=body.address, reporter_name=body.reporter_name,
                             reporter_phone=body.reporter_phone, external_id=body.external_id,
-                            idempotency_key=idempotency_key)
+                            idempotency_key=idempotency_key,
+                            attachments=tuple(media.require_all(session, body.attachments)))
     result = service.intake(session, report=report, actor=service.actor_for(principal, Action.intake),
                             receiver=principal, locator=request.app.state.locators.get(session),
                             calendar=calendar_service.load_calendar(session, settings=settings), at=_now(),
@@ -163,7 +165,7 @@ def take_action(session: DbSession, settings: AppSettings, principal: CurrentPri
     service.act(session, case=case, action=action, actor=service.actor_for(
         principal, action, department=body.department_code), at=_now(),
         calendar=calendar_service.load_calendar(session, settings=settings), reason=body.reason,
-        attachments=body.attachments, data=body.data)
+        attachments=media.require_all(session, body.attachments), data=body.data)
     return _detail(session, case, principal)
 
 

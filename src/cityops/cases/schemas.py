@@ -25,6 +25,8 @@ class CaseIn(BaseModel):
     reporter_phone: str | None = Field(None, max_length=32, pattern=r"^[0-9+\-() ]{3,32}$")
     external_id: str | None = Field(None, min_length=1, max_length=128,
                                     description="the source system's id; a retry with it returns the first case")
+    attachments: list[str] = Field(default_factory=list, max_length=20,
+                                   description="sha256 of photos and videos uploaded to /api/v1/attachments")
 
 
 class CitizenCaseIn(BaseModel):

@@ -1,0 +1,37 @@
+"""Uploading and fetching photos and videos."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Path, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader
+from cityops.media import service
+
+router = APIRouter(prefix="/api/v1", tags=["attachments"])
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+class AttachmentOut(BaseModel):
+    sha256: str
+    media_type: str
+    size: int
+
+
+@router.post("/attachments", response_model=AttachmentOut, status_code=201,
+             summary="Upload a photo or video; cite its sha256 in a report or action")
+def upload(session: DbSession, settings: AppSettings, principal: CurrentPrincipal,
+           file: Annotated[UploadFile, File(description="JPEG, PNG, WebP, HEIC, MP4 or MOV")]) -> AttachmentOut:
+    stored = service.store(session, root=settings.data_dir, stream=file.file, uploaded_by=principal.name)
+    return AttachmentOut(sha256=stored.sha256, media_type=stored.media_type, size=stored.size)
+
+
+@router.get("/attachments/{sha256}", summary="Fetch an attachment",
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "video/mp4": {}},
+                             "description": "the file"}})
+def fetch(session: DbSession, settings: AppSettings, _: Reader, sha256: Sha256) -> FileResponse:
+    attachment = service.get(session, sha256=sha256)
+    return FileResponse(service.path_of(settings.data_dir, attachment.sha256), media_type=attachment.media_type)

@@ -1,0 +1,77 @@
+"""Storing uploads: checked by content (type and size), written once under their SHA-256 in the data
+directory (``attachments/ab/abcdef…``), and looked up by that hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityops.errors import InvalidFile, InvalidInput, NotFound
+from cityops.media.models import Attachment
+from cityops.media.sniff import LIMITS, MEGABYTE, media_type
+
+CHUNK = MEGABYTE
+
+
+def path_of(root: Path, sha256: str) -> Path:
+    return root / "attachments" / sha256[:2] / sha256
+
+
+def store(session: Session, *, root: Path, stream: BinaryIO, uploaded_by: str) -> Attachment:
+    """Check and keep an uploaded file; the same content uploaded again returns the existing record."""
+    head = stream.read(16)
+    kind = media_type(head)
+    if kind is None:
+        raise InvalidFile("only JPEG, PNG, WebP or HEIC photos and MP4 or MOV videos are accepted", field="file")
+    limit = LIMITS[kind]
+    digest, size = hashlib.sha256(head), len(head)
+    (root / "attachments").mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=root / "attachments", delete=False) as spool:
+        spool.write(head)
+        try:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise InvalidFile(f"a {kind} file may be at most {limit // MEGABYTE} MB", field="file")
+                digest.update(chunk)
+                spool.write(chunk)
+        except InvalidFile:
+            spool.close()
+            os.unlink(spool.name)
+            raise
+    sha256 = digest.hexdigest()
+    target = path_of(root, sha256)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(spool.name, target)  # atomic: a reader never sees half a file
+    existing = session.get(Attachment, sha256)
+    if existing is not None:
+        return existing
+    attachment = Attachment(sha256=sha256, media_type=kind, size=size, uploaded_by=uploaded_by)
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def get(session: Session, *, sha256: str) -> Attachment:
+    attachment = session.get(Attachment, sha256.lower())
+    if attachment is None:
+        raise NotFound("no such attachment", code="unknown_attachment", field="sha256")
+    return attachment
+
+
+def require_all(session: Session, hashes: Iterable[str]) -> list[str]:
+    """The hashes, checked to name stored attachments (a report may not cite files it never sent)."""
+    wanted = [h.lower() for h in hashes]
+    known = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(wanted))))
+    missing = [h for h in wanted if h not in known]
+    if missing:
+        raise InvalidInput(f"unknown attachment(s): {', '.join(missing[:5])}; upload them first",
+                           field="attachments")
+    return wanted

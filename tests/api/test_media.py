@@ -1,0 +1,58 @@
+"""Photo and video uploads: judged by content, stored once by hash, cited by reports."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityops.media import sniff
+from cityops.models import Attachment, CaseEvent
+from tests.api.conftest import IN_STREET
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.mark.parametrize(("head", "kind"), [
+    (JPEG[:16], "image/jpeg"), (PNG[:16], "image/png"), (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
+    (b"\x00\x00\x00\x18ftypmp42\x00\x00", "video/mp4"), (b"\x00\x00\x00\x14ftypqt  \x00\x00", "video/quicktime"),
+    (b"\x00\x00\x00\x18ftypheic\x00\x00", "image/heic"), (b"GIF89a", None), (b"%PDF-1.7", None), (b"", None),
+])
+def test_types_are_judged_by_their_first_bytes(head: bytes, kind: str | None) -> None:
+    assert sniff.media_type(head) == kind
+
+
+def test_upload_once_fetch_by_hash(client: TestClient, loop: dict[str, Any], session: Session, settings) -> None:  # noqa: ANN001
+    first = client.post("/api/v1/attachments", headers=loop["op"], files={"file": ("a.jpg", JPEG, "text/plain")})
+    assert first.status_code == 201
+    assert first.json() == {"sha256": hashlib.sha256(JPEG).hexdigest(), "media_type": "image/jpeg", "size": len(JPEG)}
+    again = client.post("/api/v1/attachments", headers=loop["op"], files={"file": ("b.jpg", JPEG, "image/jpeg")})
+    assert again.json()["sha256"] == first.json()["sha256"]
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 1
+    fetched = client.get(f"/api/v1/attachments/{first.json()['sha256']}", headers=loop["op"])
+    assert fetched.content == JPEG and fetched.headers["content-type"] == "image/jpeg"
+    assert client.get("/api/v1/attachments/" + "0" * 64, headers=loop["op"]).status_code == 404
+
+
+def test_what_is_not_a_photo_or_too_big_is_refused(client: TestClient, loop: dict[str, Any], session: Session,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    text = client.post("/api/v1/attachments", headers=loop["op"], files={"file": ("x.jpg", b"hello", "image/jpeg")})
+    assert text.status_code == 422 and text.json()["code"] == "invalid_file"
+    monkeypatch.setitem(sniff.LIMITS, "image/png", 32)
+    big = client.post("/api/v1/attachments", headers=loop["op"], files={"file": ("x.png", PNG, "image/png")})
+    assert big.status_code == 422 and "at most" in big.json()["detail"]
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+    assert client.post("/api/v1/attachments", files={"file": ("x.jpg", JPEG, "image/jpeg")}).status_code == 401
+
+
+def test_a_report_citing_a_file_never_uploaded_changes_nothing(client: TestClient, loop: dict[str, Any],
+                                                               session: Session) -> None:
+    refused = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "hotline_12345", "title": "x", "attachments": ["f" * 64], **IN_STREET})
+    assert refused.status_code == 422 and refused.json()["field"] == "attachments"
+    assert session.scalar(select(func.count()).select_from(CaseEvent)) == 0
