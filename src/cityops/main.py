@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from cityops.geo.api import router as geo_router
     from cityops.media.api import router as media_router
     from cityops.notify.api import router as notify_router
+    from cityops.open311.api import router as open311_router
     from cityops.org.api import router as org_router
     from cityops.org.responsibility_api import router as responsibility_router
 
@@ -170,6 +171,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return metrics.render()
 
     for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
-                   cases_router, notify_router, media_router):
+                   cases_router, notify_router, media_router, open311_router):
         app.include_router(router)
     return app

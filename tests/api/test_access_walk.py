@@ -39,13 +39,14 @@ from tests.factories import PASSWORD, login, make_city, make_user
 STREET = "99010101"          # the street user's jurisdiction
 OTHER_STREET = "99010102"    # same district, another street
 OTHER_DISTRICT = "990102"
-# Public reference data any anonymous client may read (the category tree), and sign-in.
+# Public reference data any anonymous client may read (the category tree), sign-in, the citizens'
+# own endpoints and Open311 (whose public view shows only what citizens themselves reported).
 PUBLIC_READS = ("/api/v1/categories", "/healthz")
 
 
 def is_public(method: str, path: str) -> bool:
     return ((method == "GET" and path.startswith(PUBLIC_READS)) or path == "/api/v1/auth/token"
-            or path.startswith("/api/v1/public/"))
+            or path.startswith(("/api/v1/public/", "/open311/")))
 
 
 def strings_in(value: Any) -> Iterator[str]:

@@ -98,6 +98,8 @@ class Report:
     external_id: str | None = None
     idempotency_key: str | None = None
     attachments: tuple[str, ...] = ()
+    media_url: str | None = None
+    """A link to a photo kept elsewhere (Open311's ``media_url``), as opposed to uploaded attachments."""
 
 
 def _existing(session: Session, report: Report) -> Case | None:
@@ -262,6 +264,8 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
             raise NotFound(error.detail, code=error.code, field="category_code") from error
         category_id = categories_service.category_ids(session, codes=[category.code])[category.code]
     intake_data: dict[str, Any] = {"channel": report.channel.value}
+    if report.media_url:
+        intake_data["media_url"] = report.media_url
     if category_id is None and policy.suggester is not None:
         intake_data["suggested_categories"] = suggest_categories(session, policy.suggester,
                                                                  f"{report.title}\n{report.description}")

@@ -1,0 +1,75 @@
+"""A token bucket per client for anonymous Open311 submissions.
+
+Each client address gets a bucket of ``burst`` tokens that refills at ``per_minute`` tokens a
+minute; a submission takes one token, and an empty bucket says how long until the next one. The
+buckets live in this process's memory: with several API processes each keeps its own, so a client
+gets up to that many times the rate. At that scale the buckets belong in a shared store (Redis
+``INCR``/``EXPIRE`` or the reverse proxy's limiter), keyed the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+PER_MINUTE = 5.0
+"""Anonymous submissions a client may make per minute, sustained."""
+BURST = 5
+"""Anonymous submissions a client may make at once after a quiet spell."""
+MAX_TRACKED_CLIENTS = 10_000
+"""Past this many buckets, those that have refilled completely are forgotten (they hold no state)."""
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after_s: float
+    """Seconds until the next token (0 when allowed)."""
+
+
+class RateLimiter:
+    """Thread-safe token buckets keyed by client (the API runs sync routes on a thread pool)."""
+
+    def __init__(self, *, per_minute: float = PER_MINUTE, burst: int = BURST,
+                 clock: Callable[[], float] = time.monotonic, max_clients: int = MAX_TRACKED_CLIENTS) -> None:
+        if per_minute <= 0 or burst < 1:
+            raise ValueError("per_minute must be positive and burst at least 1")
+        self.rate = per_minute / 60.0
+        self.burst = burst
+        self.clock = clock
+        self.max_clients = max_clients
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def _refilled(self, bucket: _Bucket, now: float) -> float:
+        return min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
+
+    def take(self, key: str) -> Decision:
+        """Take one token from ``key``'s bucket if it has one."""
+        with self._lock:
+            now = self.clock()
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                if len(self._buckets) >= self.max_clients:
+                    self._forget_full(now)
+                bucket = self._buckets[key] = _Bucket(tokens=float(self.burst), at=now)
+            bucket.tokens, bucket.at = self._refilled(bucket, now), now
+            if bucket.tokens >= 1:
+                bucket.tokens -= 1
+                return Decision(True, 0.0)
+            return Decision(False, (1 - bucket.tokens) / self.rate)
+
+    def _forget_full(self, now: float) -> None:
+        for key in [k for k, b in self._buckets.items() if self._refilled(b, now) >= self.burst]:
+            del self._buckets[key]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
