@@ -168,3 +168,22 @@ def test_a_report_without_a_category_gets_the_classifiers_suggestions(client: Te
     suggested = case["timeline"][0]["data"]["suggested_categories"]
     assert suggested[0]["code"] == "E0102" and suggested[0]["label"] == "暴露垃圾"
     assert case["category_code"] is None  # an operator confirms it
+
+
+def test_text_search_finds_chinese_words_of_any_length(client: TestClient, loop: dict[str, Any]) -> None:
+    for title, description in (("人民路井盖缺失", "车辆经过很危险"), ("路灯不亮", "晚上一片漆黑"),
+                               ("Broken streetlight", "dark at night")):
+        client.post("/api/v1/cases", headers=loop["op"], json={
+            "channel": "hotline_12345", "title": title, "description": description, **IN_STREET})
+
+    def found(q: str) -> list[str]:
+        return [c["title"] for c in client.get("/api/v1/cases", params={"q": q}, headers=loop["op"]).json()["items"]]
+
+    assert found("井盖") == ["人民路井盖缺失"]            # two characters: substring match
+    assert found("井盖缺失") == ["人民路井盖缺失"]        # trigram index
+    assert found("一片漆黑") == ["路灯不亮"]              # description too
+    assert found("路灯 漆黑") == ["路灯不亮"]             # every term must match
+    assert found("STREETLIGHT") == ["Broken streetlight"]  # case-insensitive
+    assert found("垃圾") == []
+    assert found('"; DROP') == []
+    assert client.get("/api/v1/cases", params={"q": "井盖"}, headers=loop["other.op"]).json()["items"] == []

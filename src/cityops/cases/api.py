@@ -140,11 +140,13 @@ def create_case(request: Request, response: Response, session: DbSession, settin
 def list_cases(session: DbSession, viewer: Reader,
                queue: Annotated[str | None, Query(pattern=QUEUE_PATTERN)] = None,
                status: CaseStatus | None = None, channel: Channel | None = None,
+               q: Annotated[str | None, Query(min_length=1, max_length=200,
+                                              description="words in the title or description (中文 works)")] = None,
                after: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50) -> CasePage:
     cases = service.list_cases(session, viewer=viewer, queue=queue, status=status,
                                channel=channel.value if channel else None, after_id=after, limit=limit,
-                               now=_now())
+                               now=_now(), text_query=q)
     return CasePage(items=[_out(session, c) for c in cases],
                     next_after=cases[-1].id if len(cases) == limit else None)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -391,7 +391,7 @@ def by_tracking_code(session: Session, *, code: str) -> Case:
 
 def list_cases(session: Session, *, viewer: Principal, queue: str | None = None, status: CaseStatus | None = None,
                channel: str | None = None, after_id: int | None = None, limit: int = 50,
-               now: datetime | None = None) -> list[Case]:
+               now: datetime | None = None, text_query: str | None = None) -> list[Case]:
     """Cases in the viewer's jurisdiction (or held by its department), newest first, a page at a time:
     pass the last id of a page as ``after_id`` for the next."""
     in_view = Case.area_path.startswith(viewer.area_path, autoescape=True)
@@ -414,11 +414,35 @@ def list_cases(session: Session, *, viewer: Principal, queue: str | None = None,
                 CaseAssignment.department_code == viewer.department_code, CaseAssignment.status == wanted)))
     if status is not None:
         query = query.where(Case.status == status.value)
+    if text_query:
+        query = query.where(_text_filter(session, text_query))
     if channel is not None:
         query = query.where(Case.channel == channel)
     if after_id is not None:
         query = query.where(Case.id < after_id)
     return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+
+
+TRIGRAM = 3
+
+
+def _text_filter(session: Session, query: str):  # noqa: ANN202
+    """Cases whose title or description contains every term of ``query``. Terms of three or more
+    characters use the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL); shorter ones — common
+    in Chinese, like 井盖 — fall back to a substring match within what the longer terms selected."""
+    terms = [t for t in query.split() if t]
+    if not terms:
+        raise InvalidInput("give at least one search term", field="q")
+    conditions = []
+    long_terms = [t for t in terms if len(t) >= TRIGRAM]
+    if long_terms and session.get_bind().dialect.name == "sqlite":
+        phrase = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+        conditions.append(Case.id.in_(select(text("rowid")).select_from(text("case_search")).where(
+            text("case_search MATCH :phrase")).params(phrase=phrase)))
+    text_of = Case.title + " " + Case.description
+    for term in terms if session.get_bind().dialect.name != "sqlite" else [t for t in terms if len(t) < TRIGRAM]:
+        conditions.append(text_of.icontains(term, autoescape=True))
+    return and_(*conditions)
 
 
 def count_cases(session: Session, *, viewer: Principal) -> dict[str, int]:
