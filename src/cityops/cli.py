@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cityops.analytics.cli import report
 from cityops.categories.cli import app as categories_app
 from cityops.classify.cli import app as classifier_app
 from cityops.cli_worker import worker
@@ -24,6 +25,7 @@ app.add_typer(categories_app, name="categories")
 app.add_typer(users_app, name="users")
 app.add_typer(classifier_app, name="classifier")
 app.command()(worker)
+app.command()(report)
 app.add_typer(demo_app, name="demo")
 console = Console()
 

@@ -120,6 +120,7 @@ def install_problem_openapi(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    from cityops.analytics.api import router as analytics_router
     from cityops.calendar.api import router as calendar_router
     from cityops.cases.api import router as cases_router
     from cityops.categories.api import router as categories_router
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return metrics.render()
 
     for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
-                   cases_router, notify_router, media_router, open311_router):
+                   cases_router, notify_router, media_router, open311_router,
+                   analytics_router):
         app.include_router(router)
     return app

@@ -4,8 +4,10 @@ a second case; and moves refused for the wrong status, role or jurisdiction — 
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import openpyxl
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -187,3 +189,19 @@ def test_text_search_finds_chinese_words_of_any_length(client: TestClient, loop:
     assert found("垃圾") == []
     assert found('"; DROP') == []
     assert client.get("/api/v1/cases", params={"q": "井盖"}, headers=loop["other.op"]).json()["items"] == []
+
+
+def test_the_performance_report_is_read_off_the_timelines(client: TestClient, loop: dict[str, Any]) -> None:
+    test_a_citizen_report_goes_round_the_whole_loop(client, loop)
+    rows = client.get("/api/v1/reports/performance", params={"by": "department"}, headers=loop["op"]).json()["rows"]
+    greening = next(r for r in rows if r["group"] == "greening-990101")
+    assert (greening["cases"], greening["closure_rate"], greening["rework_rate"], greening["return_rate"],
+            greening["satisfaction_rate"], greening["mean_rating"]) == (1, 1.0, 1.0, 0.0, 1.0, 5.0)
+    by_area = client.get("/api/v1/reports/performance", params={"by": "area"}, headers=loop["op"]).json()["rows"]
+    assert [r["group"] for r in by_area] == ["99010101"]  # never wider than the viewer's own street
+    sheet = client.get("/api/v1/reports/performance", params={"format": "xlsx"}, headers=loop["op"])
+    workbook = openpyxl.load_workbook(io.BytesIO(sheet.content))
+    assert workbook.active["A1"].value.startswith("分组") and workbook.active["A2"].value == "greening-990101"
+    bad = client.get("/api/v1/reports/performance", params={"start": "2025-02-01T00:00:00+08:00",
+                                                            "end": "2025-01-01T00:00:00+08:00"}, headers=loop["op"])
+    assert bad.status_code == 422 and bad.json()["field"] == "start"

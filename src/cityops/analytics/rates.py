@@ -1,0 +1,133 @@
+"""Performance figures from timelines — pure: facts per case in, one row per group out.
+
+Definitions (each rate is a share of the cases it can apply to; a group with none gives None):
+- closure rate: closed cases ÷ registered cases;
+- on-time closure rate: closed cases whose every step was met by its deadline ÷ closed cases;
+- rework rate: handled cases sent back by a failed verification at least once ÷ handled cases;
+- return rate: returns by departments ÷ dispatches to them;
+- satisfaction rate: ratings of 4 or 5 ÷ rated cases (and the mean rating);
+- handling hours: from the first dispatch to the first handling report (median and mean).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class CaseFacts:
+    """What a case's timeline says, for the figures."""
+
+    case_id: int
+    opened_at: datetime
+    category: str | None = None
+    area: str | None = None
+    department: str | None = None        # the lead department of the first dispatch
+    registered: bool = False
+    dispatches: int = 0
+    returns: int = 0
+    handled: bool = False
+    reworked: bool = False
+    closed: bool = False
+    late_steps: int = 0
+    rating: int | None = None
+    first_dispatch_at: datetime | None = None
+    first_report_at: datetime | None = None
+
+
+@dataclass
+class Row:
+    group: str
+    cases: int = 0
+    registered: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    handled: int = 0
+    reworked: int = 0
+    dispatches: int = 0
+    returns: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    ratings: list[int] = field(default_factory=list)
+    handling_hours: list[float] = field(default_factory=list)
+
+    @staticmethod
+    def _share(part: int, whole: int) -> float | None:
+        return round(part / whole, 4) if whole else None
+
+    def figures(self) -> dict[str, object]:
+        return {
+            "group": self.group, "cases": self.cases, "closure_rate": self._share(self.closed, self.registered),
+            "on_time_closure_rate": self._share(self.closed_on_time, self.closed),
+            "rework_rate": self._share(self.reworked, self.handled),
+            "return_rate": self._share(self.returns, self.dispatches),
+            "satisfaction_rate": self._share(self.satisfied, self.rated),
+            "mean_rating": round(statistics.fmean(self.ratings), 2) if self.ratings else None,
+            "median_handling_hours": round(statistics.median(self.handling_hours), 2) if self.handling_hours else None,
+            "mean_handling_hours": round(statistics.fmean(self.handling_hours), 2) if self.handling_hours else None,
+        }
+
+
+GROUPINGS: dict[str, Callable[[CaseFacts], str | None]] = {
+    "department": lambda f: f.department,
+    "area": lambda f: f.area,
+    "category": lambda f: f.category,
+    "month": lambda f: f.opened_at.strftime("%Y-%m"),
+    "week": lambda f: f.opened_at.strftime("%G-W%V"),
+}
+
+
+def tabulate(facts: Iterable[CaseFacts], *, by: str) -> list[dict[str, object]]:
+    key = GROUPINGS[by]
+    rows: dict[str, Row] = defaultdict(lambda: Row(group=""))
+    for fact in facts:
+        group = key(fact) or "(none)"
+        row = rows[group]
+        row.group = group
+        row.cases += 1
+        row.registered += fact.registered
+        row.closed += fact.closed
+        row.closed_on_time += fact.closed and fact.late_steps == 0
+        row.handled += fact.handled
+        row.reworked += fact.reworked
+        row.dispatches += fact.dispatches
+        row.returns += fact.returns
+        if fact.rating is not None:
+            row.rated += 1
+            row.satisfied += fact.rating >= 4
+            row.ratings.append(fact.rating)
+        if fact.first_dispatch_at and fact.first_report_at:
+            row.handling_hours.append((fact.first_report_at - fact.first_dispatch_at).total_seconds() / 3600)
+    return [rows[g].figures() for g in sorted(rows)]
+
+
+def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[str, str | None, datetime, dict]],
+               *, category: str | None, area: str | None, late_steps: int) -> CaseFacts:
+    """Read a case's facts off its timeline: ``events`` are (action, to_status, at, data), in order."""
+    facts = CaseFacts(case_id=case_id, opened_at=opened_at, category=category, area=area, late_steps=late_steps)
+    for action, to_status, at, data in events:
+        if action == "register":
+            facts.registered = True
+        elif action in ("dispatch", "reassign"):
+            facts.dispatches += 1
+            if facts.first_dispatch_at is None:
+                facts.first_dispatch_at = at
+                facts.department = data.get("lead")
+        elif action == "return":
+            facts.returns += 1
+        elif action == "report" and to_status == "handled":
+            facts.handled = True
+            facts.first_report_at = facts.first_report_at or at
+        elif action == "verify" and to_status == "in_progress":
+            facts.reworked = True
+        elif action == "rate":
+            facts.rating = data.get("score")
+        if to_status == "closed":
+            facts.closed = True
+        elif action == "reopen":
+            facts.closed = False
+    return facts

@@ -1,0 +1,50 @@
+"""Performance figures for a period and a jurisdiction, read from the stored timelines."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityops.analytics.rates import CaseFacts, facts_from, tabulate
+from cityops.cases.models import Case, CaseDeadline, CaseEvent
+from cityops.categories.models import Category
+from cityops.geo.levels import AreaLevel
+from cityops.org.access import Principal
+
+
+def _area_at(path: str, level: AreaLevel) -> str | None:
+    codes = path.strip("/").split("/")
+    return codes[level.rank] if len(codes) > level.rank else None
+
+
+def case_facts(session: Session, *, viewer: Principal, start: datetime, end: datetime,
+               area_level: AreaLevel = AreaLevel.district) -> list[CaseFacts]:
+    """Facts of the cases opened in [start, end) in the viewer's jurisdiction (merged ones excluded:
+    their primary case counts)."""
+    cases = session.execute(select(Case.id, Case.opened_at, Case.area_path, Category.code).outerjoin(
+        Category, Case.category_id == Category.id).where(
+        Case.area_path.startswith(viewer.area_path, autoescape=True), Case.opened_at >= start,
+        Case.opened_at < end, Case.status != "merged")).all()
+    ids = [row.id for row in cases]
+    events: dict[int, list] = defaultdict(list)
+    late: dict[int, int] = defaultdict(int)
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        for row in session.execute(select(CaseEvent.case_id, CaseEvent.action, CaseEvent.to_status, CaseEvent.at,
+                                          CaseEvent.data).where(CaseEvent.case_id.in_(part))
+                                   .order_by(CaseEvent.case_id, CaseEvent.version)):
+            events[row.case_id].append((row.action, row.to_status, row.at, row.data or {}))
+        for case_id, count in session.execute(select(CaseDeadline.case_id, func.count()).where(
+                CaseDeadline.case_id.in_(part), CaseDeadline.met_at > CaseDeadline.due_at)
+                .group_by(CaseDeadline.case_id)):
+            late[case_id] = count
+    return [facts_from(row.id, row.opened_at, events[row.id], category=row.code,
+                       area=_area_at(row.area_path, area_level), late_steps=late[row.id]) for row in cases]
+
+
+def performance(session: Session, *, viewer: Principal, by: str, start: datetime, end: datetime,
+                area_level: AreaLevel = AreaLevel.district) -> list[dict[str, object]]:
+    return tabulate(case_facts(session, viewer=viewer, start=start, end=end, area_level=area_level), by=by)
