@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,11 +60,12 @@ def _postgres_scratch_database(base_url: str) -> tuple[str, Engine]:
     return url.set(database=name).render_as_string(hide_password=False), admin
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("store") / "cityops.db"
-        store = make_engine(f"sqlite:///{path}")
+@contextmanager
+def migrated_store(backend: str, folder: Path) -> Iterator[Engine]:
+    """A new, migrated, empty store: a SQLite file in ``folder``, or a scratch PostgreSQL database
+    (skipped with the reason when PostgreSQL is unreachable, a failure in CI), dropped afterwards."""
+    if backend == "sqlite":
+        store = make_engine(f"sqlite:///{folder / 'cityops.db'}")
         migrate(store)
         yield store
         store.dispose()
@@ -81,6 +83,20 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    with migrated_store(request.param, tmp_path_factory.mktemp("store")) as store:
+        yield store
+
+
+@pytest.fixture(params=BACKENDS)
+def scratch_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A store of its own whose units of work really commit (for tests of concurrency and background
+    workers, which run outside the rolled-back test transaction)."""
+    with migrated_store(request.param, tmp_path) as store:
+        yield store
 
 
 @pytest.fixture
