@@ -15,6 +15,8 @@ from cityops.config import get_settings
 from cityops.db import get_engine, migrate, store_status
 from cityops.demo.cli import app as demo_app
 from cityops.geo.cli import app as areas_app
+from cityops.history.cli import app as cases_app
+from cityops.history.cli import responsibilities_app
 from cityops.org.cli import app as users_app
 
 app = typer.Typer(help="CityOps: city operations platform (城市运行“一网统管”).", no_args_is_help=True)
@@ -24,6 +26,8 @@ app.add_typer(areas_app, name="areas")
 app.add_typer(categories_app, name="categories")
 app.add_typer(users_app, name="users")
 app.add_typer(classifier_app, name="classifier")
+app.add_typer(cases_app, name="cases")
+app.add_typer(responsibilities_app, name="responsibilities")
 app.command()(worker)
 app.command()(report)
 app.add_typer(demo_app, name="demo")

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cityops import __version__
+from cityops.calendar.service import CalendarCache
 from cityops.config import Settings, get_settings
 from cityops.db import get_engine, store_status
 from cityops.errors import CityOpsError
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings)
     app.state.locators = LocatorCache(boundary_distance_m=settings.boundary_distance_m)
+    app.state.calendars = CalendarCache(settings)
     metrics = RequestMetrics()
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

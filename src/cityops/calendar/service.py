@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar as gregorian
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityops.calendar.models import CalendarDay
@@ -21,6 +21,22 @@ def load_calendar(session: Session, *, settings: Settings) -> WorkCalendar:
                  for row in session.scalars(select(CalendarDay))]
     return WorkCalendar(overrides=overrides, business_hours=settings.business_hours,
                         timezone=settings.timezone)
+
+
+class CalendarCache:
+    """One calendar per process, rebuilt only when the overrides change: a calendar caches each
+    year's working days, which deadline arithmetic would otherwise recompute on every request."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._key: tuple | None = None
+        self._calendar: WorkCalendar | None = None
+
+    def get(self, session: Session) -> WorkCalendar:
+        key = tuple(session.execute(select(func.count(), func.max(CalendarDay.updated_at))).one())
+        if self._calendar is None or key != self._key:
+            self._calendar, self._key = load_calendar(session, settings=self.settings), key
+        return self._calendar
 
 
 def set_day(session: Session, *, day: date, working: bool, name: str, actor: Principal | None) -> CalendarDay:

@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from cityops.calendar import service as calendar_service
 from cityops.cases import dedup, service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, CaseStatus
@@ -129,7 +128,7 @@ def create_case(request: Request, response: Response, session: DbSession, settin
                             attachments=tuple(media.require_all(session, body.attachments)))
     result = service.intake(session, report=report, actor=service.actor_for(principal, Action.intake),
                             receiver=principal, locator=request.app.state.locators.get(session),
-                            calendar=calendar_service.load_calendar(session, settings=settings), at=_now(),
+                            calendar=request.app.state.calendars.get(session), at=_now(),
                             policy=_policy(request, settings))
     if not result.created:
         response.status_code = 200
@@ -158,7 +157,7 @@ def get_case(session: DbSession, viewer: Reader, case_id: CaseId) -> CaseDetail:
 
 @router.post("/cases/{case_id}/actions/{action}", response_model=CaseDetail,
              summary="Take a lifecycle action (register, dispatch, acknowledge, return, report, verify …)")
-def take_action(session: DbSession, settings: AppSettings, principal: CurrentPrincipal, case_id: CaseId,
+def take_action(request: Request, session: DbSession, principal: CurrentPrincipal, case_id: CaseId,
                 action: Action, body: ActionIn) -> CaseDetail:
     """Each action is allowed only to the roles of the transition table, in the case's jurisdiction
     (a handler: for a department the case is assigned to). Illegal moves answer 409
@@ -166,7 +165,7 @@ def take_action(session: DbSession, settings: AppSettings, principal: CurrentPri
     case = service.get_case(session, case_id=case_id, viewer=principal)
     service.act(session, case=case, action=action, actor=service.actor_for(
         principal, action, department=body.department_code), at=_now(),
-        calendar=calendar_service.load_calendar(session, settings=settings), reason=body.reason,
+        calendar=request.app.state.calendars.get(session), reason=body.reason,
         attachments=media.require_all(session, body.attachments), data=body.data)
     return _detail(session, case, principal)
 
@@ -199,7 +198,7 @@ def citizen_report(request: Request, response: Response, session: DbSession, set
                             idempotency_key=idempotency_key)
     result = service.intake(session, report=report, actor=service.actor_for(None, Action.intake), receiver=None,
                             locator=request.app.state.locators.get(session),
-                            calendar=calendar_service.load_calendar(session, settings=settings), at=_now(),
+                            calendar=request.app.state.calendars.get(session), at=_now(),
                             policy=_policy(request, settings))
     if not result.created:
         response.status_code = 200
@@ -214,11 +213,11 @@ def citizen_follow(session: DbSession, tracking_code: TrackingCode) -> CitizenCa
 
 @router.post("/public/cases/{tracking_code}/rating", response_model=CitizenCaseOut, tags=["citizens"],
              summary="Rate a closed case (1–5)")
-def citizen_rate(session: DbSession, settings: AppSettings, tracking_code: TrackingCode,
+def citizen_rate(request: Request, session: DbSession, tracking_code: TrackingCode,
                  body: RatingIn) -> CitizenCaseOut:
     case = service.by_tracking_code(session, code=tracking_code)
     data = {"score": body.score} | ({"comment": body.comment} if body.comment else {})
     service.act(session, case=case, action=Action.rate, actor=service.actor_for(None, Action.rate), at=_now(),
-                calendar=calendar_service.load_calendar(session, settings=settings), data=data)
+                calendar=request.app.state.calendars.get(session), data=data)
     return _citizen_view(session, case)
 

@@ -29,7 +29,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from cityops.calendar import service as calendar_service
 from cityops.cases import service as cases_service
 from cityops.cases.lifecycle import CaseStatus
 from cityops.config import Settings
@@ -202,7 +201,7 @@ def _submit(request: Request, session: Session, settings: Settings, form: Submis
     checked = mapping.submission(form.model_dump())
     case = service.submit(session, form=checked, receiver=receiver,
                           locator=request.app.state.locators.get(session),
-                          calendar=calendar_service.load_calendar(session, settings=settings), at=_now(),
+                          calendar=request.app.state.calendars.get(session), at=_now(),
                           policy=cases_service.IntakePolicy.from_settings(settings))
     notice = (f"reported already as request {case.duplicate_of_id}; this report follows it"
               if case.status == CaseStatus.merged and case.duplicate_of_id else None)
