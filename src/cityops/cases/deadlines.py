@@ -15,7 +15,7 @@ from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases.lifecycle import Action, CaseStatus, TimelineEntry
 from cityops.cases.models import Case, CaseDeadline, CaseEvent
 from cityops.categories import service as categories_service
-from cityops.categories.time_limits import Step, TimeUnit, format_limit
+from cityops.categories.time_limits import Step, TimeLimit, TimeUnit, format_limit
 
 STEP_OF_STATUS: dict[CaseStatus, Step] = {
     CaseStatus.reported: Step.register,
@@ -56,10 +56,15 @@ def track(session: Session, *, case: Case, entry: TimelineEntry, calendar: WorkC
         limit = categories_service.category_limits(session, code=code)[step].limit
     else:
         limit = categories_service.PLATFORM_DEFAULT_LIMITS[step]
-    due = deadline(entry.at, limit, calendar)
-    remind = warning_time(entry.at, due, calendar, working=limit.unit in WORKING_UNITS)
+    due, remind = due_and_reminder(entry.at, limit, calendar)
     session.add(CaseDeadline(case_id=case.id, step=step.value, time_limit=format_limit(limit),
                              started_at=entry.at, due_at=due, remind_at=remind))
+
+
+def due_and_reminder(start: datetime, limit: TimeLimit, calendar: WorkCalendar) -> tuple[datetime, datetime]:
+    """When a step started at ``start`` is due under ``limit``, and when to remind before that."""
+    due = deadline(start, limit, calendar)
+    return due, warning_time(start, due, calendar, working=limit.unit in WORKING_UNITS)
 
 
 def _requested_until(session: Session, *, case: Case) -> str | None:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -178,6 +178,21 @@ class CaseState:
     summons: tuple[joint.SummonsCall, ...] = ()
 
 
+_STATE_FIELDS = frozenset(f.name for f in fields(CaseState))
+
+
+def _evolve(state: CaseState, /, **changes: Any) -> CaseState:
+    """``dataclasses.replace`` for the state without its per-call introspection, which was most of
+    the cost of replaying and importing timelines. The state has no __post_init__ to skip."""
+    unknown = changes.keys() - _STATE_FIELDS
+    if unknown:
+        raise TypeError(f"CaseState has no field {', '.join(sorted(unknown))}")
+    new = object.__new__(CaseState)
+    new.__dict__.update(state.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     action: Action
@@ -211,7 +226,7 @@ Effect = tuple[CaseState, dict[str, Any]]
 
 def _single_target(case: CaseState, move: Move) -> Effect:
     targets = TABLE[move.action].targets
-    return (replace(case, status=next(iter(targets))) if targets else case), {}
+    return (_evolve(case, status=next(iter(targets))) if targets else case), {}
 
 
 def _flag(data: Mapping[str, Any], key: str) -> bool:
@@ -232,7 +247,7 @@ def _dispatch(case: CaseState, move: Move) -> Effect:
         raise InvalidInput(f"mode must be one of {', '.join(JointMode)}", field="mode")
     mode = JointMode(mode)
     roster = joint.plan(lead=move.data.get("lead"), assisting=move.data.get("assisting", ()), mode=mode)
-    return replace(case, status=CaseStatus.dispatched, joint_mode=mode, assignments=roster), {}
+    return _evolve(case, status=CaseStatus.dispatched, joint_mode=mode, assignments=roster), {}
 
 
 def _department_event(event: joint.Event) -> Callable[[CaseState, Move], Effect]:
@@ -240,20 +255,20 @@ def _department_event(event: joint.Event) -> Callable[[CaseState, Move], Effect]
         step = joint.advance(case.assignments, mode=case.joint_mode or JointMode.parallel,
                              department=move.actor.department, event=event)
         if event is joint.Event.returned:
-            return replace(case, status=CaseStatus.returned, assignments=step.assignments,
+            return _evolve(case, status=CaseStatus.returned, assignments=step.assignments,
                            return_count=case.return_count + 1), {}
         status = CaseStatus.handled if step.all_reported else CaseStatus.in_progress
         extra = {"next_department": step.next_department} if step.next_department else {}
-        return replace(case, status=status, assignments=step.assignments), extra
+        return _evolve(case, status=status, assignments=step.assignments), extra
     return handle
 
 
 def _verify(case: CaseState, move: Move) -> Effect:
     if _flag(move.data, "passed"):
-        return replace(case, status=CaseStatus.closed), {}
+        return _evolve(case, status=CaseStatus.closed), {}
     if not move.reason:
         raise InvalidInput("a failed verification needs a reason: what is still wrong", field="reason")
-    return replace(case, status=CaseStatus.in_progress, rework_count=case.rework_count + 1,
+    return _evolve(case, status=CaseStatus.in_progress, rework_count=case.rework_count + 1,
                    assignments=joint.rework(case.assignments)), {}
 
 
@@ -261,19 +276,19 @@ def _merge(case: CaseState, move: Move) -> Effect:
     primary = move.data.get("primary")
     if not isinstance(primary, int) or isinstance(primary, bool) or primary < 1:
         raise InvalidInput("primary must be the id of the case this one duplicates", field="primary")
-    return replace(case, status=CaseStatus.merged, duplicate_of=primary, status_before_merge=case.status), {}
+    return _evolve(case, status=CaseStatus.merged, duplicate_of=primary, status_before_merge=case.status), {}
 
 
 def _unmerge(case: CaseState, move: Move) -> Effect:
-    return replace(case, status=case.status_before_merge or CaseStatus.reported, duplicate_of=None,
+    return _evolve(case, status=case.status_before_merge or CaseStatus.reported, duplicate_of=None,
                    status_before_merge=None), {}
 
 
 def _reopen(case: CaseState, move: Move) -> Effect:
-    reopened = replace(case, reopen_count=case.reopen_count + 1, rating=None)
+    reopened = _evolve(case, reopen_count=case.reopen_count + 1, rating=None)
     if case.assignments:
-        return replace(reopened, status=CaseStatus.in_progress, assignments=joint.rework(case.assignments)), {}
-    return replace(reopened, status=CaseStatus.registered), {}
+        return _evolve(reopened, status=CaseStatus.in_progress, assignments=joint.rework(case.assignments)), {}
+    return _evolve(reopened, status=CaseStatus.registered), {}
 
 
 def _rate(case: CaseState, move: Move) -> Effect:
@@ -284,7 +299,7 @@ def _rate(case: CaseState, move: Move) -> Effect:
         raise InvalidInput("score must be a whole number from 1 to 5", field="score")
     if not isinstance(move.data.get("comment", ""), str):
         raise InvalidInput("comment must be text", field="comment")
-    return replace(case, rating=score), {}
+    return _evolve(case, rating=score), {}
 
 
 def _request_extension(case: CaseState, move: Move) -> Effect:
@@ -299,14 +314,14 @@ def _request_extension(case: CaseState, move: Move) -> Effect:
     if assignment.status is not joint.AssignmentStatus.in_progress:
         raise Conflict(f"department {assignment.department_code} is not handling the case "
                        f"(its assignment is {assignment.status})", code="illegal_transition")
-    return replace(case, extension_pending=True), {}
+    return _evolve(case, extension_pending=True), {}
 
 
 def _decide_extension(case: CaseState, move: Move) -> Effect:
     if not case.extension_pending:
         raise Conflict("no extension request is waiting for a decision", code="no_extension_pending")
     _optional_time(move, "until")
-    return replace(case, extension_pending=False), {}
+    return _evolve(case, extension_pending=False), {}
 
 
 def _defer(case: CaseState, move: Move) -> Effect:
@@ -315,22 +330,22 @@ def _defer(case: CaseState, move: Move) -> Effect:
     if case.extension_pending:
         raise Conflict("decide the pending extension request first", code="extension_pending")
     _optional_time(move, "until")
-    return replace(case, deferred=True), {}
+    return _evolve(case, deferred=True), {}
 
 
 def _resume(case: CaseState, move: Move) -> Effect:
     if not case.deferred:
         raise Conflict("the case is not deferred", code="not_deferred")
-    return replace(case, deferred=False), {}
+    return _evolve(case, deferred=False), {}
 
 
 def _summon(case: CaseState, move: Move) -> Effect:
-    return replace(case, summons=joint.summon(case.summons, deadlines=move.data.get("departments"),
+    return _evolve(case, summons=joint.summon(case.summons, deadlines=move.data.get("departments"),
                                               at=move.at)), {}
 
 
 def _report_in(case: CaseState, move: Move) -> Effect:
-    return replace(case, summons=joint.report_in(case.summons, department=move.actor.department, at=move.at)), {}
+    return _evolve(case, summons=joint.report_in(case.summons, department=move.actor.department, at=move.at)), {}
 
 
 HANDLERS: dict[Action, Callable[[CaseState, Move], Effect]] = {
@@ -381,8 +396,10 @@ def _json_object(data: Mapping[str, Any] | None) -> dict[str, Any]:
     Keys the handlers derive are recomputed, never taken from the caller (nor from a replayed entry)."""
     if data is not None and not isinstance(data, Mapping):
         raise InvalidInput("data must be an object", field="data")
+    if not data:
+        return {}
     try:
-        stored = json.loads(json.dumps(dict(data or {}), allow_nan=False))
+        stored = json.loads(json.dumps(dict(data), allow_nan=False))
     except (TypeError, ValueError) as error:
         raise InvalidInput(f"data must hold JSON values only: {error}", field="data") from None
     return {key: value for key, value in stored.items() if key not in DERIVED_KEYS}
@@ -398,6 +415,11 @@ def open_case(*, actor: Actor, at: datetime, reason: str | None = None, attachme
     return case, TimelineEntry(Action.intake, None, case.status, actor, at, reason, attachments, data, case.version)
 
 
+ACTIONS = frozenset(Action)
+_LEAVING = {"deferred": False, "extension_pending": False}
+"""What leaving a status clears."""
+
+
 def apply(case: CaseState, action: Action, *, actor: Actor, at: datetime, reason: str | None = None,
           attachments: Sequence[str] = (), data: Mapping[str, Any] | None = None
           ) -> tuple[CaseState, TimelineEntry]:
@@ -408,7 +430,7 @@ def apply(case: CaseState, action: Action, *, actor: Actor, at: datetime, reason
     and ``InvalidInput`` (with the field) for a missing reason or bad data. The case is never changed
     in place.
     """
-    if not isinstance(action, str) or action not in set(Action):
+    if not isinstance(action, str) or action not in ACTIONS:
         raise InvalidInput(f"unknown action {action!r}", field="action")
     action = Action(action)
     rule = TABLE[action]
@@ -422,9 +444,7 @@ def apply(case: CaseState, action: Action, *, actor: Actor, at: datetime, reason
     new, extra = HANDLERS.get(action, _single_target)(case, Move(action, actor, at, reason, data))
     if new.status not in (rule.targets or {case.status}):
         raise AssertionError(f"handler for {action} led to {new.status}, outside the table")
-    if new.status != case.status:
-        new = replace(new, deferred=False, extension_pending=False)
-    new = replace(new, version=case.version + 1)
+    new = _evolve(new, version=case.version + 1, **(_LEAVING if new.status != case.status else {}))
     return new, TimelineEntry(action, case.status, new.status, actor, at, reason, attachments, data | extra,
                               new.version)
 

@@ -1,36 +1,31 @@
 """Importing another system's work orders into the closed loop, or replaying them through it.
 
-**Import** rebuilds each work order's history through the platform's own intake and lifecycle, in
-time order: intake at its opening time (located, and checked for duplicates among the cases open at
-that moment), registration by the system, routing through the responsibility matrix, dispatch to the
-department the source names (or, when the platform does not know it, to the one the matrix names),
+**Import** rebuilds each work order's history by the platform's own lifecycle rules, in time order:
+intake at its opening time (located, and checked for duplicates among the cases open at that moment),
+registration by the system, routing through the responsibility matrix, dispatch to the department
+the source names (or, when the platform does not know it, to the one the matrix names),
 acknowledgement, and — at its closing time — the department's handling report and closure by the
 system with the reason ``imported``. Each step starts and meets its time limit, so the performance
 figures computed from timelines work on imported history. Duplicates are flagged, never merged:
-every historical work order was handled on its own. Openings and closings are interleaved in time
-order, so "open at that moment" means what it meant then.
+every historical work order was handled on its own. ``history.bulk`` builds each timeline in memory
+and writes a batch with one statement per table; history is not announced in the outbox.
 
 **Replay** (``ImportOptions.replay``) feeds the rows through the live pipeline instead, in time
 order, with the settings' intake policy (trusted channels, auto-dispatch, auto-merge), the clock
 shifted so that the last row arrives now and the spacing between rows is kept. Nothing is closed.
-
-Every move goes through ``cases.service`` (intake, ``act``), so imported history obeys the same rules
-as live cases: each step's deadline comes from the category's limits on the configured work calendar
-(an open historical case is overdue at once, as it is in reality), and each move is announced in the
-outbox like any other.
+Every move goes through ``cases.service`` (intake, ``act``) and is announced like any other.
 
 **Batches.** Rows go in batches of ``batch_size``, each in one transaction (``BatchScope``): a batch
 is written whole or not at all. A row the platform refuses (a domain error: outside the history's
-area, say) is rolled back alone to its savepoint and rejected with the reason; any other failure
-rolls back its whole batch and stops the import, whose summary then says where. Earlier batches
-stay: importing the same file again skips what is there (``(channel, external id)`` identifies a
-case, as at intake) and carries on, also closing cases whose closing the file now records.
+area, say) is rejected alone with the reason; any other failure rolls back its whole batch and stops
+the import, whose summary then says where. Earlier batches stay: importing the same file again skips
+what is there (``(channel, external id)`` identifies a case, as at intake) and carries on, also
+closing cases whose closing the file now records.
 """
 
 from __future__ import annotations
 
 import csv
-import heapq
 import io
 import math
 import time
@@ -49,11 +44,11 @@ from cityops.calendar import service as calendar_service
 from cityops.cases import dedup
 from cityops.cases import service as cases_service
 from cityops.cases.lifecycle import Action, Actor, ActorKind, CaseStatus
-from cityops.cases.models import Case
 from cityops.config import Settings
 from cityops.db import unit_of_work
 from cityops.errors import CityOpsError, InvalidFile
 from cityops.history import catalogue, places
+from cityops.history.bulk import BulkImport
 from cityops.history.mapping import HistoryMapping
 from cityops.history.rows import HistoryRow, Location, Reject, RowReader, records
 from cityops.org import responsibility
@@ -159,7 +154,6 @@ class _Tally:
     unlocated: Counter[str] = field(default_factory=Counter)
     rejects: list[Reject] = field(default_factory=list)
     placed: dict[int, places.Placed] = field(default_factory=dict)
-    closings: list[tuple[datetime, int, int, str | None, HistoryRow]] = field(default_factory=list)
 
 
 class _Run:
@@ -167,7 +161,8 @@ class _Run:
         self.mapping, self.settings, self.options = mapping, settings, options
         self.summary = ImportSummary()
         self.placed: dict[int, places.Placed] = {}
-        self.closings: list[tuple[datetime, int, int, str | None, HistoryRow]] = []  # a heap by closing time
+        self.bulk: BulkImport | None = None
+        self.closing_reason = CLOSING_REASON
         self.routes: dict[tuple[str, int], RouteDecision | None] = {}
         label = "replay" if options.replay else "history import"
         self.actor = Actor(kind=ActorKind.client, id=None, role="system", name=f"{mapping.name} ({label})")
@@ -196,6 +191,7 @@ class _Run:
                                                     create=self.options.create_departments)
         self.departments = departments.codes
         self.summary.departments_created = departments.created
+        self.matrix = responsibility.MatrixSnapshot(session)
         accepted = []
         for row in rows:
             if row.category in categories.unknown:
@@ -212,30 +208,23 @@ class _Run:
         return accepted
 
     def batch(self, session: Session, rows: list[HistoryRow]) -> _Tally:
-        tally = _Tally(closings=list(self.closings))
-        heapq.heapify(tally.closings)
+        tally = _Tally()
+        if not self.options.replay:
+            if self.bulk is None:
+                self.bulk = BulkImport(self, session, first_opened=rows[0].opened_at if rows else None)
+            self.bulk.batch(session, rows, tally)
+            return tally
         for row in rows:
-            while not self.options.replay and tally.closings and tally.closings[0][0] <= row.opened_at:
-                self._close(session, tally, *heapq.heappop(tally.closings))
             taken = _Tally()
             try:
                 with session.begin_nested():
-                    (self._replay if self.options.replay else self._import)(session, row, taken)
+                    self._replay(session, row, taken)
             except CityOpsError as refused:
                 tally.rejects.append(Reject(row.row, row.line, refused.field or "row", refused.detail))
                 continue
             tally.counts.update(taken.counts)
             tally.unlocated.update(taken.unlocated)
             tally.placed.update(taken.placed)
-            for closing in taken.closings:
-                heapq.heappush(tally.closings, closing)
-        return tally
-
-    def close_remaining(self, session: Session, limit: int) -> _Tally:
-        tally = _Tally(closings=list(self.closings))
-        heapq.heapify(tally.closings)
-        for _ in range(min(limit, len(tally.closings))):
-            self._close(session, tally, *heapq.heappop(tally.closings))
         return tally
 
     def keep(self, tally: _Tally) -> None:
@@ -246,13 +235,15 @@ class _Run:
         self.summary.unlocated.update(tally.unlocated)
         self.summary.rejects.extend(tally.rejects)
         self.placed.update(tally.placed)
-        self.closings = tally.closings
+
+    def input_crs(self, row: HistoryRow) -> str | None:
+        return self.mapping.crs.value if row.lon is not None else None
 
     def _report(self, row: HistoryRow) -> cases_service.Report:
         title = row.category if not row.address else f"{row.category} · {row.address}"
         return cases_service.Report(channel=row.channel, title=title[:200], description=row.description,
                                     category_code=self.categories[row.category], lon=row.lon, lat=row.lat,
-                                    input_crs=self.mapping.crs.value if row.lon is not None else None,
+                                    input_crs=self.input_crs(row),
                                     address=row.address, external_id=row.external_id)
 
     def _intake(self, session: Session, row: HistoryRow, tally: _Tally, at: datetime) -> cases_service.IntakeResult:
@@ -268,55 +259,35 @@ class _Run:
         real = case.area_id is not None or (row.location == Location.given and not case.placeholder)
         tally.placed[row.row] = places.Placed(lon=row.lon if real else None, lat=row.lat if real else None,
                                               area_path=case.area_path if case.area_id else None,
-                                              routed_lead=self._route(session, case, row), source=row.compare)
+                                              routed_lead=self.routed_lead(row, case.area_id),
+                                              source=row.compare)
         return result
 
-    def _route(self, session: Session, case: Case, row: HistoryRow) -> str | None:
-        """The lead the matrix names for the case (cached per category and area: the matrix does not
-        change during an import)."""
-        if case.area_id is None:
+    def route(self, category_code: str, area_id: int | None) -> RouteDecision | None:
+        """What the matrix decides for a category at an area (cached: the matrix does not change
+        during an import); None without an area or when nobody owns it."""
+        if area_id is None:
             return None
-        key = (self.categories[row.category], case.area_id)
+        key = (category_code, area_id)
         if key not in self.routes:
             try:
-                self.routes[key] = responsibility.route_case(session, category_code=key[0],
-                                                             area_code=self.locator.chain(case.area_id)[-1].code)
+                self.routes[key] = self.matrix.route(category_code=category_code,
+                                                     area_chain=self.locator.chain(area_id))
             except Unroutable:
                 self.routes[key] = None
-        decision = self.routes[key]
+        return self.routes[key]
+
+    def routed_lead(self, row: HistoryRow, area_id: int | None) -> str | None:
+        decision = self.route(self.categories[row.category], area_id)
         return decision.lead if decision else None
 
-    def _import(self, session: Session, row: HistoryRow, tally: _Tally) -> None:
-        result = self._intake(session, row, tally, row.opened_at)
-        case = result.case
-        if not result.created:
-            if row.closed_at is not None and case.status in {CaseStatus.registered, CaseStatus.dispatched,
-                                                             CaseStatus.in_progress, CaseStatus.handled}:
-                tally.closings.append((row.closed_at, row.row, case.id, None, row))
-            return
-        at = row.opened_at
-        cases_service.act(session, case=case, action=Action.register, actor=cases_service.SYSTEM, at=at,
-                          calendar=self.calendar, data={"why": f"registered in {self.mapping.name}",
-                                                        "history": self._facts(row)})
-        decision = self.routes.get((self.categories[row.category], case.area_id)) if case.area_id else None
-        recorded = self.departments.get(row.department or "")
-        lead = recorded or (decision.lead if decision else None)
-        if lead is not None:
-            reason = f"handled by {lead} in {self.mapping.name}" if recorded else decision.reason
-            cases_service.act(session, case=case, action=Action.dispatch, actor=cases_service.SYSTEM, at=at,
-                              calendar=self.calendar, reason=reason,
-                              data={"lead": lead, "assisting": [], "mode": "parallel",
-                                    "routed_lead": decision.lead if decision else None,
-                                    "matched_area": decision.matched_area if decision else None,
-                                    "source_department": row.department})
-            tally.counts["dispatched"] += 1
-            if row.closed_at is not None:
-                cases_service.act(session, case=case, action=Action.acknowledge, actor=self._handler(lead), at=at,
-                                  calendar=self.calendar)
+    def already_there(self, session: Session, tally: _Tally, case_id: int, row: HistoryRow) -> None:
+        """A row imported before: closed now if the file records its closing and it is still open."""
+        tally.counts["already_imported"] += 1
         if row.closed_at is not None:
-            tally.closings.append((row.closed_at, row.row, case.id, lead, row))
+            self._close(session, tally, row.closed_at, case_id, row)
 
-    def _facts(self, row: HistoryRow) -> dict[str, Any]:
+    def facts(self, row: HistoryRow) -> dict[str, Any]:
         facts = {"source": self.mapping.name, "row": row.row, "category": row.category, "department": row.department,
                  "department_code": self.mapping.department_code(row.department) if row.department else None,
                  "queue": row.queue, "channel": row.source_channel, "status": row.status,
@@ -324,21 +295,20 @@ class _Run:
                  "location": row.location if row.location != Location.given else None}
         return {k: v for k, v in facts.items() if v is not None}
 
-    def _handler(self, department: str) -> Actor:
+    def handler(self, department: str) -> Actor:
         return Actor(kind=ActorKind.client, id=None, role="handler", name=self.actor.name, department=department)
 
-    def _close(self, session: Session, tally: _Tally, closed_at: datetime, _row_number: int, case_id: int,
-               lead: str | None, row: HistoryRow) -> None:
+    def _close(self, session: Session, tally: _Tally, closed_at: datetime, case_id: int, row: HistoryRow) -> None:
         """The end of a work order as the source records it: the department's handling report, then the
         system's closure. A case someone moved elsewhere since (returned, reopened) is left as it is."""
         case = cases_service.get_case(session, case_id=case_id, viewer=self.receiver)
         if case.status in {CaseStatus.dispatched, CaseStatus.in_progress}:
-            lead = lead or next(a.department_code for a in cases_service.assignments(session, case=case)
+            lead = next(a.department_code for a in cases_service.assignments(session, case=case)
                                 if a.position == 0)
             if case.status == CaseStatus.dispatched:
-                cases_service.act(session, case=case, action=Action.acknowledge, actor=self._handler(lead),
+                cases_service.act(session, case=case, action=Action.acknowledge, actor=self.handler(lead),
                                   at=case.opened_at, calendar=self.calendar)
-            cases_service.act(session, case=case, action=Action.report, actor=self._handler(lead), at=closed_at,
+            cases_service.act(session, case=case, action=Action.report, actor=self.handler(lead), at=closed_at,
                               calendar=self.calendar, reason=row.resolution or f"handled, as {self.mapping.name} "
                                                                                  "records")
         if case.status in {CaseStatus.handled, CaseStatus.registered}:
@@ -367,18 +337,13 @@ def import_history(*, scope: BatchScope, source: Path | bytes, mapping: HistoryM
         rows = run.prepare(session, rows)
     rows.sort(key=lambda r: (r.opened_at, r.row))
     size = max(1, options.batch_size)
-    work = len(rows) + (0 if options.replay else sum(r.closed_at is not None for r in rows))
+    work = len(rows)
     for start in range(0, len(rows), size):
         chunk = rows[start:start + size]
         if not _batch(run, scope, lambda s, chunk=chunk: run.batch(s, chunk), chunk[0].row):
             break
         if progress:
-            progress(start + len(chunk) + run.summary.closed, work)
-    while run.closings and not run.summary.error:
-        if not _batch(run, scope, lambda s: run.close_remaining(s, size), run.closings[0][1]):
-            break
-        if progress:
-            progress(len(rows) + run.summary.closed, work)
+            progress(start + len(chunk), work)
     placed = [run.placed[r.row] for r in rows if r.row in run.placed]
     run.summary.agreements = places.agreements(placed, specs=mapping.compare, locators=run.level_locators)
     run.summary.rejects.sort(key=lambda r: r.row)

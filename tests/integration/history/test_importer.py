@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cityops.cases import service as cases_service
 from cityops.cases.models import Case, CaseDeadline
 from cityops.history.importer import write_rejects
+from cityops.outbox import OutboxEvent
 from tests.integration.history.conftest import IN_D2, IN_S1, IN_S2, MAPPING, Importer, export
 
 R1 = {"id": "R1", "opened": "2025-03-03 09:00", "closed": "2025-03-04 10:00", "address": "1 Main Rd",
@@ -177,10 +178,26 @@ def test_a_row_the_platform_refuses_is_rejected_alone(run: Importer, city: Sessi
                   batch_size=10)
     assert (summary.imported, summary.rejected) == (2, 1)
     [reject] = summary.rejects
-    assert (reject.row, reject.field) == (3, "lon") and "outside your jurisdiction" in reject.reason
+    assert (reject.row, reject.field) == (3, "lon") and "outside the history's area" in reject.reason
     assert case_of(city, "FAR") is None and case_of(city, "R2") is not None
 
 
 def test_time_order_not_file_order(run: Importer, city: Session) -> None:
     run(export(R3, R2, R1))
     assert case_of(city, "R1").id < case_of(city, "R2").id < case_of(city, "R3").id
+
+
+def test_every_imported_timeline_replays_to_its_case_and_history_is_not_announced(run: Importer,
+                                                                                   city: Session) -> None:
+    run(FILE)
+    cases = city.scalars(select(Case)).all()
+    assert len(cases) == 7
+    for case in cases:
+        state = cases_service.state_of(city, case=case)
+        assert (state.status, state.version) == (case.status, case.version)
+        held = {(a.department_code, a.role, a.status) for a in cases_service.assignments(city, case=case)}
+        assert held == {(a.department_code, a.role.value, a.status.value) for a in state.assignments}
+        open_steps = city.scalar(select(func.count()).select_from(CaseDeadline).where(
+            CaseDeadline.case_id == case.id, CaseDeadline.met_at.is_(None)))
+        assert open_steps == (0 if case.status == "closed" else 1)
+    assert city.scalar(select(func.count()).select_from(OutboxEvent)) == 0

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cityops.categories import service as categories_service
 from cityops.errors import InvalidFile, InvalidInput, NotFound, OutsideJurisdiction
+from cityops.geo import service as geo_service
 from cityops.org import responsibility as service
 from cityops.org import service as org_service
 from cityops.org.access import Principal
@@ -226,3 +227,26 @@ def test_cell_spec_defaults_are_a_plain_parallel_cell(session: Session, world: d
     spec = replace(cell(), note="")
     view, _ = service.set_cell(session, spec=spec)
     assert (view.joint_mode, view.note, view.assisting_department_codes) == (JointMode.parallel, None, ())
+
+
+def test_a_snapshot_of_the_matrix_routes_as_route_case_does(session: Session, world: dict) -> None:
+    service.set_cell(session, spec=cell("E0102", "990101", "d1-sanitation"))
+    service.set_cell(session, spec=cell("E01", STREET, "s11-cg", "city-cg", "s11-office", joint_mode="serial"))
+    session.scalar(select(Department).where(Department.code == "city-cg")).active = False
+    snapshot = service.MatrixSnapshot(session)
+    areas = [a for a in geo_service.list_areas(session, within_path="/", limit=None)[0]]
+    compared = 0
+    for category in ("E0102", "E01", "C0101"):
+        for area in areas:
+            chain = geo_service.area_chain(session, area=area)
+            try:
+                expected = service.route_case(session, category_code=category, area_code=area.code)
+            except Unroutable:
+                with pytest.raises(Unroutable):
+                    snapshot.route(category_code=category, area_chain=chain)
+                continue
+            assert snapshot.route(category_code=category, area_chain=chain) == expected
+            compared += 1
+    assert compared > 5
+    with pytest.raises(NotFound):
+        snapshot.route(category_code="E9999", area_chain=chain)
