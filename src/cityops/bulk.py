@@ -40,15 +40,17 @@ class BulkInsert:
 
     def write(self, rows: Iterable[Sequence[Any]]) -> int:
         """Insert ``rows``; returns how many."""
-        plan = list(zip(self.order, self.processors, strict=True))
-        if self.positional:
-            prepared: list[Any] = [tuple(row[i] if p is None or row[i] is None else p(row[i]) for i, p in plan)
-                                   for row in rows]
-        else:
-            prepared = [{name: (row[i] if p is None or row[i] is None else p(row[i]))
-                         for name, (i, p) in zip(self.names, plan, strict=True)} for row in rows]
-        if prepared:
-            self.connection.exec_driver_sql(self.sql, prepared)
+        given = list(zip(*rows, strict=True))  # column by column: processors run in tight loops
+        if not given:
+            return 0
+        columns = []
+        for index, processor in zip(self.order, self.processors, strict=True):
+            values = given[index]
+            columns.append(values if processor is None else [None if v is None else processor(v) for v in values])
+        prepared: list[Any] = list(zip(*columns, strict=True))
+        if not self.positional:
+            prepared = [dict(zip(self.names, row, strict=True)) for row in prepared]
+        self.connection.exec_driver_sql(self.sql, prepared)
         return len(prepared)
 
 
