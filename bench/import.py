@@ -51,8 +51,9 @@ parent_name = "Synthetic work orders"
 
 def cityops(data_dir: Path, *args: str) -> str:
     """Run the command as a user would; its standard output."""
-    done = subprocess.run([CITYOPS, *args], env=os.environ | {"CITYOPS_DATA_DIR": str(data_dir)}, check=True,
-                          capture_output=True, text=True)
+    env = {"CITYOPS_SHARED_DATA_DIR": str(ROOT.parent / "shared" / "data"), **os.environ,
+           "CITYOPS_DATA_DIR": str(data_dir)}
+    done = subprocess.run([CITYOPS, *args], env=env, check=True, capture_output=True, text=True)
     return done.stdout
 
 

@@ -29,18 +29,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline
-from sklearn.svm import LinearSVC
 
 from cityops.errors import InvalidFile, InvalidInput
 from cityops.files import decode_text
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+# scikit-learn is imported where a model is trained, scored or loaded: importing it takes over a
+# second, which every `cityops` command and server start would otherwise pay.
 
 FORMAT_VERSION = 1
 MAGIC = b"CITYOPS-CATEGORY-MODEL\n"
@@ -124,6 +123,11 @@ class CategoryModel:
 
 
 def _pipeline(settings: ModelSettings) -> Pipeline:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import LinearSVC
+
     vectorizer = TfidfVectorizer(analyzer=settings.analyzer, ngram_range=(settings.ngram_min, settings.ngram_max),
                                  sublinear_tf=True, lowercase=False, dtype=np.float32)
     svm = LinearSVC(C=settings.c, random_state=0)
@@ -145,6 +149,8 @@ def _checked(texts: Iterable[str], labels: Iterable[str]) -> tuple[list[str], li
 def train(texts: Iterable[str], labels: Iterable[str], *, settings: ModelSettings | None = None) -> CategoryModel:
     """A model learned from (text, label) pairs, given as two parallel sequences. Empty texts are
     ignored; labels with fewer than ``MIN_EXAMPLES`` texts are left out (and reported)."""
+    import sklearn
+
     settings = settings or ModelSettings()
     texts, labels = _checked(texts, labels)
     cleaned = [(normalize(t), label) for t, label in zip(texts, labels, strict=True)]
@@ -200,6 +206,8 @@ class Evaluation:
 def score_predictions(expected: Sequence[str], ranked: Sequence[Sequence[str]]) -> Evaluation:
     """Accuracy, top-``TOP_K`` accuracy, macro-F1, per-class figures and the confusion matrix of
     ranked predictions (best first) against the expected labels."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     if not expected or len(expected) != len(ranked) or not all(ranked):
         raise InvalidInput("scoring needs one non-empty ranking per expected label", field="ranked")
     predicted = [r[0] for r in ranked]
@@ -222,6 +230,8 @@ def evaluate(texts: Iterable[str], labels: Iterable[str], *, folds: int = 5, see
     """Stratified ``folds``-fold cross-validation: each text is suggested by a model that never saw
     it. Empty texts are ignored, as in ``train``; classes with fewer examples than folds are trained
     on in every fold and not scored."""
+    from sklearn.model_selection import StratifiedKFold
+
     settings = settings or ModelSettings()
     texts, labels = _checked(texts, labels)
     kept = [i for i, text in enumerate(texts) if normalize(text)]
@@ -287,6 +297,8 @@ def read_header(data: bytes, *, name: str = "model file") -> tuple[dict, int]:
 
 def load(path: Path) -> CategoryModel:
     """A model written by ``save``; refuses other files and other format versions."""
+    import sklearn
+
     data = path.read_bytes()
     header, offset = read_header(data, name=str(path))
     try:
