@@ -185,19 +185,38 @@ def category_tree(session: Session, *, kind: CategoryKind | None = None,
     return roots
 
 
+_MEMO = "categories.memo"
+
+
+def _memo(session: Session) -> dict:
+    """Lookups kept for the rest of one unit of work: taking in a case asks for the same category's
+    chain and limits at every step. Any write through this module forgets them."""
+    return session.info.setdefault(_MEMO, {})
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_MEMO, None)
+
+
 def category_chain(session: Session, *, code: str) -> list[CategoryRecord]:
     """The category and its ancestors, most specific first (for routing and time limits)."""
-    chain = [get_category(session, code=code)]
-    while chain[-1].parent_code is not None and len(chain) <= chain[0].depth:
-        chain.append(get_category(session, code=chain[-1].parent_code))
-    return chain
+    memo = _memo(session)
+    if ("chain", code) not in memo:
+        chain = [get_category(session, code=code)]
+        while chain[-1].parent_code is not None and len(chain) <= chain[0].depth:
+            chain.append(get_category(session, code=chain[-1].parent_code))
+        memo["chain", code] = chain
+    return list(memo["chain", code])
 
 
 def code_of(session: Session, *, category_id: int) -> str:
-    code = session.scalar(select(Category.code).where(Category.id == category_id))
-    if code is None:
-        raise NotFound(f"no category with id {category_id}", code="unknown_category")
-    return code
+    memo = _memo(session)
+    if ("code", category_id) not in memo:
+        code = session.scalar(select(Category.code).where(Category.id == category_id))
+        if code is None:
+            raise NotFound(f"no category with id {category_id}", code="unknown_category")
+        memo["code", category_id] = code
+    return memo["code", category_id]
 
 
 def resolve_label(session: Session, *, label: str) -> str | None:
@@ -213,13 +232,16 @@ def resolve_label(session: Session, *, label: str) -> str | None:
 def related_categories(session: Session, *, code: str) -> dict[int, tuple[str, str | None]]:
     """The category and its siblings (same parent), by id: (code, parent code). Reports of related
     categories may describe one problem (e.g. 暴露垃圾 and 积存垃圾渣土)."""
-    own = session.execute(select(Category.id, Category.parent_id).where(Category.code == code)).first()
-    if own is None:
-        return {}
-    query = select(Category.id, Category.code, _PARENT.code).outerjoin(_PARENT, Category.parent_id == _PARENT.id)
-    query = query.where(Category.id == own.id) if own.parent_id is None else query.where(
-        Category.parent_id == own.parent_id)
-    return {row[0]: (row[1], row[2]) for row in session.execute(query)}
+    memo = _memo(session)
+    if ("kin", code) not in memo:
+        own = session.execute(select(Category.id, Category.parent_id).where(Category.code == code)).first()
+        if own is None:
+            return {}
+        query = select(Category.id, Category.code, _PARENT.code).outerjoin(_PARENT, Category.parent_id == _PARENT.id)
+        query = query.where(Category.id == own.id) if own.parent_id is None else query.where(
+            Category.parent_id == own.parent_id)
+        memo["kin", code] = {row[0]: (row[1], row[2]) for row in session.execute(query)}
+    return dict(memo["kin", code])
 
 
 def category_ids(session: Session, *, codes: Iterable[str]) -> dict[str, int]:
@@ -312,6 +334,7 @@ def _validate(rows: Sequence[CategoryRow], existing: Mapping[str, _Node],
 def _write(session: Session, rows: Sequence[CategoryRow], *, existing: Mapping[str, _Node],
            final: dict[str, _Node], origin: str) -> ImportReport:
     """Store a validated final tree: one bulk insert for new codes, one bulk update for changes."""
+    _forget(session)
     report = ImportReport(rows=len(rows))
     in_file = {r.code for r in rows}
     new = [final[r.code] for r in rows if r.code not in existing]
