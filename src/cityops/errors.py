@@ -82,6 +82,18 @@ class OutsideJurisdiction(PermissionDenied):
     title = "Outside jurisdiction"
 
 
+class TooManyRequests(CityOpsError):
+    """Anonymous callers are rate-limited; ``retry_after_s`` becomes the Retry-After header."""
+
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: float, code: str | None = None) -> None:
+        self.retry_after_s = max(1, round(retry_after_s))
+        super().__init__(detail, code=code, extra={"retry_after_s": self.retry_after_s})
+
+
 class ServiceUnavailable(CityOpsError):
     status = 503
     code = "unavailable"

@@ -17,7 +17,7 @@ from cityops import __version__
 from cityops.calendar.service import CalendarCache
 from cityops.config import Settings, get_settings
 from cityops.db import get_engine, store_status
-from cityops.errors import CityOpsError
+from cityops.errors import CityOpsError, TooManyRequests
 from cityops.geo.service import LocatorCache
 from cityops.observability import MetricsMiddleware, RequestMetrics
 from cityops.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, ProblemOut, problem_body
@@ -58,6 +58,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status >= 500:
             log.error("internal error on %s: %s", request.url.path, exc.detail)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         return problem_response(exc.status, exc.problem(request.url.path), headers)
 
     @app.exception_handler(RequestValidationError)

@@ -56,3 +56,37 @@ def test_a_report_citing_a_file_never_uploaded_changes_nothing(client: TestClien
         "channel": "hotline_12345", "title": "x", "attachments": ["f" * 64], **IN_STREET})
     assert refused.status_code == 422 and refused.json()["field"] == "attachments"
     assert session.scalar(select(func.count()).select_from(CaseEvent)) == 0
+
+
+def test_a_citizen_reports_with_a_photo_without_an_account(client: TestClient, loop: dict[str, Any],
+                                                           session: Session) -> None:
+    photo = client.post("/api/v1/public/attachments", files={"file": ("p.jpg", JPEG, "image/jpeg")})
+    assert photo.status_code == 201 and photo.json()["media_type"] == "image/jpeg"
+    reported = client.post("/api/v1/public/cases", json={"title": "井盖缺失", "attachments": [photo.json()["sha256"]],
+                                                         **IN_STREET})
+    assert reported.status_code == 201
+    opening = session.scalar(select(CaseEvent).where(CaseEvent.version == 1).order_by(CaseEvent.id.desc()))
+    assert opening.attachments == [photo.json()["sha256"]]
+
+
+def test_a_citizen_cannot_upload_what_is_not_a_photo_nor_cite_an_unknown_one(client: TestClient,
+                                                                              session: Session) -> None:
+    refused = client.post("/api/v1/public/attachments", files={"file": ("x.pdf", b"%PDF-1.7 ...", "image/jpeg")})
+    assert refused.status_code == 422
+    unknown = client.post("/api/v1/public/cases", json={"title": "x", "attachments": ["a" * 64], **IN_STREET})
+    assert unknown.status_code in (404, 422)
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+    assert session.scalar(select(func.count()).select_from(CaseEvent)) == 0
+
+
+def test_anonymous_uploads_and_reports_are_rate_limited_per_address(client: TestClient, loop: dict[str, Any],
+                                                                    session: Session) -> None:
+    uploads = [client.post("/api/v1/public/attachments", files={"file": ("p.png", PNG + bytes([i]), "image/png")})
+               for i in range(11)]
+    assert [u.status_code for u in uploads] == [201] * 10 + [429]
+    assert int(uploads[-1].headers["Retry-After"]) >= 1
+    assert uploads[-1].json()["code"] == "too_many_requests"
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 10
+    reports = [client.post("/api/v1/public/cases", json={"title": f"路灯不亮 {i}", **IN_STREET}) for i in range(6)]
+    assert [r.status_code for r in reports] == [201] * 5 + [429]
+    assert session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.version == 1)) == 5

@@ -41,7 +41,7 @@ from cityops.db import make_engine, migrate, unit_of_work
 from cityops.geo import service as geo_service
 from cityops.main import create_app
 from cityops.open311.api import router as open311_router
-from cityops.open311.ratelimit import RateLimiter
+from cityops.ratelimit import RateLimiter
 from cityops.org import responsibility
 from cityops.org import service as org_service
 from cityops.org.responsibility import CellSpec

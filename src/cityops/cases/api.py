@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from cityops import ratelimit
 from cityops.cases import dedup, service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, CaseStatus
@@ -191,11 +192,15 @@ def _citizen_view(session: Session, case: Case) -> CitizenCaseOut:
 def citizen_report(request: Request, response: Response, session: DbSession, settings: AppSettings,
                    body: CitizenCaseIn,
                    idempotency_key: Annotated[str | None, Header(max_length=128)] = None) -> CitizenCaseOut:
+    """Rate-limited per client address (429 with Retry-After); a retry with the same Idempotency-Key
+    returns the first case."""
+    ratelimit.take(request.app.state, "citizen_reports", _client(request))
     lon, lat = _wgs84(body.lon, body.lat, body.crs)
     report = service.Report(channel=Channel.citizen_photo, title=body.title, description=body.description,
                             category_code=body.category_code, lon=lon, lat=lat, input_crs=body.crs.value,
                             address=body.address, reporter_phone=body.reporter_phone,
-                            idempotency_key=idempotency_key)
+                            idempotency_key=idempotency_key,
+                            attachments=tuple(media.require_all(session, body.attachments)))
     result = service.intake(session, report=report, actor=service.actor_for(None, Action.intake), receiver=None,
                             locator=request.app.state.locators.get(session),
                             calendar=request.app.state.calendars.get(session), at=_now(),
@@ -203,6 +208,12 @@ def citizen_report(request: Request, response: Response, session: DbSession, set
     if not result.created:
         response.status_code = 200
     return _citizen_view(session, result.case)
+
+
+def _client(request: Request) -> str:
+    """The caller's address as the server sees it (behind a proxy: configure uvicorn's
+    --forwarded-allow-ips so this is the citizen's, not the proxy's)."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/public/cases/{tracking_code}", response_model=CitizenCaseOut, tags=["citizens"],
@@ -215,6 +226,7 @@ def citizen_follow(session: DbSession, tracking_code: TrackingCode) -> CitizenCa
              summary="Rate a closed case (1–5)")
 def citizen_rate(request: Request, session: DbSession, tracking_code: TrackingCode,
                  body: RatingIn) -> CitizenCaseOut:
+    ratelimit.take(request.app.state, "citizen_ratings", _client(request))
     case = service.by_tracking_code(session, code=tracking_code)
     data = {"score": body.score} | ({"comment": body.comment} if body.comment else {})
     service.act(session, case=case, action=Action.rate, actor=service.actor_for(None, Action.rate), at=_now(),

@@ -4,10 +4,10 @@ window and related categories in the store, scored by the pure rules of ``cases.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cityops.cases.duplicates import DuplicateRule, Match, Sighting, rank
@@ -30,19 +30,25 @@ def rule_for(rules: Mapping[str, Mapping[str, float]], category_code: str | None
     return DuplicateRule(radius_m=float(chosen["radius_m"]), window=timedelta(hours=float(chosen["window_h"])))
 
 
+def candidate_query(*, case: Case, rule: DuplicateRule, category_ids: Iterable[int]) -> Select:
+    """Open cases of ``category_ids`` in the bounding box of ``rule``'s radius around ``case`` and
+    within its time window (a superset of the matches: ``rank`` measures the real distance)."""
+    reach_lat = rule.radius_m / METRES_PER_DEGREE
+    reach_lon = reach_lat / max(0.01, math.cos(math.radians(case.lat)))
+    return select(Case.id, Case.category_id, Case.lon, Case.lat, Case.opened_at, Case.title,
+                  Case.description).where(
+        Case.id != case.id, Case.status.in_(OPEN_STATUSES), Case.category_id.in_(list(category_ids)),
+        Case.lat.between(case.lat - reach_lat, case.lat + reach_lat),
+        Case.lon.between(case.lon - reach_lon, case.lon + reach_lon),
+        Case.opened_at.between(case.opened_at - rule.window, case.opened_at + rule.window))
+
+
 def find(session: Session, *, case: Case, rule: DuplicateRule, limit: int = 5) -> list[Match]:
     if case.lon is None or case.lat is None or case.category_id is None:
         return []
     code = categories_service.code_of(session, category_id=case.category_id)
     kin = categories_service.related_categories(session, code=code)
-    reach_lat = rule.radius_m / METRES_PER_DEGREE
-    reach_lon = reach_lat / max(0.01, math.cos(math.radians(case.lat)))
-    rows = session.execute(select(Case.id, Case.category_id, Case.lon, Case.lat, Case.opened_at, Case.title,
-                                  Case.description).where(
-        Case.id != case.id, Case.status.in_(OPEN_STATUSES), Case.category_id.in_(kin),
-        Case.lat.between(case.lat - reach_lat, case.lat + reach_lat),
-        Case.lon.between(case.lon - reach_lon, case.lon + reach_lon),
-        Case.opened_at.between(case.opened_at - rule.window, case.opened_at + rule.window))).all()
+    rows = session.execute(candidate_query(case=case, rule=rule, category_ids=kin)).all()
     own_code, own_parent = kin.get(case.category_id, (code, None))
     new = Sighting(case_id=case.id, category_code=own_code, parent_code=own_parent, lon=case.lon, lat=case.lat,
                    at=case.opened_at, text=f"{case.title} {case.description}")

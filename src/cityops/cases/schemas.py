@@ -38,6 +38,8 @@ class CitizenCaseIn(BaseModel):
     crs: Crs = Crs.wgs84
     address: str | None = Field(None, max_length=500)
     reporter_phone: str | None = Field(None, max_length=32, pattern=r"^[0-9+\-() ]{3,32}$")
+    attachments: list[str] = Field(default_factory=list, max_length=9,
+                                   description="sha256 of photos uploaded to /api/v1/public/attachments")
 
 
 class AssignmentOut(BaseModel):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, UploadFile
+from fastapi import APIRouter, File, Path, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
+from cityops import ratelimit
 from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader
 from cityops.media import service
 
@@ -26,6 +27,16 @@ class AttachmentOut(BaseModel):
 def upload(session: DbSession, settings: AppSettings, principal: CurrentPrincipal,
            file: Annotated[UploadFile, File(description="JPEG, PNG, WebP, HEIC, MP4 or MOV")]) -> AttachmentOut:
     stored = service.store(session, root=settings.data_dir, stream=file.file, uploaded_by=principal.name)
+    return AttachmentOut(sha256=stored.sha256, media_type=stored.media_type, size=stored.size)
+
+
+@router.post("/public/attachments", response_model=AttachmentOut, status_code=201, tags=["citizens"],
+             summary="A citizen uploads a photo for a report (no account needed)")
+def citizen_upload(request: Request, session: DbSession, settings: AppSettings,
+                   file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or HEIC")]) -> AttachmentOut:
+    """Checked by content like any upload; rate-limited per client address (429 with Retry-After)."""
+    ratelimit.take(request.app.state, "citizen_uploads", request.client.host if request.client else "unknown")
+    stored = service.store(session, root=settings.data_dir, stream=file.file, uploaded_by="citizen")
     return AttachmentOut(sha256=stored.sha256, media_type=stored.media_type, size=stored.size)
 
 

@@ -36,7 +36,6 @@ from cityops.deps import AppSettings, DbSession
 from cityops.errors import CityOpsError, NotAuthenticated, NotFound, PermissionDenied
 from cityops.open311 import mapping, service
 from cityops.open311 import xml as open311_xml
-from cityops.open311.ratelimit import RateLimiter
 from cityops.open311.schemas import (
     CreatedOut,
     DiscoveryOut,
@@ -51,6 +50,7 @@ from cityops.org import service as org_service
 from cityops.org.access import Principal
 from cityops.org.roles import Role
 from cityops.org.security import is_api_token
+from cityops.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"

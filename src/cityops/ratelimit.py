@@ -1,4 +1,5 @@
-"""A token bucket per client for anonymous Open311 submissions.
+"""A token bucket per client for anonymous callers: citizens reporting, uploading photos and rating
+(``/api/v1/public``), and Open311 submissions without an api_key.
 
 Each client address gets a bucket of ``burst`` tokens that refills at ``per_minute`` tokens a
 minute; a submission takes one token, and an empty bucket says how long until the next one. The
@@ -13,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from cityops.errors import TooManyRequests
 
 PER_MINUTE = 5.0
 """Anonymous submissions a client may make per minute, sustained."""
@@ -73,3 +76,38 @@ class RateLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+ANONYMOUS_LIMITS: dict[str, tuple[float, int]] = {
+    "citizen_reports": (PER_MINUTE, BURST),
+    "citizen_uploads": (20.0, 10),
+    "citizen_ratings": (PER_MINUTE, BURST),
+}
+"""Per kind of anonymous request: (sustained per minute, burst). A citizen sends a few photos with
+each report, so uploads allow more."""
+
+
+_CREATING = threading.Lock()
+
+
+def limiter_for(state: object, kind: str) -> RateLimiter:
+    """The process's limiter for ``kind``, kept on the application's state."""
+    with _CREATING:
+        limiters = getattr(state, "rate_limiters", None)
+        if limiters is None:
+            limiters = {}
+            setattr(state, "rate_limiters", limiters)  # noqa: B010  (app.state takes attributes only)
+        if kind not in limiters:
+            per_minute, burst = ANONYMOUS_LIMITS[kind]
+            limiters[kind] = RateLimiter(per_minute=per_minute, burst=burst)
+        return limiters[kind]
+
+
+def take(state: object, kind: str, client: str) -> None:
+    """Take one of ``client``'s tokens for ``kind``, or refuse with 429 and when to retry."""
+    decision = limiter_for(state, kind).take(client)
+    if not decision.allowed:
+        wait = max(1, round(decision.retry_after_s))
+        raise TooManyRequests(f"too many requests from your address: try again in {wait} s",
+                              retry_after_s=decision.retry_after_s)
+

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cityops.open311 import ratelimit
-from cityops.open311.ratelimit import RateLimiter
+from cityops import ratelimit
+from cityops.ratelimit import RateLimiter
 
 
 class Clock:
