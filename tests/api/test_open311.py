@@ -41,10 +41,10 @@ from cityops.db import make_engine, migrate, unit_of_work
 from cityops.geo import service as geo_service
 from cityops.main import create_app
 from cityops.open311.api import router as open311_router
-from cityops.ratelimit import RateLimiter
 from cityops.org import responsibility
 from cityops.org import service as org_service
 from cityops.org.responsibility import CellSpec
+from cityops.ratelimit import RateLimiter
 from tests.factories import make_city
 
 STREET, OTHER_STREET = "99010101", "99010102"
