@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(30.0, ge=0, description="seconds between in-process rounds of background "
                                     "jobs (sweeper, notifications, webhooks); 0: none — run `cityops worker`")
     shared_data_dir: Path = Field(Path("../shared/data"), description="public data used by the demo city")
+    s3_bucket: str | None = Field(None, description="keep photos and videos in this S3-compatible bucket "
+                                  "instead of data_dir (needs `pip install 'cityops[s3]'`)")
+    s3_prefix: str = Field("attachments/", description="key prefix of attachments in the bucket")
+    s3_endpoint_url: str | None = Field(None, description="endpoint of an S3-compatible store (MinIO, Ceph …); "
+                                        "default: AWS")
+    s3_region: str | None = Field(None, description="the bucket's region")
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> Settings:

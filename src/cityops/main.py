@@ -19,6 +19,7 @@ from cityops.config import Settings, get_settings
 from cityops.db import get_engine, store_status
 from cityops.errors import CityOpsError, TooManyRequests
 from cityops.geo.service import LocatorCache
+from cityops.media.blobs import blob_store
 from cityops.observability import MetricsMiddleware, RequestMetrics
 from cityops.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, ProblemOut, problem_body
 from cityops.worker import BackgroundWorker
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine or get_engine(settings)
     app.state.locators = LocatorCache(boundary_distance_m=settings.boundary_distance_m)
     app.state.calendars = CalendarCache(settings)
+    app.state.blobs = blob_store(settings)
     metrics = RequestMetrics()
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

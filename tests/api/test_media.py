@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from fastapi.testclient import TestClient
+from moto import mock_aws
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityops.media import sniff
+from cityops.media.blobs import S3Blobs
 from cityops.models import Attachment, CaseEvent
 from tests.api.conftest import IN_STREET
 
@@ -90,3 +94,36 @@ def test_anonymous_uploads_and_reports_are_rate_limited_per_address(client: Test
     reports = [client.post("/api/v1/public/cases", json={"title": f"路灯不亮 {i}", **IN_STREET}) for i in range(6)]
     assert [r.status_code for r in reports] == [201] * 5 + [429]
     assert session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.version == 1)) == 5
+
+
+@pytest.fixture
+def bucket(app, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:  # noqa: ANN001
+    """The application keeping attachments in an S3 bucket (moto's in-process S3)."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="city-photos")
+        app.state.blobs = S3Blobs(bucket="city-photos", prefix="att/", client=s3)
+        yield s3
+
+
+def test_attachments_can_live_in_an_s3_bucket(client: TestClient, loop: dict[str, Any], bucket: Any,
+                                              settings) -> None:  # noqa: ANN001
+    sha256 = hashlib.sha256(JPEG).hexdigest()
+    uploaded = client.post("/api/v1/attachments", headers=loop["op"], files={"file": ("a.jpg", JPEG, "image/jpeg")})
+    assert uploaded.status_code == 201 and uploaded.json()["sha256"] == sha256
+    stored = bucket.get_object(Bucket="city-photos", Key=f"att/{sha256[:2]}/{sha256}")
+    assert stored["Body"].read() == JPEG and stored["ContentType"] == "image/jpeg"
+    assert not any(p.is_file() for p in (settings.data_dir / "attachments").rglob("*"))  # no local copy left
+    fetched = client.get(f"/api/v1/attachments/{sha256}", headers=loop["op"])
+    assert fetched.status_code == 200 and fetched.content == JPEG and fetched.headers["content-type"] == "image/jpeg"
+
+
+def test_a_missing_bucket_refuses_the_upload_and_records_nothing(client: TestClient, loop: dict[str, Any],
+                                                                 bucket: Any, session: Session) -> None:
+    bucket.delete_bucket(Bucket="city-photos")
+    refused = client.post("/api/v1/attachments", headers=loop["op"], files={"file": ("a.jpg", JPEG, "image/jpeg")})
+    assert refused.status_code == 503 and refused.json()["code"] == "attachment_store_unavailable"
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0

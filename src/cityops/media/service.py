@@ -1,5 +1,6 @@
-"""Storing uploads: checked by content (type and size), written once under their SHA-256 in the data
-directory (``attachments/ab/abcdef…``), and looked up by that hash."""
+"""Storing uploads: checked by content (type and size) while spooled to the data directory, then
+kept once under their SHA-256 in the blob store (``media.blobs``: the data directory or an S3
+bucket), and looked up by that hash."""
 
 from __future__ import annotations
 
@@ -14,17 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityops.errors import InvalidFile, InvalidInput, NotFound
+from cityops.media.blobs import BlobStore
 from cityops.media.models import Attachment
 from cityops.media.sniff import LIMITS, MEGABYTE, media_type
 
 CHUNK = MEGABYTE
 
 
-def path_of(root: Path, sha256: str) -> Path:
-    return root / "attachments" / sha256[:2] / sha256
-
-
-def store(session: Session, *, root: Path, stream: BinaryIO, uploaded_by: str) -> Attachment:
+def store(session: Session, *, root: Path, blobs: BlobStore, stream: BinaryIO, uploaded_by: str) -> Attachment:
     """Check and keep an uploaded file; the same content uploaded again returns the existing record."""
     head = stream.read(16)
     kind = media_type(head)
@@ -47,9 +45,7 @@ def store(session: Session, *, root: Path, stream: BinaryIO, uploaded_by: str) -
             os.unlink(spool.name)
             raise
     sha256 = digest.hexdigest()
-    target = path_of(root, sha256)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(spool.name, target)  # atomic: a reader never sees half a file
+    blobs.put(sha256, Path(spool.name), kind)
     existing = session.get(Attachment, sha256)
     if existing is not None:
         return existing
