@@ -1,6 +1,12 @@
 """Intake throughput and latency over HTTP: the full pipeline (validate, locate, duplicate check,
 register, route, dispatch, deadlines, outbox) against a bare validated POST of the same body, in the
-same server and run. Run as `python bench/intake.py [--cases N]`; the last line is one JSON object.
+same server (a process of its own) and run. Run as `python bench/intake.py [--cases N]`; the last
+line is one JSON object.
+
+Three measurements: one client after another (rate and latency of each path); the pipeline's
+maximum rate with several concurrent clients; and its latency when requests arrive on a fixed
+schedule at half that maximum (measured from each request's scheduled time, so a slow answer
+delays the ones behind it and shows in their latency too).
 
 Targets (issue 4): full pipeline ≥ 0.5 of the bare rate; p99 ≤ 25 ms at half the measured maximum.
 """
@@ -12,10 +18,12 @@ import json
 import random
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -71,42 +79,104 @@ def figures(latencies: list[float]) -> dict[str, float]:
             "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cases", type=int, default=1000)
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="cityops-bench-"))
+def concurrent(base: str, url: str, bodies: list[dict], headers: dict, clients: int) -> float:
+    """Requests per second with ``clients`` sending at once, each as fast as answers come."""
+    share = [bodies[i::clients] for i in range(clients)]
+
+    def run(part: list[dict]) -> None:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            timed(client, url, part, headers)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(run, share))
+    return len(bodies) / (time.perf_counter() - started)
+
+
+def paced(base: str, url: str, bodies: list[dict], headers: dict, rate: float) -> list[float]:
+    """Latencies (from each request's scheduled time) when requests are due every 1/rate s."""
+    start = time.perf_counter() + 0.2
+    local = threading.local()
+
+    def send(item: tuple[int, dict]) -> float:
+        number, body = item
+        due = start + number / rate
+        time.sleep(max(0.0, due - time.perf_counter()))
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base, timeout=30)
+        response = local.client.post(url, json=body, headers=headers)
+        if response.status_code >= 300:
+            raise SystemExit(f"{url}: {response.status_code} {response.text[:200]}")
+        return time.perf_counter() - due
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(send, enumerate(bodies)))
+
+
+def serve(folder: Path, port: int) -> None:
+    """The server process: the application with the bare route added."""
     settings = Settings(environment="test", data_dir=folder, secret_key="b" * 40, sweep_interval_s=0)
-    engine = make_engine(settings.sqlalchemy_url)
-    migrate(engine)
-    seed(engine)
-    app = create_app(settings, engine)
+    app = create_app(settings, make_engine(settings.sqlalchemy_url))
 
     @app.post("/bench/bare", status_code=201)
     def bare(body: CaseIn) -> CaseIn:  # the baseline: the same body validated, nothing stored
         return body
 
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="cityops-bench-"))
+    settings = Settings(environment="test", data_dir=folder, secret_key="b" * 40, sweep_interval_s=0)
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    seed(engine)
+    engine.dispose()
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(folder), "--port", str(port)])
     base = f"http://127.0.0.1:{port}"
-    rng = random.Random(7)
-    # Spread over the test city, far enough apart and worded differently so few merge as duplicates.
-    bodies = [{"channel": "grid_patrol", "title": f"暴露垃圾 {i} 号点", "category_code": "E0102",
-               "lon": rng.uniform(121.001, 121.399), "lat": rng.uniform(31.001, 31.199)} for i in range(args.cases)]
-    with httpx.Client(base_url=base, timeout=30) as client:
-        token = client.post("/api/v1/auth/token", data={"username": "bench", "password": PASSWORD}).json()
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
-        timed(client, "/bench/bare", bodies[:50], headers)  # warm up
-        bare_figures = figures(timed(client, "/bench/bare", bodies, headers))
-        pipeline_figures = figures(timed(client, "/api/v1/cases", bodies, headers))
-    server.should_exit = True
-    print(f"bare validated POST: {bare_figures}")
-    print(f"full intake pipeline (SQLite): {pipeline_figures}")
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        rng = random.Random(7)
+        # Spread over the test city, far enough apart and worded differently so few merge as duplicates.
+        bodies = [{"channel": "grid_patrol", "title": f"暴露垃圾 {i} 号点", "category_code": "E0102",
+                   "lon": rng.uniform(121.001, 121.399), "lat": rng.uniform(31.001, 31.199)}
+                  for i in range(args.cases * 3)]
+        one, many, half = bodies[:args.cases], bodies[args.cases:2 * args.cases], bodies[2 * args.cases:]
+        with httpx.Client(base_url=base, timeout=30) as client:
+            token = client.post("/api/v1/auth/token", data={"username": "bench", "password": PASSWORD}).json()
+            headers = {"Authorization": f"Bearer {token['access_token']}"}
+            timed(client, "/bench/bare", one[:50], headers)  # warm up
+            bare_figures = figures(timed(client, "/bench/bare", one, headers))
+            pipeline_figures = figures(timed(client, "/api/v1/cases", one, headers))
+        maximum = concurrent(base, "/api/v1/cases", many, headers, args.clients)
+        at_half = figures(paced(base, "/api/v1/cases", half, headers, maximum / 2))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"bare validated POST, one client: {bare_figures}")
+    print(f"full intake pipeline (SQLite), one client: {pipeline_figures}")
+    print(f"full pipeline, {args.clients} clients at once: {maximum:.1f} cases/s")
+    print(f"full pipeline, requests due at {maximum / 2:.1f}/s: p50 {at_half['p50_ms']} ms, p99 {at_half['p99_ms']} ms")
     print(json.dumps({"cases": args.cases, "store": "sqlite", "bare": bare_figures, "pipeline": pipeline_figures,
-                      "ratio": round(pipeline_figures["per_s"] / bare_figures["per_s"], 3)}))
+                      "ratio": round(pipeline_figures["per_s"] / bare_figures["per_s"], 3),
+                      "pipeline_max_per_s": round(maximum, 1),
+                      "at_half_max": {"per_s": round(maximum / 2, 1), "p50_ms": at_half["p50_ms"],
+                                      "p99_ms": at_half["p99_ms"]}}))
 
 
 if __name__ == "__main__":

@@ -55,12 +55,25 @@ def utcnow() -> datetime:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    dbapi_connection.isolation_level = None  # the driver begins nothing itself: _sqlite_begin does
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:  # noqa: ANN001
+    """Writers take SQLite's write lock as they begin. A deferred transaction that has read and then
+    writes fails at once with "database is locked" if another transaction wrote in between (WAL
+    cannot bring a stale snapshot forward), where an immediate one waits its turn (busy_timeout).
+    Units of work opened read-only (GET requests) begin deferred and never wait."""
+    mode = "DEFERRED" if connection.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+READ_ONLY = "cityops_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -70,6 +83,7 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -88,9 +102,12 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
-    """One transaction: services flush, this boundary commits or rolls back."""
+def unit_of_work(engine: Engine | None = None, *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: services flush, this boundary commits or rolls back. ``read_only`` lets
+    SQLite readers run beside a writer instead of queueing for the write lock."""
     session = session_factory(engine or get_engine())()
+    if read_only:
+        session.connection(execution_options={READ_ONLY: True})
     try:
         yield session
         session.commit()

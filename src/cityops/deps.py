@@ -32,8 +32,8 @@ def get_engine_dep(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine_dep)]) -> Iterator[Session]:
-    with unit_of_work(engine) as session:
+def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine_dep)]) -> Iterator[Session]:
+    with unit_of_work(engine, read_only=request.method in ("GET", "HEAD")) as session:
         yield session
 
 
