@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cityops.classify import model as classifier
 from cityops.models import Case, CaseEvent
-from tests.api.conftest import IN_OTHER_STREET, IN_STREET, act
+from tests.api.conftest import IN_OTHER_STREET, IN_STREET, STREET, act
 from tests.api.test_media import JPEG
 
 
@@ -65,6 +65,22 @@ def test_a_trusted_channel_is_registered_and_routed_by_the_platform(client: Test
     untyped = client.post("/api/v1/cases", headers=loop["op"], json={
         "channel": "grid_patrol", "title": "不知类别", **IN_STREET}).json()
     assert untyped["status"] == "registered"  # waits for a dispatcher to set the category
+
+
+def test_a_report_with_only_an_address_is_placed_by_the_area_names_it_gives(client: TestClient,
+                                                                           loop: dict[str, Any]) -> None:
+    placed = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "grid_patrol", "title": "垃圾", "category_code": "E0102",
+        "address": "测试市测试1区测试1区第1街道幸福路5号"}).json()
+    assert placed["area_code"] == STREET and placed["status"] == "dispatched"
+    assert placed["timeline"][0]["data"]["located_by_address"] == {
+        "named": ["测试市", "测试1区", "测试1区第1街道"], "ambiguous": False}
+    nowhere = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "grid_patrol", "title": "垃圾", "category_code": "E0102", "address": "幸福路5号"}).json()
+    assert "located_by_address" not in nowhere["timeline"][0]["data"]
+    elsewhere = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "grid_patrol", "title": "垃圾", "category_code": "E0102", "address": "测试1区第2街道"})
+    assert elsewhere.status_code == 403 and elsewhere.json()["code"] == "outside_jurisdiction"
 
 
 def test_retries_never_create_a_second_case(client: TestClient, loop: dict[str, Any], session: Session) -> None:

@@ -248,6 +248,9 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
     area = None
     if location is not None and location.leaf is not None and not placeholder:
         area = geo_service.get_area_by_id(session, area_id=location.leaf.id)
+    by_address = locator.by_address(report.address) if location is None and report.address else None
+    if by_address is not None:
+        area = geo_service.get_area_by_id(session, area_id=by_address.chain[-1].id)
     if area is not None:
         area_path = area.path
         if receiver is not None and not receiver.covers(area_path):
@@ -264,6 +267,8 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
             raise NotFound(error.detail, code=error.code, field="category_code") from error
         category_id = categories_service.category_ids(session, codes=[category.code])[category.code]
     intake_data: dict[str, Any] = {"channel": report.channel.value}
+    if by_address is not None:
+        intake_data["located_by_address"] = {"named": list(by_address.named), "ambiguous": by_address.ambiguous}
     if report.media_url:
         intake_data["media_url"] = report.media_url
     if category_id is None and policy.suggester is not None:

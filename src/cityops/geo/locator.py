@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -145,6 +146,10 @@ class _Level:
         return cls(area_index=area_index, polygons=polygons, tree=shapely.STRtree(polygons))
 
 
+if TYPE_CHECKING:
+    from cityops.geo.gazetteer import AddressMatch, Gazetteer
+
+
 class Locator:
     def __init__(self, areas: Iterable[AreaShape], placeholders: Iterable[Placeholder] = (), *,
                  boundary_distance_m: float = 30.0) -> None:
@@ -159,6 +164,7 @@ class Locator:
         self._refs = [AreaRef(id=s.id, code=s.code, name=s.name, level=AreaLevel(s.level)) for s in shapes]
         self._chains = _chains(shapes, self._refs, self._index_of)
         self._placeholders = list(placeholders)
+        self._gazetteer: Gazetteer | None = None
         self._placeholder_lon = np.array([p.lon for p in self._placeholders], dtype=np.float64)
         self._placeholder_lat = np.array([p.lat for p in self._placeholders], dtype=np.float64)
         self._placeholder_radius = np.array([p.radius_m for p in self._placeholders], dtype=np.float64)
@@ -189,6 +195,14 @@ class Locator:
         if index is None:
             raise NotFound(f"area {area_id} is not in the locator", code="unknown_area")
         return self._chains[index]
+
+    def by_address(self, address: str) -> AddressMatch | None:
+        """The area an address names, for reports without coordinates (``geo.gazetteer``)."""
+        if self._gazetteer is None:  # built on first use; two threads at once merely build it twice
+            from cityops.geo.gazetteer import Gazetteer
+
+            self._gazetteer = Gazetteer(self._chains)
+        return self._gazetteer.match(address)
 
     def locate(self, lon: float, lat: float) -> Location:
         """One WGS84 point: its area chain, boundary distance and placeholder."""
