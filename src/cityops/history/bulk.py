@@ -109,6 +109,14 @@ class OpenCases:
         return found
 
 
+@dataclass(frozen=True)
+class _Place:
+    area_id: int | None = None
+    near_boundary: bool = False
+    placeholder: str | None = None
+    by_address: dict[str, Any] | None = None
+
+
 @dataclass
 class _Case:
     """One new case as it will be written."""
@@ -216,11 +224,12 @@ class BulkImport:
                              routed_lead=self.run.routed_lead(row, area_id), source=row.compare)
 
     def _locate(self, rows: list[HistoryRow], tally: _Tally
-                ) -> list[tuple[HistoryRow, tuple[int | None, bool, str | None]]]:
-        """Each row's (area id, near a boundary, placeholder name), all points in one pass."""
+                ) -> list[tuple[HistoryRow, _Place]]:
+        """Each row's place, all points in one pass; a row with an address and no point is placed
+        by the area names in its address, as at intake."""
         locator = self.run.locator
         given = [r for r in rows if r.lon is not None and r.lat is not None]
-        found: dict[int, tuple[int | None, bool, str | None]] = {}
+        found: dict[int, _Place | None] = {}
         if given:
             batch = locator.locate_many(np.array([r.lon for r in given]), np.array([r.lat for r in given]))
             for i, row in enumerate(given):
@@ -229,18 +238,21 @@ class BulkImport:
                         one = locator.locate(row.lon, row.lat)
                     except CityOpsError as refused:
                         tally.rejects.append(Reject(row.row, row.line, refused.field or "lon", refused.detail))
-                        found[row.row] = None  # type: ignore[assignment]
+                        found[row.row] = None
                         continue
-                    found[row.row] = (None, one.near_boundary, one.placeholder)
+                    found[row.row] = _Place(None, one.near_boundary, one.placeholder)
                 else:
                     area_id = int(batch.area_ids[i])
-                    found[row.row] = (area_id if area_id >= 0 else None, bool(batch.near_boundary[i]), None)
-        return [(r, found.get(r.row, (None, False, None))) for r in rows if found.get(r.row, ()) is not None]
+                    found[row.row] = _Place(area_id if area_id >= 0 else None, bool(batch.near_boundary[i]))
+        for row in rows:
+            if row.row not in found and row.address and (match := locator.by_address(row.address)) is not None:
+                found[row.row] = _Place(match.chain[-1].id, by_address={"named": list(match.named),
+                                                                        "ambiguous": match.ambiguous})
+        return [(r, found.get(r.row, _Place())) for r in rows if r.row not in found or found[r.row] is not None]
 
-    def _build(self, session: Session, case_id: int, row: HistoryRow, place: tuple[int | None, bool, str | None]
-               ) -> _Case:
+    def _build(self, session: Session, case_id: int, row: HistoryRow, place: _Place) -> _Case:
         run = self.run
-        area_id, near_boundary, placeholder = place
+        area_id, near_boundary, placeholder = place.area_id, place.near_boundary, place.placeholder
         area_path = self.area_paths[area_id] if area_id is not None else run.receiver.area_path
         if area_id is not None and not run.receiver.covers(area_path):
             raise InvalidInput("the reported location lies outside the history's area", field="lon")
@@ -248,8 +260,10 @@ class BulkImport:
         decision = run.route(run.categories[row.category], area_id)
         recorded = run.departments.get(row.department or "")
         lead = recorded or (decision.lead if decision else None)
-        state, entry = lifecycle.open_case(actor=run.actor, at=row.opened_at,
-                                           data={"channel": row.channel.value})
+        opening: dict[str, Any] = {"channel": row.channel.value}
+        if place.by_address is not None:
+            opening["located_by_address"] = place.by_address
+        state, entry = lifecycle.open_case(actor=run.actor, at=row.opened_at, data=opening)
         entries = [entry]
 
         def then(action: Action, actor: Actor, at: datetime, reason: str | None = None,

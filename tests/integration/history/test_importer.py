@@ -201,3 +201,14 @@ def test_every_imported_timeline_replays_to_its_case_and_history_is_not_announce
             CaseDeadline.case_id == case.id, CaseDeadline.met_at.is_(None)))
         assert open_steps == (0 if case.status == "closed" else 1)
     assert city.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+
+
+def test_a_row_with_an_address_and_no_point_is_placed_by_the_names_in_it(run: Importer, city: Session) -> None:
+    summary = run(export({"id": "A1", "opened": "2025-03-03 09:00", "address": "测试1区第1街道幸福路5号"},
+                         {"id": "A2", "opened": "2025-03-03 10:00", "address": "幸福路7号"}))
+    assert summary.imported == 2 and summary.unlocated == {"no_coordinates": 1}
+    placed, unplaced = case_of(city, "A1"), case_of(city, "A2")
+    assert placed.area_path.endswith("/99010101/") and placed.lon is None
+    assert cases_service.timeline(city, case=placed)[0].data["located_by_address"]["named"] == ["测试1区",
+                                                                                              "测试1区第1街道"]
+    assert unplaced.area_id is None
