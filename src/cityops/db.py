@@ -135,6 +135,7 @@ def store_status(engine: Engine) -> dict[str, object]:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})  # never queue behind a writer to say we are up
         connection.execute(text("SELECT 1"))
         revision = MigrationContext.configure(connection).get_current_revision()
     return {"backend": engine.dialect.name, "revision": revision, "ok": True}

@@ -99,8 +99,11 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Seed:
     migrate(engine)
     with unit_of_work(engine) as session:
         keys = _seed(session)
-    with engine.connect() as connection:  # everything into the main file, so a copy of it is complete
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = engine.raw_connection()  # outside any transaction: everything into the main file, so a copy is complete
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
     engine.dispose()
     return Seed(path, keys)
 
