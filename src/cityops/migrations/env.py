@@ -10,7 +10,7 @@ target_metadata = Base.metadata
 
 
 # Search structures made by hand in migration 0009 (FTS5 tables, trigram index) are not in the models.
-HAND_MADE = ("case_search", "ix_cases_text_trgm")
+HAND_MADE = ("case_search", "ix_cases_text_trgm", "ix_cases_duplicate_lookup")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
