@@ -58,20 +58,21 @@ def sweep(session: Session, *, now: datetime, calendar: WorkCalendar, supervisio
         _announce(session, step, "case.overdue", now)
         if _supervise(session, step=step, now=now, calendar=calendar, limit=supervision_limit, level_above="street"):
             result.supervised += 1
+    _close_ended(session, now=now)
     # A supervision past its deadline hands over to the level above; the city's stays open until the
     # step is met, as there is nobody above it.
     for supervision in session.scalars(select(Supervision).where(
             Supervision.closed_at.is_(None), Supervision.due_at <= now, Supervision.level != ESCALATION[-1])
             .limit(batch)).all():
-        step = session.get(CaseDeadline, supervision.deadline_id)
-        if step.met_at is not None:
-            supervision.closed_at = step.met_at
+        handed_over = session.execute(update(Supervision).where(Supervision.id == supervision.id,
+                                                                Supervision.closed_at.is_(None))
+                                      .values(closed_at=now))
+        if not handed_over.rowcount:
             continue
-        supervision.closed_at = now
+        step = session.get(CaseDeadline, supervision.deadline_id)
         if _supervise(session, step=step, now=now, calendar=calendar, limit=supervision_limit,
                       level_above=supervision.level):
             result.escalated += 1
-    _close_met(session)
     session.flush()
     return result
 
@@ -103,12 +104,17 @@ def _announce(session: Session, step: CaseDeadline, topic: str, now: datetime, *
         "departments": departments, **extra})
 
 
-def _close_met(session: Session) -> None:
-    """Supervisions of steps that have since been met are over."""
-    for supervision, met_at in session.execute(select(Supervision, CaseDeadline.met_at).join(
-            CaseDeadline, Supervision.deadline_id == CaseDeadline.id).where(
-            Supervision.closed_at.is_(None), CaseDeadline.met_at.is_not(None))).all():
-        supervision.closed_at = met_at
+def _close_ended(session: Session, *, now: datetime) -> None:
+    """Supervisions of steps that are no longer overdue are over: the step was met (closed when it
+    was), or an extension moved its deadline past now (closed now; the step is supervised afresh if
+    it runs out again)."""
+    ended = session.execute(select(Supervision.id, CaseDeadline.met_at).join(
+        CaseDeadline, Supervision.deadline_id == CaseDeadline.id).where(
+        Supervision.closed_at.is_(None),
+        CaseDeadline.met_at.is_not(None) | (CaseDeadline.overdue_at.is_(None) & (CaseDeadline.due_at > now)))).all()
+    for supervision_id, met_at in ended:
+        session.execute(update(Supervision).where(Supervision.id == supervision_id, Supervision.closed_at.is_(None))
+                        .values(closed_at=met_at or now))
 
 
 def supervisions_of(session: Session, *, case: Case) -> list[Supervision]:
