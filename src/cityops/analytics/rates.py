@@ -4,18 +4,23 @@ Definitions (each rate is a share of the cases it can apply to; a group with non
 - closure rate: closed cases ÷ registered cases;
 - on-time closure rate: closed cases whose every step was met by its deadline ÷ closed cases;
 - rework rate: handled cases sent back by a failed verification at least once ÷ handled cases;
-- return rate: returns by departments ÷ dispatches to them;
-- satisfaction rate: ratings of 4 or 5 ÷ rated cases (and the mean rating);
-- handling hours: from the first dispatch to the first handling report (median and mean).
+- return rate: returns by departments ÷ dispatches to them (lead and assisting departments alike);
+- satisfaction rate: ratings of 4 or 5 ÷ rated cases (and the mean rating); a reopen voids the rating;
+- handling hours: from the last dispatch to the first handling report after it (median and mean).
+
+By department, a case's outcome (closure, on-time closure, rework, rating, handling time) counts for
+the lead of its last dispatch — a department that returned a case is not answerable for what the one
+it was reassigned to did with it — while each return counts for the department that returned it and
+each dispatch for every department it went to.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass
@@ -26,17 +31,29 @@ class CaseFacts:
     opened_at: datetime
     category: str | None = None
     area: str | None = None
-    department: str | None = None        # the lead department of the first dispatch
+    department: str | None = None        # the lead department of the last dispatch
     registered: bool = False
-    dispatches: int = 0
-    returns: int = 0
+    dispatched_to: list[str] = field(default_factory=list)
+    """Every department of every dispatch and reassignment, once per dispatch."""
+    returned_by: list[str | None] = field(default_factory=list)
+    """The department of every return (None when the timeline does not say)."""
     handled: bool = False
     reworked: bool = False
     closed: bool = False
     late_steps: int = 0
     rating: int | None = None
-    first_dispatch_at: datetime | None = None
-    first_report_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    """When the last dispatch or reassignment happened."""
+    reported_at: datetime | None = None
+    """The first handling report after it."""
+
+    @property
+    def dispatches(self) -> int:
+        return len(self.dispatched_to)
+
+    @property
+    def returns(self) -> int:
+        return len(self.returned_by)
 
 
 @dataclass
@@ -83,45 +100,54 @@ GROUPINGS: dict[str, Callable[[CaseFacts], str | None]] = {
 
 def tabulate(facts: Iterable[CaseFacts], *, by: str) -> list[dict[str, object]]:
     key = GROUPINGS[by]
-    rows: dict[str, Row] = defaultdict(lambda: Row(group=""))
+    rows: dict[str, Row] = {}
+
+    def row_of(group: str | None) -> Row:
+        group = group or "(none)"
+        return rows.setdefault(group, Row(group=group))
+
     for fact in facts:
-        group = key(fact) or "(none)"
-        row = rows[group]
-        row.group = group
+        row = row_of(key(fact))
         row.cases += 1
         row.registered += fact.registered
         row.closed += fact.closed
         row.closed_on_time += fact.closed and fact.late_steps == 0
         row.handled += fact.handled
         row.reworked += fact.reworked
-        row.dispatches += fact.dispatches
-        row.returns += fact.returns
+        if by == "department":
+            for department in fact.dispatched_to:
+                row_of(department).dispatches += 1
+            for department in fact.returned_by:
+                row_of(department or fact.department).returns += 1
+        else:
+            row.dispatches += fact.dispatches
+            row.returns += fact.returns
         if fact.rating is not None:
             row.rated += 1
             row.satisfied += fact.rating >= 4
             row.ratings.append(fact.rating)
-        if fact.first_dispatch_at and fact.first_report_at:
-            row.handling_hours.append((fact.first_report_at - fact.first_dispatch_at).total_seconds() / 3600)
+        if fact.dispatched_at and fact.reported_at:
+            row.handling_hours.append((fact.reported_at - fact.dispatched_at).total_seconds() / 3600)
     return [rows[g].figures() for g in sorted(rows)]
 
 
-def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[str, str | None, datetime, dict]],
+def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[Any, ...]],
                *, category: str | None, area: str | None, late_steps: int) -> CaseFacts:
-    """Read a case's facts off its timeline: ``events`` are (action, to_status, at, data), in order."""
+    """Read a case's facts off its timeline: ``events`` are (action, to_status, at, data) or
+    (action, to_status, at, data, actor's department), in order."""
     facts = CaseFacts(case_id=case_id, opened_at=opened_at, category=category, area=area, late_steps=late_steps)
-    for action, to_status, at, data in events:
+    for action, to_status, at, data, *department in events:
         if action == "register":
             facts.registered = True
         elif action in ("dispatch", "reassign"):
-            facts.dispatches += 1
-            if facts.first_dispatch_at is None:
-                facts.first_dispatch_at = at
-                facts.department = data.get("lead")
+            facts.department = data.get("lead")
+            facts.dispatched_to += [d for d in (data.get("lead"), *(data.get("assisting") or ())) if d]
+            facts.dispatched_at, facts.reported_at = at, None
         elif action == "return":
-            facts.returns += 1
+            facts.returned_by.append(department[0] if department and department[0] else facts.department)
         elif action == "report" and to_status == "handled":
             facts.handled = True
-            facts.first_report_at = facts.first_report_at or at
+            facts.reported_at = facts.reported_at or at
         elif action == "verify" and to_status == "in_progress":
             facts.reworked = True
         elif action == "rate":
@@ -130,4 +156,5 @@ def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[str, st
             facts.closed = True
         elif action == "reopen":
             facts.closed = False
+            facts.rating = None
     return facts

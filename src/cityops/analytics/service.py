@@ -34,9 +34,9 @@ def case_facts(session: Session, *, viewer: Principal, start: datetime, end: dat
     for chunk in range(0, len(ids), 500):
         part = ids[chunk:chunk + 500]
         for row in session.execute(select(CaseEvent.case_id, CaseEvent.action, CaseEvent.to_status, CaseEvent.at,
-                                          CaseEvent.data).where(CaseEvent.case_id.in_(part))
-                                   .order_by(CaseEvent.case_id, CaseEvent.version)):
-            events[row.case_id].append((row.action, row.to_status, row.at, row.data or {}))
+                                          CaseEvent.data, CaseEvent.actor_department)
+                                   .where(CaseEvent.case_id.in_(part)).order_by(CaseEvent.case_id, CaseEvent.version)):
+            events[row.case_id].append((row.action, row.to_status, row.at, row.data or {}, row.actor_department))
         for case_id, count in session.execute(select(CaseDeadline.case_id, func.count()).where(
                 CaseDeadline.case_id.in_(part), CaseDeadline.met_at > CaseDeadline.due_at)
                 .group_by(CaseDeadline.case_id)):

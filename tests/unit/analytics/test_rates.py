@@ -16,7 +16,7 @@ def loop_case(case_id: int, *, department: str, rework: bool = False, rating: in
     events = [("intake", "reported", T0, {}), ("register", "registered", hours(1), {}),
               ("dispatch", "dispatched", hours(2), {"lead": department})]
     if returned:
-        events += [("return", "returned", hours(3), {}), ("reassign", "dispatched", hours(4), {"lead": "other"})]
+        events += [("return", "returned", hours(3), {}), ("reassign", "dispatched", hours(4), {"lead": department})]
     events += [("acknowledge", "in_progress", hours(5), {}), ("report", "handled", hours(8), {})]
     if rework:
         events += [("verify", "in_progress", hours(9), {"passed": False}), ("report", "handled", hours(12), {})]
@@ -39,7 +39,7 @@ def test_rates_by_department_follow_their_definitions() -> None:
     assert a["rework_rate"] == round(1 / 3, 4)
     assert a["return_rate"] == round(1 / 4, 4)       # one return in four dispatches
     assert a["satisfaction_rate"] == 0.5 and a["mean_rating"] == 4.0
-    assert a["median_handling_hours"] == 6.0          # first dispatch 2 h → first report 8 h
+    assert a["median_handling_hours"] == 6.0          # dispatch 2 h → report 8 h (the reassigned one: 4 h)
     assert rows["B"]["closure_rate"] == 0.0 and rows["B"]["on_time_closure_rate"] is None
 
 
