@@ -40,6 +40,7 @@ from typing import Any, TextIO
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from cityops.bulk import tune_for_bulk_load
 from cityops.calendar import service as calendar_service
 from cityops.cases import dedup
 from cityops.cases import service as cases_service
@@ -61,8 +62,14 @@ CLOSING_REASON = "imported"
 
 
 def units_of_work(engine: Engine) -> BatchScope:
-    """Each batch in a transaction of its own (the command line)."""
-    return lambda: unit_of_work(engine)
+    """Each batch in a transaction of its own (the command line), on a connection set up for
+    writing in bulk."""
+    @contextmanager
+    def scope() -> Iterator[Session]:
+        with unit_of_work(engine) as session:
+            tune_for_bulk_load(session.connection())
+            yield session
+    return scope
 
 
 def savepoints(session: Session) -> BatchScope:

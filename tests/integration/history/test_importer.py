@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cityops.cases import service as cases_service
 from cityops.cases.models import Case, CaseDeadline
+from cityops.history import catalogue
 from cityops.history.importer import write_rejects
 from cityops.outbox import OutboxEvent
 from tests.integration.history.conftest import IN_D2, IN_S1, IN_S2, MAPPING, Importer, export
@@ -212,3 +213,13 @@ def test_a_row_with_an_address_and_no_point_is_placed_by_the_names_in_it(run: Im
     assert cases_service.timeline(city, case=placed)[0].data["located_by_address"]["named"] == ["测试1区",
                                                                                               "测试1区第1街道"]
     assert unplaced.area_id is None
+
+
+def test_imported_cases_are_found_by_their_words(run: Importer, city: Session) -> None:
+    """The bulk write keeps the search index as a case taken in one by one does (SQLite: its trigger)."""
+    run(FILE)
+    viewer = catalogue.receiver_for(catalogue.history_area(city, area_code=None), name="test")
+    found = cases_service.list_cases(city, viewer=viewer, text_query="second line")
+    assert [c.external_id for c in found] == ["R7"]
+    loud = cases_service.list_cases(city, viewer=viewer, text_query="loud music")
+    assert sorted(c.external_id for c in loud) == ["R1", "R2", "R3"]
