@@ -19,8 +19,9 @@ a million closures from years ago), and a case whose closing is known is written
 from __future__ import annotations
 
 import math
+import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,13 +31,11 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from cityops.bulk import BulkInsert, reserve_ids
-from cityops.calendar.workcalendar import WorkCalendar
-from cityops.cases import dedup, lifecycle
-from cityops.cases.deadlines import STEP_OF_STATUS, due_and_reminder
+from cityops.cases import dedup
 from cityops.cases.duplicates import DuplicateRule, Sighting, rank
-from cityops.cases.lifecycle import Action, Actor, CaseState, CaseStatus, TimelineEntry
+from cityops.cases.lifecycle import Action, CaseStatus
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, DuplicateSuggestion
-from cityops.cases.service import SYSTEM, new_tracking_code
+from cityops.cases.service import SYSTEM, TRACKING_ALPHABET, new_tracking_code
 from cityops.categories import service as categories_service
 from cityops.categories.models import Category
 from cityops.categories.time_limits import Step, TimeLimit, format_limit
@@ -45,7 +44,9 @@ from cityops.errors import CityOpsError, InvalidInput
 from cityops.geo.locator import METRES_PER_DEGREE
 from cityops.geo.models import Area
 from cityops.history import places
+from cityops.history.deadlines import StepDeadlines
 from cityops.history.rows import HistoryRow, Location, Reject
+from cityops.history.timelines import Move, Timeline, Timelines
 from cityops.org.models import Department
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ DEADLINE_COLUMNS = ("case_id", "step", "time_limit", "started_at", "due_at", "re
 SUGGESTION_COLUMNS = ("case_id", "candidate_id", "score", "distance_m", "minutes", "text_similarity",
                       "same_category", "merged", "created_at")
 ORIGIN = "import"
+TRACKING_CODE_LENGTH = len(new_tracking_code())
 LOOKUP_CHUNK = 500
 
 
@@ -129,8 +131,7 @@ class _Case:
     area_path: str
     near_boundary: bool
     placeholder: str | None
-    state: CaseState
-    entries: list[TimelineEntry]
+    timeline: Timeline
     lead: str | None
 
 
@@ -150,7 +151,9 @@ class BulkImport:
                 self.kin[category_id] = _Kin(kin_code, parent)
         self.area_paths = {id_: path for id_, path in session.execute(select(Area.id, Area.path))}
         self.department_ids = {code: id_ for code, id_ in session.execute(select(Department.code, Department.id))}
-        self.limits: dict[str, Mapping[Step, TimeLimit]] = {}
+        self.limits: dict[str, Mapping[Step, tuple[TimeLimit, str]]] = {}
+        self.deadlines = StepDeadlines(run.calendar)
+        self.timelines = Timelines()
         self.rules = {code: dedup.rule_for(settings.duplicate_rules, code, settings.duplicate_default)
                       for code in codes}
         widest = max([r.radius_m for r in self.rules.values()], default=100.0)
@@ -171,9 +174,10 @@ class BulkImport:
                                                      lon=row.lon, lat=row.lat, at=row.opened_at,
                                                      text=f"{row.title} {row.description}"), None)
 
-    def limits_of(self, session: Session, code: str) -> Mapping[Step, TimeLimit]:
+    def limits_of(self, session: Session, code: str) -> Mapping[Step, tuple[TimeLimit, str]]:
+        """The category's limit for each step, with the limit as the store writes it."""
         if code not in self.limits:
-            self.limits[code] = {step: resolved.limit for step, resolved in
+            self.limits[code] = {step: (resolved.limit, format_limit(resolved.limit)) for step, resolved in
                                  categories_service.category_limits(session, code=code).items()}
         return self.limits[code]
 
@@ -208,7 +212,7 @@ class BulkImport:
         for case in cases:
             tally.counts["imported"] += 1
             tally.counts["dispatched"] += case.lead is not None
-            tally.counts["closed"] += case.state.status is CaseStatus.closed
+            tally.counts["closed"] += case.timeline.state.status is CaseStatus.closed
             if case.area_id is None:
                 tally.unlocated["placeholder" if case.placeholder else case.row.location
                                 if case.row.location != Location.given else "outside_areas"] += 1
@@ -263,35 +267,31 @@ class BulkImport:
         opening: dict[str, Any] = {"channel": row.channel.value}
         if place.by_address is not None:
             opening["located_by_address"] = place.by_address
-        state, entry = lifecycle.open_case(actor=run.actor, at=row.opened_at, data=opening)
-        entries = [entry]
-
-        def then(action: Action, actor: Actor, at: datetime, reason: str | None = None,
-                 data: dict[str, Any] | None = None) -> None:
-            nonlocal state
-            state, done = lifecycle.apply(state, action, actor=actor, at=at, reason=reason, data=data)
-            entries.append(done)
-
-        then(Action.register, SYSTEM, row.opened_at, data={"why": f"registered in {run.mapping.name}",
-                                                           "history": run.facts(row)})
+        opened_at, closed_at = row.opened_at, row.closed_at
+        moves = [Move(Action.intake, run.actor, opened_at, data=opening),
+                 Move(Action.register, SYSTEM, opened_at, data={"why": f"registered in {run.mapping.name}",
+                                                                 "history": run.facts(row)})]
         if lead is not None:
-            then(Action.dispatch, SYSTEM, row.opened_at,
-                 reason=f"handled by {lead} in {run.mapping.name}" if recorded else decision.reason,
-                 data={"lead": lead, "assisting": [], "mode": "parallel",
-                       "routed_lead": decision.lead if decision else None,
-                       "matched_area": decision.matched_area if decision else None,
-                       "source_department": row.department})
-        if row.closed_at is not None:
+            moves.append(Move(Action.dispatch, SYSTEM, opened_at,
+                              f"handled by {lead} in {run.mapping.name}" if recorded else decision.reason,
+                              {"lead": lead, "assisting": [], "mode": "parallel",
+                               "routed_lead": decision.lead if decision else None,
+                               "matched_area": decision.matched_area if decision else None,
+                               "source_department": row.department}))
+        if closed_at is not None:
             if lead is not None:
                 handler = run.handler(lead)
-                then(Action.acknowledge, handler, row.opened_at)
-                then(Action.report, handler, row.closed_at,
-                     reason=row.resolution or f"handled, as {run.mapping.name} records")
-            then(Action.close, SYSTEM, row.closed_at, reason=run.closing_reason,
-                 data={k: v for k, v in (("source_status", row.status), ("resolution", row.resolution)) if v})
+                moves.append(Move(Action.acknowledge, handler, opened_at))
+                moves.append(Move(Action.report, handler, closed_at,
+                                  row.resolution or f"handled, as {run.mapping.name} records"))
+            moves.append(Move(Action.close, SYSTEM, closed_at, run.closing_reason,
+                              {k: v for k, v in (("source_status", row.status), ("resolution", row.resolution))
+                               if v}))
+        # the actors and the roster follow from the lead, so the lead and the closing name the path
+        timeline = self.timelines.follow((lead, closed_at is not None), moves)
         return _Case(id=case_id, row=row, category_id=category_id, kin=self.kin[category_id], area_id=area_id,
-                     area_path=area_path, near_boundary=near_boundary, placeholder=placeholder, state=state,
-                     entries=entries, lead=lead)
+                     area_path=area_path, near_boundary=near_boundary, placeholder=placeholder,
+                     timeline=timeline, lead=lead)
 
     def _duplicates(self, cases: list[_Case], tally: _Tally) -> list[tuple[Any, ...]]:
         suggestions = []
@@ -315,25 +315,26 @@ class BulkImport:
         connection = session.connection()
         now = utcnow()
         case_rows, event_rows, assignment_rows, deadline_rows = [], [], [], []
-        calendar = self.run.calendar
+        codes = iter(_tracking_codes(len(cases)))
+        deadlines = self.deadlines
         for case in cases:
-            row, state = case.row, case.state
-            registered = next((e.at for e in case.entries if e.action is Action.register), None)
-            closed = case.entries[-1].at if state.status is CaseStatus.closed else None
+            row, state, timeline = case.row, case.timeline.state, case.timeline
+            closed = row.closed_at if state.status is CaseStatus.closed else None
             lead_id = self.department_ids.get(case.lead) if case.lead else None
-            case_rows.append((case.id, new_tracking_code(), row.channel.value, row.external_id, state.status.value,
+            case_rows.append((case.id, next(codes), row.channel.value, row.external_id, state.status.value,
                               state.version, _title(row)[:200], row.description, case.category_id, "reporter",
                               row.address, row.lon, row.lat, self.run.input_crs(row), case.area_id,
                               case.area_path, case.near_boundary, case.placeholder, 0, 1, state.rework_count,
-                              state.return_count, state.deferred, lead_id, row.opened_at, registered, closed, ORIGIN,
-                              now, now))
-            event_rows += [(case.id, e.version, e.action.value, e.from_status.value if e.from_status else None,
-                            e.to_status.value, e.actor.kind.value, e.actor.id, e.actor.role, e.actor.name,
-                            e.actor.department, e.at, e.reason, list(e.attachments), dict(e.data))
-                           for e in case.entries]
+                              state.return_count, state.deferred, lead_id, row.opened_at, row.opened_at, closed,
+                              ORIGIN, now, now))
+            event_rows += [(case.id, *event) for event in timeline.events]
             assignment_rows += [(case.id, a.department_code, a.role.value, a.position, a.status.value)
                                 for a in state.assignments]
-            deadline_rows += _deadlines(case, self.limits_of(session, case.kin.code), calendar)
+            limits = self.limits_of(session, case.kin.code)
+            for step, started_at, met_at in timeline.steps:
+                limit, written = limits[step]
+                due, remind = deadlines.due_and_reminder(started_at, limit)
+                deadline_rows.append((case.id, step.value, written, started_at, due, remind, met_at))
         BulkInsert(connection, Case.__table__, CASE_COLUMNS).write(case_rows)
         BulkInsert(connection, CaseEvent.__table__, EVENT_COLUMNS).write(event_rows)
         BulkInsert(connection, CaseAssignment.__table__, ASSIGNMENT_COLUMNS).write(assignment_rows)
@@ -341,26 +342,17 @@ class BulkImport:
         BulkInsert(connection, DuplicateSuggestion.__table__, SUGGESTION_COLUMNS).write(suggestions)
 
 
-def _deadlines(case: _Case, limits: Mapping[Step, TimeLimit], calendar: WorkCalendar) -> Iterator[tuple[Any, ...]]:
-    """The steps the timeline went through, each with its deadline, met when the case left it (as
-    ``cases.deadlines.track`` records them one move at a time)."""
-    started: tuple[Step, datetime] | None = None
-    for entry in case.entries:
-        if entry.from_status is not None and entry.from_status == entry.to_status:
-            continue
-        if started is not None:
-            yield _deadline_row(case.id, *started, limits, calendar, met_at=entry.at)
-        step = STEP_OF_STATUS.get(entry.to_status)
-        started = (step, entry.at) if step is not None else None
-    if started is not None:
-        yield _deadline_row(case.id, *started, limits, calendar, met_at=None)
-
-
-def _deadline_row(case_id: int, step: Step, at: datetime, limits: Mapping[Step, TimeLimit], calendar: WorkCalendar,
-                  *, met_at: datetime | None) -> tuple[Any, ...]:
-    limit = limits[step]
-    due, remind = due_and_reminder(at, limit, calendar)
-    return case_id, step.value, format_limit(limit), at, due, remind, met_at
+def _tracking_codes(count: int) -> list[str]:
+    """``count`` tracking codes as ``cases.service.new_tracking_code`` makes them — ten characters,
+    each drawn uniformly from its alphabet — from one read of the system's random source rather than
+    one per character. Bytes beyond the largest multiple of the alphabet's size are skipped, so that
+    every character stays equally likely."""
+    size, length = len(TRACKING_ALPHABET), TRACKING_CODE_LENGTH
+    usable = 256 - 256 % size
+    chars: list[str] = []
+    while len(chars) < count * length:
+        chars += [TRACKING_ALPHABET[b % size] for b in secrets.token_bytes(count * length + 16) if b < usable]
+    return ["".join(chars[i:i + length]) for i in range(0, count * length, length)]
 
 
 def _title(row: HistoryRow) -> str:
