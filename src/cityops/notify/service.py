@@ -108,12 +108,13 @@ class Outgoing:
 
 
 def due_deliveries(session: Session, *, now: datetime, batch: int = 100) -> list[Outgoing]:
-    """The deliveries to attempt now, signed and ready to POST."""
+    """The deliveries to attempt now, signed and ready to POST (none to a disabled webhook, whose
+    pending retries wait until it is enabled again)."""
     rows = session.execute(select(WebhookDelivery, Webhook, OutboxEvent)
                            .join(Webhook, WebhookDelivery.webhook_id == Webhook.id)
                            .join(OutboxEvent, WebhookDelivery.event_id == OutboxEvent.id)
                            .where(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.gave_up_at.is_(None),
-                                  WebhookDelivery.next_attempt_at <= now)
+                                  WebhookDelivery.next_attempt_at <= now, Webhook.active.is_(True))
                            .order_by(WebhookDelivery.id).limit(batch)).all()
     outgoing = []
     for delivery, hook, event in rows:
