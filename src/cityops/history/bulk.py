@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityops.bulk import BulkInsert, reserve_ids
@@ -65,7 +65,7 @@ SUGGESTION_COLUMNS = ("case_id", "candidate_id", "score", "distance_m", "minutes
                       "same_category", "merged", "created_at")
 ORIGIN = "import"
 TRACKING_CODE_LENGTH = len(new_tracking_code())
-LOOKUP_CHUNK = 500
+LOOKUP_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,13 +361,17 @@ def _title(row: HistoryRow) -> str:
 
 def _known(session: Session, rows: Iterable[HistoryRow]) -> dict[tuple[str, str], tuple[Any, ...]]:
     """The cases already in the store for these rows, by (channel, external id): their id, area id,
-    area path and placeholder."""
-    keys = list({(r.channel.value, r.external_id) for r in rows})
+    area path and placeholder. One channel at a time, so that the lookup is a search of the unique
+    index (SQLite scans the whole index for a list of (channel, external id) pairs)."""
+    by_channel: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        by_channel[r.channel.value].add(r.external_id)
     known: dict[tuple[str, str], tuple[Any, ...]] = {}
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        chunk = keys[start:start + LOOKUP_CHUNK]
-        known |= {(row.channel, row.external_id): (row.id, row.area_id, row.area_path, row.placeholder)
-                  for row in session.execute(select(Case.id, Case.channel, Case.external_id, Case.area_id,
-                                                    Case.area_path, Case.placeholder).where(
-                      tuple_(Case.channel, Case.external_id).in_(chunk)))}
+    for channel, external_ids in by_channel.items():
+        ids = sorted(external_ids)
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            known |= {(row.channel, row.external_id): (row.id, row.area_id, row.area_path, row.placeholder)
+                      for row in session.execute(select(Case.id, Case.channel, Case.external_id, Case.area_id,
+                                                        Case.area_path, Case.placeholder).where(
+                          Case.channel == channel, Case.external_id.in_(ids[start:start + LOOKUP_CHUNK])))}
     return known

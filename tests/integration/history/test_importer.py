@@ -164,6 +164,18 @@ def test_importing_the_same_file_again_adds_nothing(run: Importer, city: Session
     assert [a.share for a in again.agreements] == [a.share for a in first.agreements]
 
 
+def test_an_external_id_is_known_within_its_channel(run: Importer, city: Session) -> None:
+    """A source may number each channel's work orders on its own: the same id through another channel
+    is another work order, and each is known again on the next import."""
+    run(export(R1 | {"via": "patrol"}))
+    summary = run(export(R1, R2 | {"via": "patrol"}))
+    assert (summary.imported, summary.already_imported) == (2, 0)
+    again = run(export(R1, R2 | {"via": "patrol"}, R1 | {"id": "R11", "via": "patrol"}))
+    assert (again.imported, again.already_imported) == (1, 2)
+    assert sorted(city.scalars(select(Case.channel).where(Case.external_id == "R1"))) == ["grid_patrol",
+                                                                                          "hotline_12345"]
+
+
 def test_a_newer_export_closes_what_has_closed_since(run: Importer, city: Session) -> None:
     run(export(R1, R3))
     assert case_of(city, "R3").status == "dispatched"
