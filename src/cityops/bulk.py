@@ -66,9 +66,14 @@ class BulkInsert:
         if not given:
             return 0
         columns = []
+        written: dict[datetime, str] = {}  # rows repeat their times (a case's opening starts several steps)
         for index, processor in zip(self.order, self.processors, strict=True):
             values = given[index]
-            columns.append(values if processor is None else [None if v is None else processor(v) for v in values])
+            if processor is sqlite_utc:
+                columns.append([None if v is None else written[v] if v in written else
+                                written.setdefault(v, sqlite_utc(v)) for v in values])
+            else:
+                columns.append(values if processor is None else [None if v is None else processor(v) for v in values])
         prepared: list[Any] = list(zip(*columns, strict=True))
         if not self.positional:
             prepared = [dict(zip(self.names, row, strict=True)) for row in prepared]

@@ -13,7 +13,7 @@ within working periods each ask their own question, so the memory is emptied whe
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases.deadlines import WORKING_UNITS, due_and_reminder
@@ -27,22 +27,30 @@ class StepDeadlines:
 
     def __init__(self, calendar: WorkCalendar) -> None:
         self.calendar = calendar
-        self.answers: dict[tuple[TimeLimit, object, int | None], tuple[datetime, datetime]] = {}
+        self.answers: dict[tuple[TimeLimit, date | None, int | None], tuple[datetime, datetime]] = {}
+        self.last: tuple[datetime | None, tuple[object, int | None]] = (None, (None, None))
 
     def due_and_reminder(self, start: datetime, limit: TimeLimit) -> tuple[datetime, datetime]:
         if limit.unit not in WORKING_UNITS:
             return due_and_reminder(start, limit, self.calendar)
-        calendar = self.calendar
-        local = start.astimezone(calendar.timezone)
-        day = local.date()
-        passed = None
-        if calendar.is_working_day(day):
-            passed = calendar.hours.elapsed(((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000
-                                            + local.microsecond)
+        last, (day, passed) = self.last
+        if start != last:
+            day, passed = self._when(start)
+            self.last = (start, (day, passed))
         key = (limit, day, passed)
         answer = self.answers.get(key)
         if answer is None:
             if len(self.answers) >= MAX_ANSWERS:
                 self.answers.clear()
-            answer = self.answers[key] = due_and_reminder(start, limit, calendar)
+            answer = self.answers[key] = due_and_reminder(start, limit, self.calendar)
         return answer
+
+    def _when(self, start: datetime) -> tuple[object, int | None]:
+        """The start's local date, and the working time past that day (None on a day off)."""
+        calendar = self.calendar
+        local = start.astimezone(calendar.timezone)
+        day = local.date()
+        if not calendar.is_working_day(day):
+            return day, None
+        return day, calendar.hours.elapsed(((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000
+                                           + local.microsecond)

@@ -69,11 +69,10 @@ class Timelines:
             known = self.paths[path] = _trace(moves)
         events = []
         for move, (action, from_status, to_status, version, extra) in zip(moves, known.entries, strict=True):
-            actor = move.actor
-            data = dict(move.data) if move.data else {}
+            actor, data = move.actor, move.data or {}
             events.append((version, action, from_status, to_status, actor.kind.value, actor.id, actor.role,
                            actor.name, actor.department, move.at, (move.reason or "").strip() or None, [],
-                           data | extra if extra else data))
+                           {**data, **extra} if extra else data))
         steps = [(step, moves[start].at, moves[met].at if met is not None else None)
                  for step, start, met in known.steps]
         return Timeline(known.state, events, steps)
