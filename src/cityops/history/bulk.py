@@ -105,10 +105,23 @@ class OpenCases:
                 cell = self.cells.get((family, x + dx, y + dy))
                 if not cell:
                     continue
-                cell[:] = [(s, c) for s, c in cell if s.at >= new.at - self.longest_window]
+                _forget_before(cell, new.at - self.longest_window)
                 found += [s for s, closed_at in cell
                           if s.at >= new.at - rule.window and (closed_at is None or closed_at > new.at)]
         return found
+
+
+def _forget_before(cell: list[tuple[Sighting, datetime | None]], cutoff: datetime) -> None:
+    """Drop the cases at the head of the cell opened before ``cutoff``. Imported cases join in time
+    order, so that is nearly all of them; any left (the store's own, out of order) fall outside every
+    window, and ``near`` skips them."""
+    stale = 0
+    for sighting, _ in cell:
+        if sighting.at >= cutoff:
+            break
+        stale += 1
+    if stale:
+        del cell[:stale]
 
 
 @dataclass(frozen=True)
@@ -288,7 +301,7 @@ class BulkImport:
                               {k: v for k, v in (("source_status", row.status), ("resolution", row.resolution))
                                if v}))
         # the actors and the roster follow from the lead, so the lead and the closing name the path
-        timeline = self.timelines.follow((lead, closed_at is not None), moves)
+        timeline = self.timelines.follow(case_id, (lead, closed_at is not None), moves)
         return _Case(id=case_id, row=row, category_id=category_id, kin=self.kin[category_id], area_id=area_id,
                      area_path=area_path, near_boundary=near_boundary, placeholder=placeholder,
                      timeline=timeline, lead=lead)
@@ -327,7 +340,7 @@ class BulkImport:
                               case.area_path, case.near_boundary, case.placeholder, 0, 1, state.rework_count,
                               state.return_count, state.deferred, lead_id, row.opened_at, row.opened_at, closed,
                               ORIGIN, now, now))
-            event_rows += [(case.id, *event) for event in timeline.events]
+            event_rows += timeline.events
             assignment_rows += [(case.id, a.department_code, a.role.value, a.position, a.status.value)
                                 for a in state.assignments]
             limits = self.limits_of(session, case.kin.code)

@@ -171,6 +171,7 @@ class _Run:
         self.bulk: BulkImport | None = None
         self.closing_reason = CLOSING_REASON
         self.routes: dict[tuple[str, int], RouteDecision | None] = {}
+        self.handlers: dict[str, Actor] = {}
         label = "replay" if options.replay else "history import"
         self.actor = Actor(kind=ActorKind.client, id=None, role="system", name=f"{mapping.name} ({label})")
         self.shift = timedelta(0)
@@ -303,7 +304,11 @@ class _Run:
         return {k: v for k, v in facts.items() if v is not None}
 
     def handler(self, department: str) -> Actor:
-        return Actor(kind=ActorKind.client, id=None, role="handler", name=self.actor.name, department=department)
+        actor = self.handlers.get(department)
+        if actor is None:
+            actor = self.handlers[department] = Actor(kind=ActorKind.client, id=None, role="handler",
+                                                      name=self.actor.name, department=department)
+        return actor
 
     def _close(self, session: Session, tally: _Tally, closed_at: datetime, case_id: int, row: HistoryRow) -> None:
         """The end of a work order as the source records it: the department's handling report, then the

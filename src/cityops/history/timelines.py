@@ -41,8 +41,9 @@ class Move(NamedTuple):
 class _Path:
     state: CaseState
     """The state the path ends in."""
-    entries: tuple[tuple[str, str | None, str, int, Mapping[str, Any]], ...]
-    """Per move: action, from status, to status, version, what the handler added to the data."""
+    entries: tuple[tuple[tuple[Any, ...], Mapping[str, Any]], ...]
+    """Per move: the event's columns from version to the actor's department (the same for every
+    order on the path), and what the handler added to the data."""
     steps: tuple[tuple[Step, int, int | None], ...]
     """Per step deadline: the step, the move that starts it, the move that meets it (None: still open)."""
 
@@ -51,8 +52,8 @@ class _Path:
 class Timeline:
     state: CaseState
     events: list[tuple[Any, ...]]
-    """``case_events`` columns after ``case_id``: version, action, from and to status, the actor's
-    kind, id, role, name and department, at, reason, attachments, data."""
+    """``case_events`` rows: case id, version, action, from and to status, the actor's kind, id,
+    role, name and department, at, reason, attachments, data."""
     steps: list[tuple[Step, datetime, datetime | None]]
     """Each step the timeline went through: the step, when it started, when it was met."""
 
@@ -61,18 +62,18 @@ class Timelines:
     def __init__(self) -> None:
         self.paths: dict[Hashable, _Path] = {}
 
-    def follow(self, path: Hashable, moves: Sequence[Move]) -> Timeline:
-        """The timeline of ``moves``; ``path`` names their path (see the module's docstring): the
-        same path must mean the same actions, actors and roster."""
+    def follow(self, case_id: int, path: Hashable, moves: Sequence[Move]) -> Timeline:
+        """The timeline of case ``case_id`` made by ``moves``; ``path`` names their path (see the
+        module's docstring): the same path must mean the same actions, actors and roster."""
         known = self.paths.get(path)
         if known is None:
             known = self.paths[path] = _trace(moves)
+        case = (case_id,)
         events = []
-        for move, (action, from_status, to_status, version, extra) in zip(moves, known.entries, strict=True):
-            actor, data = move.actor, move.data or {}
-            events.append((version, action, from_status, to_status, actor.kind.value, actor.id, actor.role,
-                           actor.name, actor.department, move.at, (move.reason or "").strip() or None, [],
-                           {**data, **extra} if extra else data))
+        for (_, _, at, reason, data), (same, extra) in zip(moves, known.entries, strict=True):
+            data = data or {}
+            events.append(case + same + (at, reason.strip() or None if reason else None, [],
+                                         {**data, **extra} if extra else data))
         steps = [(step, moves[start].at, moves[met].at if met is not None else None)
                  for step, start, met in known.steps]
         return Timeline(known.state, events, steps)
@@ -89,8 +90,10 @@ def _trace(moves: Sequence[Move]) -> _Path:
         entries.append(entry)
     given = [dict(m.data or {}) for m in moves]
     return _Path(state=state,
-                 entries=tuple((e.action.value, e.from_status.value if e.from_status else None, e.to_status.value,
-                                e.version, {k: v for k, v in e.data.items() if k not in data or data[k] != v})
+                 entries=tuple(((e.version, e.action.value, e.from_status.value if e.from_status else None,
+                                 e.to_status.value, e.actor.kind.value, e.actor.id, e.actor.role, e.actor.name,
+                                 e.actor.department),
+                                {k: v for k, v in e.data.items() if k not in data or data[k] != v})
                                for e, data in zip(entries, given, strict=True)),
                  steps=tuple(_steps(entries)))
 

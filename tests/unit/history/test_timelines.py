@@ -45,7 +45,7 @@ def history(number: int, lead: str | None, closed: bool) -> list[Move]:
     return moves
 
 
-def by_the_lifecycle(moves: Sequence[Move]) -> tuple[Any, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def by_the_lifecycle(case_id: int, moves: Sequence[Move]) -> tuple[Any, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     first, *later = moves
     state, entry = lifecycle.open_case(actor=first.actor, at=first.at, reason=first.reason, data=first.data)
     entries = [entry]
@@ -53,7 +53,7 @@ def by_the_lifecycle(moves: Sequence[Move]) -> tuple[Any, list[tuple[Any, ...]],
         state, entry = lifecycle.apply(state, move.action, actor=move.actor, at=move.at, reason=move.reason,
                                        data=move.data)
         entries.append(entry)
-    events = [(e.version, e.action.value, e.from_status.value if e.from_status else None, e.to_status.value,
+    events = [(case_id, e.version, e.action.value, e.from_status.value if e.from_status else None, e.to_status.value,
                e.actor.kind.value, e.actor.id, e.actor.role, e.actor.name, e.actor.department, e.at, e.reason,
                list(e.attachments), dict(e.data)) for e in entries]
     steps, started = [], None
@@ -70,7 +70,7 @@ def by_the_lifecycle(moves: Sequence[Move]) -> tuple[Any, list[tuple[Any, ...]],
 
 
 def stored(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return [(*event[:11], orjson.dumps(event[11]), orjson.dumps(event[12])) for event in events]
+    return [(*event[:12], orjson.dumps(event[12]), orjson.dumps(event[13])) for event in events]
 
 
 @pytest.mark.parametrize(("lead", "closed"), [("D1", True), ("D1", False), (None, True), (None, False)])
@@ -78,8 +78,8 @@ def test_every_order_on_a_path_gets_what_the_lifecycle_gives_it(lead: str | None
     timelines = Timelines()
     for number in range(6):
         moves = history(number, lead, closed)
-        timeline = timelines.follow((lead, closed), moves)
-        state, events, steps = by_the_lifecycle(moves)
+        timeline = timelines.follow(number, (lead, closed), moves)
+        state, events, steps = by_the_lifecycle(number, moves)
         assert timeline.state == state
         assert stored(timeline.events) == stored(events)
         assert timeline.steps == steps
@@ -90,5 +90,5 @@ def test_paths_to_different_departments_are_kept_apart() -> None:
     timelines = Timelines()
     for number, lead in enumerate(["D1", "S1", "D1", "S1"]):
         moves = history(number, lead, True)
-        assert timelines.follow((lead, True), moves).state == by_the_lifecycle(moves)[0]
+        assert timelines.follow(number, (lead, True), moves).state == by_the_lifecycle(number, moves)[0]
     assert {a.department_code for path in timelines.paths.values() for a in path.state.assignments} == {"D1", "S1"}
