@@ -3,7 +3,8 @@ read the source's answers, and times are read in the source's zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -142,3 +143,24 @@ def test_a_strptime_format_with_a_zone_directive_keeps_the_offset() -> None:
 def test_a_time_no_format_fits_names_the_formats() -> None:
     with pytest.raises(ValueError, match="matches none of the formats"):
         parse_datetime("31.12.2017", parse_mapping(MINIMAL))
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%d.%m.%Y %H:%M",
+                                 "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S"])
+def test_plain_formats_read_every_time_as_strptime_does(fmt: str) -> None:
+    """The shortcut for zero-padded formats gives strptime's answer, or strptime's refusal."""
+    mapping = parse_mapping(MINIMAL.replace('"iso"', f'"{fmt}"'))
+    rng = random.Random(fmt)
+    texts = [datetime(2025, 1, 1) + timedelta(seconds=rng.randrange(400 * 86400)) for _ in range(300)]
+    texts = [t.strftime(fmt) for t in texts]
+    texts += ["2025-02-29 10:00:00", "2025-13-01 10:00", "2025-1-5 3:04:05", "2025-01-05  03:04:05",
+              "2025-01-05 24:00:00", "2025-01-05 23:59:60", "2025-01-05t03:04:05", "2025/01/31", "31.04.2025 10:00",
+              "2025010524", " 2025-01-05", "20250105030405", "2025-01-05 03:04"]
+    for text in texts:
+        try:
+            expected = datetime.strptime(text, fmt).replace(tzinfo=mapping.timezone).astimezone(UTC)
+        except ValueError:
+            with pytest.raises(ValueError, match="matches none of the formats"):
+                parse_datetime(text, mapping)
+        else:
+            assert parse_datetime(text, mapping) == expected, text
