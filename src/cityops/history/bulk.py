@@ -4,10 +4,12 @@ own rules, then written with one ``executemany`` per table for the batch.
 Taking each row through ``cases.service`` (as replay does) costs about a hundred statements per
 case; here a batch costs a handful. What stays the same as the live pipeline:
 
-- **The rules.** Each timeline comes from ``lifecycle.open_case`` / ``apply``; the case row and its
-  assignment are the state those produce, and ``replay`` of the stored timeline gives it back.
+- **The rules.** Each timeline comes from ``lifecycle.open_case`` / ``apply``, taken once per path
+  (``history.timelines``); the case row and its assignment are the state those produce, and
+  ``replay`` of the stored timeline gives it back.
 - **Deadlines.** Every step gets its deadline from the category's limits on the work calendar, met
-  when the case leaves the step, as ``cases.deadlines.track`` writes them.
+  when the case leaves the step, as ``cases.deadlines.track`` writes them (each distinct question
+  asked once: ``history.deadlines``).
 - **Duplicates.** Each case is compared with the cases open when it was opened (the store's and
   the import's own, closed or not yet closed at that moment) by the pure ``duplicates.rank``, over a
   grid of cells the size of the widest rule's radius; matches are kept as suggestions, never merged.
@@ -356,8 +358,8 @@ class BulkImport:
 
 
 def _tracking_codes(count: int) -> list[str]:
-    """``count`` tracking codes as ``cases.service.new_tracking_code`` makes them — ten characters,
-    each drawn uniformly from its alphabet — from one read of the system's random source rather than
+    """``count`` tracking codes as ``cases.service.new_tracking_code`` makes them — each character
+    drawn uniformly from its alphabet — from one read of the system's random source rather than
     one per character. Bytes beyond the largest multiple of the alphabet's size are skipped, so that
     every character stays equally likely."""
     size, length = len(TRACKING_ALPHABET), TRACKING_CODE_LENGTH
