@@ -114,7 +114,7 @@ def import_cases(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the CSV export")],
     mapping: Annotated[str, typer.Option(help="a TOML mapping file, or a shipped one: la_myla311, nyc_311")],
     replay: Annotated[bool, typer.Option(help="feed the rows through the live pipeline in time order")] = False,
-    batch: Annotated[int, typer.Option(min=1, help="rows per transaction")] = 1000,
+    batch: Annotated[int, typer.Option(min=1, help="rows per transaction")] = 5000,
     rejects: Annotated[Path | None, typer.Option(dir_okay=False, help="where to write rejected rows "
                                                  "[default: FILE's name + .rejects.csv, here]")] = None,
     area: Annotated[str | None, typer.Option(help="code of the area the history belongs to "
