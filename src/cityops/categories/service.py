@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from cityops import reference
 from cityops.categories.models import Category
 from cityops.categories.time_limits import (
     STEP_ORDER,
@@ -139,10 +140,13 @@ def _records_query():  # noqa: ANN202
 
 
 def get_category(session: Session, *, code: str) -> CategoryRecord:
-    row = session.execute(_records_query().where(Category.code == code)).first()
-    if row is None:
-        raise NotFound(f"no category with code {code!r}", code="unknown_category", field="code")
-    return _record(*row)
+    memo = reference.memo(session)
+    if ("record", code) not in memo:
+        row = session.execute(_records_query().where(Category.code == code)).first()
+        if row is None:
+            raise NotFound(f"no category with code {code!r}", code="unknown_category", field="code")
+        memo["record", code] = _record(*row)
+    return memo["record", code]
 
 
 def list_categories(session: Session, *, kind: CategoryKind | None = None, parent_code: str | None = None,
@@ -185,22 +189,9 @@ def category_tree(session: Session, *, kind: CategoryKind | None = None,
     return roots
 
 
-_MEMO = "categories.memo"
-
-
-def _memo(session: Session) -> dict:
-    """Lookups kept for the rest of one unit of work: taking in a case asks for the same category's
-    chain and limits at every step. Any write through this module forgets them."""
-    return session.info.setdefault(_MEMO, {})
-
-
-def _forget(session: Session) -> None:
-    session.info.pop(_MEMO, None)
-
-
 def category_chain(session: Session, *, code: str) -> list[CategoryRecord]:
     """The category and its ancestors, most specific first (for routing and time limits)."""
-    memo = _memo(session)
+    memo = reference.memo(session)
     if ("chain", code) not in memo:
         chain = [get_category(session, code=code)]
         while chain[-1].parent_code is not None and len(chain) <= chain[0].depth:
@@ -210,7 +201,7 @@ def category_chain(session: Session, *, code: str) -> list[CategoryRecord]:
 
 
 def code_of(session: Session, *, category_id: int) -> str:
-    memo = _memo(session)
+    memo = reference.memo(session)
     if ("code", category_id) not in memo:
         code = session.scalar(select(Category.code).where(Category.id == category_id))
         if code is None:
@@ -232,7 +223,7 @@ def resolve_label(session: Session, *, label: str) -> str | None:
 def related_categories(session: Session, *, code: str) -> dict[int, tuple[str, str | None]]:
     """The category and its siblings (same parent), by id: (code, parent code). Reports of related
     categories may describe one problem (e.g. 暴露垃圾 and 积存垃圾渣土)."""
-    memo = _memo(session)
+    memo = reference.memo(session)
     if ("kin", code) not in memo:
         own = session.execute(select(Category.id, Category.parent_id).where(Category.code == code)).first()
         if own is None:
@@ -246,10 +237,14 @@ def related_categories(session: Session, *, code: str) -> dict[int, tuple[str, s
 
 def category_ids(session: Session, *, codes: Iterable[str]) -> dict[str, int]:
     """Code → id of the known categories among ``codes`` (for other domains' foreign keys)."""
-    wanted = list(set(codes))
+    wanted = tuple(sorted(set(codes)))
     if not wanted:
         return {}
-    return dict(session.execute(select(Category.code, Category.id).where(Category.code.in_(wanted))).all())
+    memo = reference.memo(session)
+    if ("ids", wanted) not in memo:
+        memo["ids", wanted] = dict(session.execute(select(Category.code, Category.id).where(
+            Category.code.in_(wanted))).all())
+    return dict(memo["ids", wanted])
 
 
 def category_limits(session: Session, *, code: str) -> dict[Step, ResolvedLimit]:
@@ -334,7 +329,6 @@ def _validate(rows: Sequence[CategoryRow], existing: Mapping[str, _Node],
 def _write(session: Session, rows: Sequence[CategoryRow], *, existing: Mapping[str, _Node],
            final: dict[str, _Node], origin: str) -> ImportReport:
     """Store a validated final tree: one bulk insert for new codes, one bulk update for changes."""
-    _forget(session)
     report = ImportReport(rows=len(rows))
     in_file = {r.code for r in rows}
     new = [final[r.code] for r in rows if r.code not in existing]

@@ -11,6 +11,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from cityops import reference
 from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction
 from cityops.geo.geojson import ParsedFeature, assign_parents
 from cityops.geo.levels import AreaLevel
@@ -37,6 +38,26 @@ def get_area_by_id(session: Session, *, area_id: int) -> Area:
     if area is None:
         raise NotFound(f"no area with id {area_id}", code="unknown_area")
     return area
+
+
+@dataclass(frozen=True)
+class AreaKey:
+    """What other domains file a record under: an area's id, code and path."""
+
+    id: int
+    code: str
+    path: str
+
+
+def area_key(session: Session, *, area_id: int) -> AreaKey:
+    """The id, code and path of area ``area_id`` (kept until areas change; the polygon is not read)."""
+    memo = reference.memo(session)
+    if ("area", area_id) not in memo:
+        row = session.execute(select(Area.id, Area.code, Area.path).where(Area.id == area_id)).first()
+        if row is None:
+            raise NotFound(f"no area with id {area_id}", code="unknown_area")
+        memo["area", area_id] = AreaKey(*row)
+    return memo["area", area_id]
 
 
 def area_chain(session: Session, *, area: Area) -> list[Area]:

@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from cityops import reference
 from cityops.categories import service as categories_service
 from cityops.categories.models import Category
 from cityops.errors import CityOpsError, InvalidFile, InvalidInput, NotFound
@@ -34,7 +35,7 @@ from cityops.geo.models import Area
 from cityops.org import service as org_service
 from cityops.org.access import Principal, require_jurisdiction
 from cityops.org.models import Department, Responsibility, ResponsibilityAssist
-from cityops.org.routing import AreaLike, JointMode, MatrixEntry, RouteDecision, route
+from cityops.org.routing import AreaLike, JointMode, MatrixEntry, RouteDecision, Unroutable, route
 
 CSV_COLUMNS = ("category_code", "area_code", "lead_department_code", "assisting_department_codes",
                "joint_mode", "note")
@@ -351,7 +352,21 @@ def export_csv(session: Session, *, viewer: Principal) -> str:
 def route_case(session: Session, *, category_code: str, area_code: str) -> RouteDecision:
     """Who leads a case of ``category_code`` at ``area_code`` (the deepest area known for it).
     Cells whose lead department was deactivated are skipped; deactivated assisting departments are
-    left out."""
+    left out. Decisions are kept until the matrix, departments, areas or categories change."""
+    memo = reference.memo(session)
+    key = ("route", category_code, area_code)
+    if key not in memo:
+        try:
+            memo[key] = _decide(session, category_code=category_code, area_code=area_code)
+        except Unroutable as error:
+            memo[key] = (error.detail, error.field)
+    found = memo[key]
+    if isinstance(found, tuple):
+        raise Unroutable(found[0], field=found[1])
+    return found
+
+
+def _decide(session: Session, *, category_code: str, area_code: str) -> RouteDecision:
     chain = [c.code for c in categories_service.category_chain(session, code=category_code)]
     areas = geo_service.area_chain(session, area=geo_service.get_area(session, code=area_code))
     category_ids = categories_service.category_ids(session, codes=chain)

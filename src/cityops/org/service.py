@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityops import reference
 from cityops.db import utcnow
 from cityops.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from cityops.geo import service as geo_service
@@ -192,6 +193,14 @@ def get_department(session: Session, *, code: str, viewer: Principal | None = No
             geo_service.get_area_by_id(session, area_id=department.area_id).path)):
         raise NotFound(f"no department {code!r}", code="unknown_department", field="department_code")
     return department
+
+
+def department_id(session: Session, *, code: str) -> int:
+    """The id of department ``code`` (kept until departments change)."""
+    memo = reference.memo(session)
+    if ("department", code) not in memo:
+        memo["department", code] = get_department(session, code=code).id
+    return memo["department", code]
 
 
 def create_department(session: Session, *, code: str, name: str, level: str, area_code: str, kind: str,
