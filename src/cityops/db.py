@@ -6,6 +6,8 @@ built by the Alembic migrations in ``cityops/migrations`` on both.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -55,7 +57,7 @@ def utcnow() -> datetime:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
-    dbapi_connection.isolation_level = None  # the driver begins nothing itself: _sqlite_begin does
+    dbapi_connection.isolation_level = None  # the driver begins nothing itself: _WriterTurns.begin does
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -64,16 +66,66 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:  # noqa: ANN001
-    """Writers take SQLite's write lock as they begin. A deferred transaction that has read and then
-    writes fails at once with "database is locked" if another transaction wrote in between (WAL
-    cannot bring a stale snapshot forward), where an immediate one waits its turn (busy_timeout).
-    Units of work opened read-only (GET requests) begin deferred and never wait."""
-    mode = "DEFERRED" if connection.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
-    connection.exec_driver_sql(f"BEGIN {mode}")
-
-
 READ_ONLY = "cityops_read_only"
+WRITER_WAIT_S = 5.0
+"""As long as a writer waits for another in this process, as SQLite's busy_timeout lets it wait."""
+
+
+_WRITER_TURNS: weakref.WeakKeyDictionary[Engine, _WriterTurns] = weakref.WeakKeyDictionary()
+
+
+def writer_active(engine: Engine) -> bool:
+    """Whether a writer of this process holds its turn on ``engine`` (a SQLite store) now."""
+    turns = _WRITER_TURNS.get(engine)
+    return turns is not None and turns.lock.locked()
+
+
+class _WriterTurns:
+    """SQLite writers of one process take turns on a lock handed over the moment the last one
+    commits or rolls back. SQLite's own wait for its write lock sleeps in steps of up to 100 ms,
+    which set the tail latency of concurrent requests; writers in other processes still wait
+    through busy_timeout, and SQLite's lock alone keeps the data right either way."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.lock = threading.Lock()
+        self.holder: object | None = None
+        dialect = engine.dialect
+        for name in ("do_commit", "do_rollback", "do_close"):
+            setattr(dialect, name, self._then_hand_over(getattr(dialect, name)))
+        event.listen(engine, "begin", self.begin)
+        _WRITER_TURNS[engine] = self
+
+    def begin(self, connection) -> None:  # noqa: ANN001
+        """Writers take SQLite's write lock as they begin. A deferred transaction that has read and
+        then writes fails at once with "database is locked" if another transaction wrote in between
+        (WAL cannot bring a stale snapshot forward), where an immediate one waits its turn. Units
+        of work opened read-only (GET requests) begin deferred and never wait."""
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        if self.lock.acquire(timeout=WRITER_WAIT_S):
+            self.holder = dbapi_connection
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._hand_over(dbapi_connection)
+            raise
+
+    def _hand_over(self, connection: object) -> None:
+        # SQLAlchemy passes the pool's proxy here and there; the driver's connection is the holder
+        dbapi_connection = getattr(connection, "dbapi_connection", connection)
+        if self.holder is not None and self.holder is dbapi_connection:
+            self.holder = None
+            self.lock.release()
+
+    def _then_hand_over(self, finish):  # noqa: ANN001, ANN202
+        def finished(dbapi_connection) -> None:  # noqa: ANN001
+            try:
+                finish(dbapi_connection)
+            finally:
+                self._hand_over(dbapi_connection)
+        return finished
 
 
 def make_engine(url: str) -> Engine:
@@ -83,7 +135,7 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        _WriterTurns(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
