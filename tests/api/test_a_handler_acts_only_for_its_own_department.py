@@ -1,14 +1,10 @@
 """A handler acts for its own department only: naming another department in the request must not let
-a street's handler acknowledge and report a case dispatched to the district's greening department.
-
-Known gap: ``cases.api.take_action`` passes the request's ``department_code`` to
-``cases.service.actor_for``, which takes it over the caller's own department unchecked."""
+a street's handler acknowledge and report a case dispatched to the district's greening department."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,7 +14,6 @@ from tests.api.conftest import IN_STREET, STREET, act
 from tests.factories import login, make_user
 
 
-@pytest.mark.xfail(strict=True, reason="cases.service.actor_for lets a handler name any department")
 def test_a_handler_cannot_act_for_another_department(client: TestClient, loop: dict[str, Any],
                                                      session: Session) -> None:
     make_user(session, username="street.handler", roles=["handler"], area_code=STREET,

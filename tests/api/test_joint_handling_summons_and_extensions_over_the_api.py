@@ -3,13 +3,14 @@ through the API as the departments and the centre would use them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from cityops.notify import service as notify
 from cityops.org import service as org_service
 from tests.api.conftest import IN_STREET, act
 from tests.factories import login, make_user
@@ -75,8 +76,6 @@ def to_acknowledge(client: TestClient, headers: dict[str, str]) -> list[int]:
                                         headers=headers).json()["items"]]
 
 
-@pytest.mark.xfail(strict=True, reason="cases.service.list_cases puts a case in to_acknowledge only while the "
-                   "case as a whole is dispatched")
 @pytest.mark.parametrize("mode", ["parallel", "serial"])
 def test_a_department_finds_its_part_to_acknowledge_once_another_has_started(
         client: TestClient, joint: dict[str, Any], mode: str) -> None:
@@ -140,3 +139,28 @@ def test_an_extension_and_a_deferral_move_the_deadline_on_the_record(client: Tes
     resumed = act(client, joint["disp"], case_id, "resume").json()
     assert not resumed["deferred"] and resumed["deadlines"][-1]["met_at"] is None
     assert [d["step"] for d in resumed["deadlines"]][-2:] == ["handle", "handle"]
+
+
+def inbox(client: TestClient, session: Session, headers: dict[str, str]) -> list[tuple[str, int]]:
+    notify.fan_out(session, now=datetime.now(UTC))
+    return [(n["topic"], n["case_id"]) for n in client.get("/api/v1/inbox", params={"unread": True},
+                                                           headers=headers).json()]
+
+
+def test_the_next_department_in_series_is_told_when_the_case_reaches_it(
+        client: TestClient, joint: dict[str, Any], session: Session) -> None:
+    case_id = registered(client, joint)
+    act(client, joint["disp"], case_id, "dispatch", data={
+        "lead": "greening-990101", "assisting": ["water-990101"], "mode": "serial"})
+    assert inbox(client, session, joint["water"]) == []  # not its turn yet
+    act(client, joint["greener"], case_id, "acknowledge")
+    act(client, joint["greener"], case_id, "report", reason="先修剪树木")
+    assert inbox(client, session, joint["water"]) == [("case.dispatched", case_id)]
+
+
+def test_summoned_departments_are_told(client: TestClient, joint: dict[str, Any], session: Session) -> None:
+    case_id = registered(client, joint)
+    inbox(client, session, joint["greener"])
+    act(client, joint["op"], case_id, "summon", reason="积水严重，吹哨", data={"departments": {"water-990101": LATER}})
+    assert inbox(client, session, joint["water"]) == [("case.summoned", case_id)]
+    assert inbox(client, session, joint["greener"]) == []  # not summoned

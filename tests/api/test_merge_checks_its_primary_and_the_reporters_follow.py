@@ -1,10 +1,8 @@
 """Merging by hand (重复件合并) over the API, and what the merged reporter can still do.
 
-Each test below is a known gap, marked strict xfail until it is fixed (``cases.service`` and
-``cases.api``, which this suite's authors may not change): a merge's primary is never checked (itself,
-a case that does not exist, a case outside the jurisdiction); a merge by hand does not add its report
-to the primary's count nor raise its priority as an automatic merge does; and the citizen whose report
-was merged sees the primary case closed but cannot rate it."""
+A merge's primary must be another case the operator can see; a merge by hand adds its report to the
+primary's count and priority as an automatic merge does, and an unmerge takes it back. The citizen
+whose report was merged rates it once the case it follows is closed, and not before."""
 
 from __future__ import annotations
 
@@ -30,7 +28,6 @@ def _events(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(CaseEvent))
 
 
-@pytest.mark.xfail(strict=True, reason="cases.service.act does not check a merge's primary")
 @pytest.mark.parametrize("primary", ["itself", "missing", "other street"])
 def test_a_merge_needs_a_primary_the_operator_can_see_other_than_the_case(
         client: TestClient, loop: dict[str, Any], session: Session, primary: str) -> None:
@@ -44,7 +41,6 @@ def test_a_merge_needs_a_primary_the_operator_can_see_other_than_the_case(
     assert _events(session) == events
 
 
-@pytest.mark.xfail(strict=True, reason="only an automatic merge raises the primary's report count")
 def test_a_merge_by_hand_counts_the_report_on_the_primary(client: TestClient, loop: dict[str, Any]) -> None:
     first = _case(client, loop["op"], "路灯不亮", lon=121.01, lat=31.05)
     second = _case(client, loop["op"], "这里晚上没有灯", lon=121.09, lat=31.15)
@@ -54,7 +50,25 @@ def test_a_merge_by_hand_counts_the_report_on_the_primary(client: TestClient, lo
     assert primary["report_count"] == 2 and primary["priority"] >= 1
 
 
-@pytest.mark.xfail(strict=True, reason="cases.api.citizen_rate rates the merged case, not the one it follows")
+def test_an_unmerge_takes_the_report_back_from_the_primary(client: TestClient, loop: dict[str, Any]) -> None:
+    first = _case(client, loop["op"], "路灯不亮", lon=121.01, lat=31.05)
+    second = _case(client, loop["op"], "这里晚上没有灯", lon=121.09, lat=31.15)
+    act(client, loop["op"], second["id"], "merge", reason="同一路灯", data={"primary": first["id"]})
+    assert act(client, loop["op"], second["id"], "unmerge", reason="不是同一盏灯").status_code == 200
+    primary = client.get(f"/api/v1/cases/{first['id']}", headers=loop["op"]).json()
+    assert primary["report_count"] == 1 and primary["priority"] == 0
+
+
+def test_a_case_cannot_be_merged_into_a_merged_case(client: TestClient, loop: dict[str, Any],
+                                                    session: Session) -> None:
+    first, second, third = (_case(client, loop["op"], "井盖缺失", lon=121.01 + 0.03 * i, lat=31.05) for i in range(3))
+    act(client, loop["op"], second["id"], "merge", reason="重复", data={"primary": first["id"]})
+    events = _events(session)
+    refused = act(client, loop["op"], third["id"], "merge", reason="重复", data={"primary": second["id"]})
+    assert refused.status_code == 409 and refused.json()["code"] == "primary_merged", refused.text
+    assert _events(session) == events
+
+
 def test_a_citizen_whose_report_was_merged_rates_the_case_it_follows(client: TestClient,
                                                                       loop: dict[str, Any]) -> None:
     first = client.post("/api/v1/cases", headers=loop["op"], json={
@@ -65,7 +79,12 @@ def test_a_citizen_whose_report_was_merged_rates_the_case_it_follows(client: Tes
     act(client, loop["disp"], first["id"], "dispatch", data={"lead": "greening-990101"})
     act(client, loop["greener"], first["id"], "acknowledge")
     act(client, loop["greener"], first["id"], "report", reason="已清运")
+    early = client.post(f"/api/v1/public/cases/{again['tracking_code']}/rating", json={"score": 4})
+    assert early.status_code == 409, early.text
     act(client, loop["insp"], first["id"], "verify", data={"passed": True})
     assert client.get(f"/api/v1/public/cases/{again['tracking_code']}").json()["status"] == "closed"
     rated = client.post(f"/api/v1/public/cases/{again['tracking_code']}/rating", json={"score": 4})
     assert rated.status_code == 200, rated.text
+    assert rated.json()["rating"] == 4
+    again_rated = client.post(f"/api/v1/public/cases/{again['tracking_code']}/rating", json={"score": 5})
+    assert again_rated.status_code == 409 and again_rated.json()["code"] == "already_rated"

@@ -58,7 +58,7 @@ def _out(session: Session, case: Case) -> CaseOut:
                    version=case.version, title=case.title,
                    category_code=categories_service.code_of(session, category_id=case.category_id)
                    if case.category_id else None,
-                   area_code=geo_service.get_area_by_id(session, area_id=case.area_id).code if case.area_id else None,
+                   area_code=geo_service.area_key(session, area_id=case.area_id).code if case.area_id else None,
                    lon=case.lon, lat=case.lat, near_boundary=case.near_boundary, placeholder=case.placeholder,
                    priority=case.priority, report_count=case.report_count, rework_count=case.rework_count,
                    return_count=case.return_count, deferred=case.deferred, opened_at=case.opened_at,
@@ -167,7 +167,7 @@ def take_action(request: Request, session: DbSession, principal: CurrentPrincipa
     service.act(session, case=case, action=action, actor=service.actor_for(
         principal, action, department=body.department_code), at=_now(),
         calendar=request.app.state.calendars.get(session), reason=body.reason,
-        attachments=media.require_all(session, body.attachments), data=body.data)
+        attachments=media.require_all(session, body.attachments), data=body.data, viewer=principal)
     return _detail(session, case, principal)
 
 

@@ -33,32 +33,35 @@ def open_deadline(session: Session, *, case: Case) -> CaseDeadline | None:
                                                      CaseDeadline.met_at.is_(None)))
 
 
-def track(session: Session, *, case: Case, entry: TimelineEntry, calendar: WorkCalendar) -> None:
-    """Bring the case's deadlines up to date with one timeline entry."""
+def track(session: Session, *, case: Case, entry: TimelineEntry, calendar: WorkCalendar,
+          current: CaseDeadline | None) -> CaseDeadline | None:
+    """Bring the case's deadlines up to date with one timeline entry; ``current`` is its open
+    deadline before the entry. Returns the open deadline after it."""
     if entry.action is Action.approve_extension:
         until = entry.data.get("until") or _requested_until(session, case=case)
-        if until:
-            _extend(session, case=case, until=datetime.fromisoformat(str(until)))
-        return
+        if until and current is not None:
+            _extend(current, until=datetime.fromisoformat(str(until)))
+        return current
     changed = entry.from_status != entry.to_status
     restarts = (entry.action in (Action.defer, Action.resume)
                 or (entry.action is Action.verify and entry.to_status is CaseStatus.in_progress))
     if not (changed or restarts or entry.from_status is None):
-        return
-    current = open_deadline(session, case=case)
+        return current
     if current is not None:
         current.met_at = entry.at
     step = STEP_OF_STATUS.get(entry.to_status)
     if step is None or case.deferred:
-        return
+        return None
     if case.category_id is not None:
         code = categories_service.code_of(session, category_id=case.category_id)
         limit = categories_service.category_limits(session, code=code)[step].limit
     else:
         limit = categories_service.PLATFORM_DEFAULT_LIMITS[step]
     due, remind = due_and_reminder(entry.at, limit, calendar)
-    session.add(CaseDeadline(case_id=case.id, step=step.value, time_limit=format_limit(limit),
-                             started_at=entry.at, due_at=due, remind_at=remind))
+    opened = CaseDeadline(case_id=case.id, step=step.value, time_limit=format_limit(limit),
+                          started_at=entry.at, due_at=due, remind_at=remind)
+    session.add(opened)
+    return opened
 
 
 def due_and_reminder(start: datetime, limit: TimeLimit, calendar: WorkCalendar) -> tuple[datetime, datetime]:
@@ -74,10 +77,7 @@ def _requested_until(session: Session, *, case: Case) -> str | None:
     return request.data.get("until") if request is not None else None
 
 
-def _extend(session: Session, *, case: Case, until: datetime) -> None:
-    current = open_deadline(session, case=case)
-    if current is None:
-        return
+def _extend(current: CaseDeadline, *, until: datetime) -> None:
     current.original_due_at = current.original_due_at or current.due_at
     current.due_at = until
     current.remind_at = min(current.remind_at, until)

@@ -115,7 +115,6 @@ def record(session: Session, *, case: Case, matches: list[Match], merged_into: i
                                         distance_m=match.distance_m, minutes=match.minutes,
                                         text_similarity=match.text_similarity, same_category=match.same_category,
                                         merged=match.case_id == merged_into))
-    session.flush()
 
 
 def suggestions(session: Session, *, case: Case) -> list[DuplicateSuggestion]:

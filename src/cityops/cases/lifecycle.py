@@ -138,7 +138,8 @@ TABLE: dict[Action, Rule] = {
     Action.verify: _rule("handled", "closed in_progress", "inspector operator dispatcher"),
     Action.close: _rule("registered handled", "closed", "operator dispatcher system", reason=True),
     Action.reopen: _rule("closed", "in_progress registered", CENTRE, reason=True),
-    Action.rate: _rule("closed", "", CITIZEN),
+    # A merged report is rated by its reporter once the case it follows is closed (the service checks).
+    Action.rate: _rule("closed merged", "", CITIZEN),
     Action.request_extension: _rule("in_progress", "", "handler", reason=True),
     Action.approve_extension: _rule("in_progress", "", "dispatcher administrator"),
     Action.deny_extension: _rule("in_progress", "", "dispatcher administrator", reason=True),
@@ -280,8 +281,9 @@ def _merge(case: CaseState, move: Move) -> Effect:
 
 
 def _unmerge(case: CaseState, move: Move) -> Effect:
+    # a rating given for the case it followed does not stay with it
     return _evolve(case, status=case.status_before_merge or CaseStatus.reported, duplicate_of=None,
-                   status_before_merge=None), {}
+                   status_before_merge=None, rating=None), {}
 
 
 def _reopen(case: CaseState, move: Move) -> Effect:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -22,18 +22,19 @@ from cityops import outbox
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import deadlines, dedup, duplicates, lifecycle
 from cityops.cases.channels import Channel
+from cityops.cases.duplicates import Match
 from cityops.cases.lifecycle import Action, Actor, ActorKind, CaseState, CaseStatus, TimelineEntry
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, Supervision
 from cityops.categories import service as categories_service
 from cityops.categories.models import Category
 from cityops.config import Settings
-from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction
+from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction, PermissionDenied
 from cityops.geo import service as geo_service
 from cityops.geo.locator import Locator
 from cityops.org import responsibility
 from cityops.org import service as org_service
 from cityops.org.access import Principal
-from cityops.org.routing import Unroutable
+from cityops.org.routing import RouteDecision, Unroutable
 
 TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out over the phone
 SYSTEM = Actor(kind=ActorKind.system, id=None, role="system", name="CityOps")
@@ -45,9 +46,13 @@ def new_tracking_code() -> str:
 
 def actor_for(principal: Principal | None, action: Action, *, department: str | None = None) -> Actor:
     """The timeline actor for a caller: anonymous callers are citizens; a caller with several roles
-    acts in the first one the action allows."""
+    acts in the first one the action allows. A caller of a department acts for that department only;
+    one without (operations-centre staff, a city-wide system) may name the department it acts for."""
     if principal is None:
         return Actor(kind=ActorKind.citizen, id=None, role=lifecycle.CITIZEN, name="citizen")
+    if department and principal.department_code and department != principal.department_code:
+        raise PermissionDenied(f"you act for {principal.department_code}, not for {department}",
+                               code="not_assigned", field="department_code")
     allowed = lifecycle.TABLE[action].roles
     role = next((r for r in principal.roles if r in allowed), principal.roles[0] if principal.roles else "")
     kind = ActorKind.user if principal.kind == "user" else ActorKind.client
@@ -150,7 +155,32 @@ def state_of(session: Session, *, case: Case) -> CaseState:
     return lifecycle.replay([_entry_of(row) for row in timeline(session, case=case)])
 
 
-def _project(session: Session, case: Case, state: CaseState, entry: TimelineEntry) -> None:
+@dataclass
+class _Held:
+    """What this transaction holds of one case while it records moves on it: its state, assignment
+    rows, open deadline and reporter, so a move reads none of them back. ``fresh`` marks a case
+    created in this transaction: nobody else can move it, so its moves need no savepoint and are
+    written together at the end."""
+
+    state: CaseState
+    assignments: dict[str, CaseAssignment]
+    deadline: CaseDeadline | None
+    reporter_user_id: int | None
+    fresh: bool = False
+
+
+def _hold(session: Session, case: Case) -> _Held:
+    rows = timeline(session, case=case)
+    opener = rows[0] if rows else None
+    held = {a.department_code: a for a in session.scalars(
+        select(CaseAssignment).where(CaseAssignment.case_id == case.id))}
+    return _Held(state=lifecycle.replay([_entry_of(row) for row in rows]), assignments=held,
+                 deadline=deadlines.open_deadline(session, case=case),
+                 reporter_user_id=opener.actor_id if opener is not None and opener.actor_kind == ActorKind.user.value
+                 else None)
+
+
+def _project(session: Session, case: Case, held: _Held, state: CaseState, entry: TimelineEntry) -> None:
     """Bring the query projections (the case row, its assignments) up to ``state``."""
     case.status, case.version = state.status.value, state.version
     case.rework_count, case.return_count = state.rework_count, state.return_count
@@ -161,36 +191,44 @@ def _project(session: Session, case: Case, state: CaseState, entry: TimelineEntr
         case.closed_at = entry.at
     elif state.status is not CaseStatus.closed:
         case.closed_at = None
-    held = {a.department_code: a for a in session.scalars(
-        select(CaseAssignment).where(CaseAssignment.case_id == case.id))}
+    stale = dict(held.assignments)
+    current = {}
     for assignment in state.assignments:
-        row = held.pop(assignment.department_code, None)
+        row = stale.pop(assignment.department_code, None)
         if row is None:
             row = CaseAssignment(case_id=case.id, department_code=assignment.department_code)
             session.add(row)
         row.role, row.position, row.status = assignment.role.value, assignment.position, assignment.status.value
-    for stale in held.values():  # a reassignment replaced the roster; the timeline keeps the old one
-        session.delete(stale)
+        current[assignment.department_code] = row
+    for row in stale.values():  # a reassignment replaced the roster; the timeline keeps the old one
+        session.delete(row)
+    held.assignments = current
     lead = next((a.department_code for a in state.assignments if a.position == 0), None)
-    case.lead_department_id = org_service.get_department(session, code=lead).id if lead else None
+    case.lead_department_id = org_service.department_id(session, code=lead) if lead else None
 
 
-def _record(session: Session, case: Case, state: CaseState, entry: TimelineEntry, calendar: WorkCalendar) -> None:
-    try:
-        with session.begin_nested():
-            session.add(_entry_row(case.id, entry))
-            session.flush()
-    except (IntegrityError, OperationalError) as error:
-        # PostgreSQL: another move took this version first. SQLite: another writer committed after
-        # this transaction read the case, so its snapshot is stale. Either way the move must not land.
-        if isinstance(error, OperationalError) and "locked" not in str(error.orig):
-            raise
-        raise Conflict("the case changed while you were acting on it; reload it and try again",
-                       code="concurrent_change") from error
-    _project(session, case, state, entry)
-    deadlines.track(session, case=case, entry=entry, calendar=calendar)
-    _announce(session, case, state, entry)
-    session.flush()
+def _record(session: Session, case: Case, held: _Held, state: CaseState, entry: TimelineEntry,
+            calendar: WorkCalendar) -> None:
+    if held.fresh:
+        session.add(_entry_row(case.id, entry))
+    else:
+        try:
+            with session.begin_nested():
+                session.add(_entry_row(case.id, entry))
+                session.flush()
+        except (IntegrityError, OperationalError) as error:
+            # PostgreSQL: another move took this version first. SQLite: another writer committed after
+            # this transaction read the case, so its snapshot is stale. Either way the move must not land.
+            if isinstance(error, OperationalError) and "locked" not in str(error.orig):
+                raise
+            raise Conflict("the case changed while you were acting on it; reload it and try again",
+                           code="concurrent_change") from error
+    _project(session, case, held, state, entry)
+    held.deadline = deadlines.track(session, case=case, entry=entry, calendar=calendar, current=held.deadline)
+    _announce(session, case, held.state, state, entry, reporter_user_id=held.reporter_user_id)
+    held.state = state
+    if not held.fresh:
+        session.flush()
 
 
 def _topic(entry: TimelineEntry) -> str | None:
@@ -198,30 +236,80 @@ def _topic(entry: TimelineEntry) -> str | None:
         return "case.closed" if entry.to_status is CaseStatus.closed else "case.rework"
     return {Action.intake: "case.reported", Action.dispatch: "case.dispatched", Action.reassign: "case.dispatched",
             Action.return_: "case.returned", Action.close: "case.closed", Action.reject: "case.rejected",
-            Action.merge: "case.merged"}.get(entry.action)
+            Action.merge: "case.merged", Action.summon: "case.summoned"}.get(entry.action)
 
 
-def _announce(session: Session, case: Case, state: CaseState, entry: TimelineEntry) -> None:
-    """Put the domain event of a notable move in the outbox, in this same transaction."""
+def _announce(session: Session, case: Case, before: CaseState, state: CaseState, entry: TimelineEntry, *,
+              reporter_user_id: int | None) -> None:
+    """Put the domain event of a notable move in the outbox, in this same transaction. ``departments``
+    names who must act now: those handling the case; the newly summoned ones for a summons; the next
+    department when a report in series hands the case over."""
     topic = _topic(entry)
+    departments = [a.department_code for a in state.assignments if a.status.value in ("dispatched", "in_progress")]
+    if entry.action is Action.summon:
+        departments = [call.department_code for call in state.summons if call not in before.summons]
+    elif topic is None and entry.action is Action.report:
+        waiting_before = {a.department_code for a in before.assignments if a.status.value != "dispatched"}
+        departments = [a.department_code for a in state.assignments
+                       if a.status.value == "dispatched" and a.department_code in waiting_before]
+        topic = "case.dispatched" if departments else None
     if topic is None:
         return
-    opener = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.version == 1))
-    reporter = opener.actor_id if opener is not None and opener.actor_kind == ActorKind.user.value else None
-    active = [a.department_code for a in state.assignments if a.status.value in ("dispatched", "in_progress")]
     outbox.emit(session, topic=topic, area_path=case.area_path, case_id=case.id, at=entry.at, payload={
-        "title": case.title, "status": state.status.value, "action": entry.action.value, "departments": active,
-        "reporter_user_id": reporter, "reason": entry.reason})
+        "title": case.title, "status": state.status.value, "action": entry.action.value, "departments": departments,
+        "reporter_user_id": reporter_user_id, "reason": entry.reason})
 
 
 def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datetime, calendar: WorkCalendar,
-        reason: str | None = None, attachments: Sequence[str] = (), data: dict[str, Any] | None = None) -> Case:
-    """Take one lifecycle action on ``case`` and record it."""
-    state = state_of(session, case=case)
-    new_state, entry = lifecycle.apply(state, action, actor=actor, at=at, reason=reason,
+        reason: str | None = None, attachments: Sequence[str] = (), data: dict[str, Any] | None = None,
+        viewer: Principal | None = None) -> Case:
+    """Take one lifecycle action on ``case`` and record it. A merge's primary must be another case
+    ``viewer`` (when given) can see, not itself merged; the primary counts the merged report (and
+    stops counting it on an unmerge)."""
+    held = _hold(session, case)
+    following = held.state.duplicate_of
+    if action is Action.rate and following is not None:
+        followed = session.get(Case, following)
+        if followed is None or followed.status != CaseStatus.closed.value:
+            raise Conflict("the case this report follows is not closed yet; rate it once it is",
+                           code="illegal_transition")
+    new_state, entry = lifecycle.apply(held.state, action, actor=actor, at=at, reason=reason,
                                        attachments=attachments, data=data)
-    _record(session, case, new_state, entry, calendar)
+    primary = _merge_primary(session, case=case, primary_id=new_state.duplicate_of,
+                             viewer=viewer) if action is Action.merge else None
+    _record(session, case, held, new_state, entry, calendar)
+    if primary is not None:
+        _count_reports(primary, case.report_count)
+    elif action is Action.unmerge and following is not None:
+        _count_reports(session.get(Case, following), -case.report_count)
+    session.flush()
     return case
+
+
+def _merge_primary(session: Session, *, case: Case, primary_id: int | None, viewer: Principal | None) -> Case:
+    if primary_id == case.id:
+        raise InvalidInput("a case cannot be merged into itself", field="primary")
+    primary = session.get(Case, primary_id) if primary_id is not None else None
+    if primary is None or (viewer is not None and not _visible(session, primary, viewer)):
+        raise NotFound(f"no case {primary_id}", code="unknown_case", field="primary")
+    if primary.duplicate_of_id is not None:
+        raise Conflict(f"case {primary.id} is itself merged into case {primary.duplicate_of_id}; merge into that one",
+                       code="primary_merged", field="primary")
+    return primary
+
+
+def _count_reports(primary: Case, reports: int) -> None:
+    """The reports a case stands for set its priority: each merged report raises it."""
+    primary.report_count = max(1, primary.report_count + reports)
+    primary.priority = duplicates.priority_for(primary.report_count)
+
+
+def _act(session: Session, case: Case, held: _Held, action: Action, *, actor: Actor, at: datetime,
+         calendar: WorkCalendar, reason: str | None = None, attachments: Sequence[str] = (),
+         data: dict[str, Any] | None = None) -> None:
+    new_state, entry = lifecycle.apply(held.state, action, actor=actor, at=at, reason=reason,
+                                       attachments=attachments, data=data)
+    _record(session, case, held, new_state, entry, calendar)
 
 
 def _locate(locator: Locator, report: Report) -> tuple[Any, str | None]:
@@ -247,10 +335,10 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
     location, placeholder = _locate(locator, report)
     area = None
     if location is not None and location.leaf is not None and not placeholder:
-        area = geo_service.get_area_by_id(session, area_id=location.leaf.id)
+        area = geo_service.area_key(session, area_id=location.leaf.id)
     by_address = locator.by_address(report.address) if location is None and report.address else None
     if by_address is not None:
-        area = geo_service.get_area_by_id(session, area_id=by_address.chain[-1].id)
+        area = geo_service.area_key(session, area_id=by_address.chain[-1].id)
     if area is not None:
         area_path = area.path
         if receiver is not None and not receiver.covers(area_path):
@@ -283,7 +371,31 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
                 area_id=area.id if area else None,
                 area_path=area_path, near_boundary=bool(location and location.near_boundary),
                 placeholder=placeholder, reporter_name=report.reporter_name,
-                reporter_phone=report.reporter_phone, opened_at=at)
+                reporter_phone=report.reporter_phone, opened_at=at, report_count=1)
+    # The pipeline reads everything first, decides each move in memory, then writes the case with its
+    # final state and all its rows at once.
+    rule = dedup.rule_for(policy.duplicate_rules, categories_service.code_of(session, category_id=category_id)
+                          if category_id else None, policy.duplicate_default)
+    matches = dedup.find(session, case=case, rule=rule)
+    primary = matches[0] if matches and matches[0].score >= policy.auto_merge_score else None
+    trusted = report.channel.value in policy.trusted_channels
+    route = (_route(session, case=case, area_code=area.code)
+             if primary is None and trusted and policy.auto_dispatch and area is not None else None)
+    held = _Held(state=state, assignments={}, deadline=None, fresh=True,
+                 reporter_user_id=actor.id if actor.kind is ActorKind.user else None)
+    with session.no_autoflush:
+        _record(session, case, held, state, entry, calendar)
+        dedup.record(session, case=case, matches=matches, merged_into=primary.case_id if primary else None)
+        if primary is not None:
+            _merge_into(session, case, held, primary, at=at, calendar=calendar)
+        elif trusted:
+            _act(session, case, held, Action.register, actor=SYSTEM, at=at, calendar=calendar,
+                 data={"why": f"{report.channel.value} is a trusted channel"})
+            if route is not None:
+                _act(session, case, held, Action.dispatch, actor=SYSTEM, at=at, calendar=calendar, reason=route.reason,
+                     data={"lead": route.lead, "assisting": list(route.assisting), "mode": route.joint_mode.value,
+                           "matched_area": route.matched_area, "fallback": route.fallback})
+    rows = _take_new_rows(session)
     try:
         with session.begin_nested():
             session.add(case)
@@ -291,15 +403,36 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
     except IntegrityError as error:  # the same report arrived twice at once: the other one won
         raise Conflict("this report is being taken in already; retry to get its case",
                        code="concurrent_intake") from error
-    _record(session, case, state, entry, calendar)
-    if _merge_if_duplicate(session, case=case, at=at, calendar=calendar, policy=policy):
-        return IntakeResult(case, created=True)
-    if report.channel.value in policy.trusted_channels:
-        act(session, case=case, action=Action.register, actor=SYSTEM, at=at, calendar=calendar,
-            data={"why": f"{report.channel.value} is a trusted channel"})
-        if policy.auto_dispatch:
-            route_and_dispatch(session, case=case, at=at, calendar=calendar)
+    _insert_rows(session, rows, case_id=case.id)
     return IntakeResult(case, created=True)
+
+
+def _take_new_rows(session: Session) -> dict[type, list[dict[str, Any]]]:
+    """The rows a new case's moves added (timeline, deadlines, assignments, outbox, duplicate
+    suggestions), as values by model, taken out of the session: the case is written with its final
+    state first, then they are written with one executemany per table, as nothing reads their ids."""
+    by_model: dict[type, list[dict[str, Any]]] = {}
+    for row in list(session.new):
+        session.expunge(row)
+        by_model.setdefault(type(row), []).append(
+            {key: value for key, value in vars(row).items() if not key.startswith("_sa_")})
+    for model, values in by_model.items():
+        # A column some rows left unset and others set (a deadline met or not yet) is NULL when it
+        # has no default, so the rows share one statement.
+        columns = inspect(model).columns
+        for key in {key for row in values for key in row}:
+            column = columns.get(key)
+            if column is not None and column.default is None and column.server_default is None:
+                for row in values:
+                    row.setdefault(key, None)
+    return by_model
+
+
+def _insert_rows(session: Session, rows: dict[type, list[dict[str, Any]]], *, case_id: int) -> None:
+    for model, values in rows.items():
+        for row in values:
+            row["case_id"] = case_id
+        session.bulk_insert_mappings(inspect(model), values, render_nulls=True)
 
 
 def suggest_categories(session: Session, suggester: Callable[[str], list[tuple[str, float]]],
@@ -321,46 +454,29 @@ def training_examples(session: Session) -> tuple[list[str], list[str]]:
     return [f"{row.title}\n{row.description}" for row in rows], [row.code for row in rows]
 
 
-def _merge_if_duplicate(session: Session, *, case: Case, at: datetime, calendar: WorkCalendar,
-                        policy: IntakePolicy) -> bool:
-    """Look for open cases this one duplicates: above the policy's score it is merged into the best
-    one at once (its reporter then follows that case, whose priority rises with each report); below
-    it the candidates are kept as suggestions for the operator."""
-    category_code = categories_service.code_of(session, category_id=case.category_id) if case.category_id else None
-    rule = dedup.rule_for(policy.duplicate_rules, category_code, policy.duplicate_default)
-    matches = dedup.find(session, case=case, rule=rule)
-    best = matches[0] if matches and matches[0].score >= policy.auto_merge_score else None
-    dedup.record(session, case=case, matches=matches, merged_into=best.case_id if best else None)
-    if best is None:
-        return False
-    act(session, case=case, action=Action.merge, actor=SYSTEM, at=at, calendar=calendar,
-        reason=f"duplicate of case {best.case_id}: {best.distance_m:.0f} m and {best.minutes:.0f} min apart, "
-               f"text similarity {best.text_similarity:.2f}", data={"primary": best.case_id, "score": best.score})
-    primary = session.get(Case, best.case_id)
-    primary.report_count += case.report_count
-    primary.priority = duplicates.priority_for(primary.report_count)
-    session.flush()
-    return True
+def _merge_into(session: Session, case: Case, held: _Held, primary: Match, *, at: datetime,
+                calendar: WorkCalendar) -> None:
+    """Merge a new case into the open case it duplicates above the policy's score: its reporter then
+    follows that case, whose priority rises with each report. (Below that score the candidates are
+    kept as suggestions for the operator.)"""
+    _act(session, case, held, Action.merge, actor=SYSTEM, at=at, calendar=calendar,
+         reason=f"duplicate of case {primary.case_id}: {primary.distance_m:.0f} m and {primary.minutes:.0f} min "
+                f"apart, text similarity {primary.text_similarity:.2f}",
+         data={"primary": primary.case_id, "score": primary.score})
+    _count_reports(session.get(Case, primary.case_id), case.report_count)
 
 
-def route_and_dispatch(session: Session, *, case: Case, at: datetime, calendar: WorkCalendar) -> bool:
-    """Dispatch a registered case to whoever the responsibility matrix names. Cases without a
-    category or a real location, or that nobody owns, stay registered for a dispatcher; the reason
-    is written on the timeline."""
+def _route(session: Session, *, case: Case, area_code: str) -> RouteDecision | None:
+    """Who the responsibility matrix names for a case with a category and a real location. Cases
+    without, or that nobody owns, stay registered for a dispatcher (the route preview endpoint shows
+    why)."""
     if case.category_id is None or case.area_id is None:
-        return False
-    category_code = categories_service.code_of(session, category_id=case.category_id)
-    area_code = geo_service.get_area_by_id(session, area_id=case.area_id).code
+        return None
     try:
-        decision = responsibility.route_case(session, category_code=category_code, area_code=area_code)
+        return responsibility.route_case(session, category_code=categories_service.code_of(
+            session, category_id=case.category_id), area_code=area_code)
     except Unroutable:
-        # Nobody owns it and its street has no fallback: a dispatcher decides (the route preview
-        # endpoint shows why).
-        return False
-    act(session, case=case, action=Action.dispatch, actor=SYSTEM, at=at, calendar=calendar, reason=decision.reason,
-        data={"lead": decision.lead, "assisting": list(decision.assisting), "mode": decision.joint_mode.value,
-              "matched_area": decision.matched_area, "fallback": decision.fallback})
-    return True
+        return None
 
 
 QUEUES = {
@@ -412,11 +528,16 @@ def list_cases(session: Session, *, viewer: Principal, queue: str | None = None,
     elif queue is not None:
         if queue not in QUEUES:
             raise InvalidInput(f"queue must be one of {', '.join(QUEUES)}, overdue or supervised", field="queue")
-        query = query.where(Case.status.in_([s.value for s in QUEUES[queue]]))
         if viewer.department_code is not None and queue in {"to_acknowledge", "to_handle"}:
+            # A department's own part decides: in joint handling one department may still have to
+            # acknowledge while another has started (parallel) or just handed over to it (in series).
             wanted = "dispatched" if queue == "to_acknowledge" else "in_progress"
-            query = query.where(Case.id.in_(select(CaseAssignment.case_id).where(
-                CaseAssignment.department_code == viewer.department_code, CaseAssignment.status == wanted)))
+            query = query.where(Case.status.in_([CaseStatus.dispatched.value, CaseStatus.in_progress.value]),
+                                Case.id.in_(select(CaseAssignment.case_id).where(
+                                    CaseAssignment.department_code == viewer.department_code,
+                                    CaseAssignment.status == wanted)))
+        else:
+            query = query.where(Case.status.in_([s.value for s in QUEUES[queue]]))
     if status is not None:
         query = query.where(Case.status == status.value)
     if text_query:

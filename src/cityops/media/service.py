@@ -65,6 +65,8 @@ def get(session: Session, *, sha256: str) -> Attachment:
 def require_all(session: Session, hashes: Iterable[str]) -> list[str]:
     """The hashes, checked to name stored attachments (a report may not cite files it never sent)."""
     wanted = [h.lower() for h in hashes]
+    if not wanted:
+        return []
     known = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(wanted))))
     missing = [h for h in wanted if h not in known]
     if missing:

@@ -26,7 +26,7 @@ MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=1)
 TOPICS = ("case.reported", "case.dispatched", "case.returned", "case.rework", "case.closed", "case.rejected",
-          "case.merged", "case.reminder", "case.overdue", "case.supervised")
+          "case.merged", "case.reminder", "case.overdue", "case.supervised", "case.summoned")
 # Who is told of what, by role; "departments" means the handlers of the departments the event names.
 AUDIENCE: dict[str, tuple[str, ...]] = {
     "case.dispatched": ("departments",),
@@ -35,6 +35,7 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "case.overdue": ("departments", "dispatcher"),
     "case.returned": ("dispatcher",),
     "case.supervised": ("centre",),
+    "case.summoned": ("departments",),
     "case.closed": ("reporter",),
     "case.rejected": ("reporter",),
     "case.merged": ("reporter",),
@@ -50,6 +51,7 @@ WORDS = {
     "case.reminder": "即将超时",
     "case.overdue": "已超时",
     "case.supervised": "督办",
+    "case.summoned": "吹哨报到，请按时报到",
 }
 
 

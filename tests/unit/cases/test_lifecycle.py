@@ -54,6 +54,7 @@ EXPECTED_MOVES = {
     (A.close, S.handled): S.closed,
     (A.reopen, S.closed): S.in_progress,
     (A.rate, S.closed): S.closed,
+    (A.rate, S.merged): S.merged,
     (A.request_extension, S.in_progress): S.in_progress,
     (A.approve_extension, S.in_progress): S.in_progress,
     (A.deny_extension, S.in_progress): S.in_progress,
@@ -418,3 +419,14 @@ def test_replay_refuses_a_timeline_that_was_edited_or_reordered() -> None:
         with pytest.raises(Conflict) as caught:
             replay(broken)
         assert caught.value.code in {"timeline_mismatch", "illegal_transition"}
+
+
+def test_a_merged_report_is_rated_once_and_an_unmerge_voids_the_rating() -> None:
+    run = run_to(S.reported)
+    run.do(A.merge, "operator", reason="same pothole", data={"primary": 7})
+    assert run.do(A.rate, "citizen", data={"score": 4}).to_status is S.merged
+    with pytest.raises(Conflict) as caught:
+        run.do(A.rate, "citizen", data={"score": 5})
+    assert caught.value.code == "already_rated"
+    run.do(A.unmerge, "operator", reason="a different pothole")
+    assert (run.case.status, run.case.rating) == (S.reported, None)

@@ -54,7 +54,7 @@ def check_invariants(before: CaseState, after: CaseState, entry: TimelineEntry) 
         assert (entry.action is Action.verify and entry.data["passed"] is True) or entry.action is Action.close
         assert before.status in (S.handled, S.registered)
         assert before.status is S.handled or not after.assignments
-    assert after.rating is None or (after.status is S.closed and 1 <= after.rating <= 5)
+    assert after.rating is None or (after.status in (S.closed, S.merged) and 1 <= after.rating <= 5)
     assert (after.duplicate_of is not None) == (after.status is S.merged) == (after.status_before_merge is not None)
     assert not after.deferred or after.status in (S.registered, S.in_progress)
     assert not after.extension_pending or after.status is S.in_progress
