@@ -5,13 +5,16 @@ open step is closed, and resuming starts the step again with its full limit."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cityops.calendar.deadlines import deadline, warning_time
 from cityops.calendar.workcalendar import WorkCalendar
+from cityops.cases.joint import SummonsCall
 from cityops.cases.lifecycle import Action, CaseStatus, TimelineEntry
 from cityops.cases.models import Case, CaseDeadline, CaseEvent
 from cityops.categories import service as categories_service
@@ -26,11 +29,36 @@ STEP_OF_STATUS: dict[CaseStatus, Step] = {
     CaseStatus.handled: Step.verify,
 }
 WORKING_UNITS = frozenset({TimeUnit.working_hours, TimeUnit.working_days})
+REPORT_IN = "report_in"
+"""The step of a summoned department's deadline to report in (吹哨报到)."""
+HOUR = timedelta(hours=1)
 
 
 def open_deadline(session: Session, *, case: Case) -> CaseDeadline | None:
-    return session.scalar(select(CaseDeadline).where(CaseDeadline.case_id == case.id,
-                                                     CaseDeadline.met_at.is_(None)))
+    """The open deadline of the case's current step (summonses have their own)."""
+    return session.scalar(select(CaseDeadline).where(CaseDeadline.case_id == case.id, CaseDeadline.met_at.is_(None),
+                                                     CaseDeadline.department_code.is_(None)))
+
+
+def track_summons(session: Session, *, case: Case, before: Sequence[SummonsCall], after: Sequence[SummonsCall],
+                  calendar: WorkCalendar) -> None:
+    """Each department summoned gets a ``report_in`` deadline at the time the summons gave it; its
+    report-in meets it."""
+    for call in after:
+        if call in before:
+            continue
+        if call.reported_in_at is None:
+            session.add(CaseDeadline(
+                case_id=case.id, step=REPORT_IN, department_code=call.department_code,
+                # a summons gives a time, not a limit: the hours it allowed are kept as the limit
+                time_limit=f"{max(1, math.ceil((call.deadline - call.summoned_at) / HOUR))}h",
+                started_at=call.summoned_at, due_at=call.deadline,
+                remind_at=warning_time(call.summoned_at, call.deadline, calendar, working=False)))
+        else:
+            session.execute(update(CaseDeadline).where(
+                CaseDeadline.case_id == case.id, CaseDeadline.step == REPORT_IN,
+                CaseDeadline.department_code == call.department_code, CaseDeadline.met_at.is_(None))
+                .values(met_at=call.reported_in_at))
 
 
 def track(session: Session, *, case: Case, entry: TimelineEntry, calendar: WorkCalendar,

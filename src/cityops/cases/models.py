@@ -99,9 +99,10 @@ class CaseAssignment(Base):
 
 
 class CaseDeadline(Base):
-    """The time limit of one step of a case (register, dispatch, acknowledge, handle, verify): when
-    it started, when it is due, when to remind, and when it was met or marked overdue. A step met,
-    extended or re-entered (rework) keeps its row: nothing is overwritten without a trace."""
+    """The time limit of one step of a case (register, dispatch, acknowledge, handle, verify, or a
+    summoned department's report-in): when it started, when it is due, when to remind, and when it
+    was met or marked overdue. A step met, extended or re-entered (rework) keeps its row: nothing is
+    overwritten without a trace."""
 
     __tablename__ = "case_deadlines"
     __table_args__ = (Index("ix_case_deadlines_open_due", "met_at", "due_at"),)
@@ -118,6 +119,8 @@ class CaseDeadline(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    """Set on a summons (step ``report_in``): the summoned department, which meets it by reporting in."""
 
 
 class Supervision(Base):

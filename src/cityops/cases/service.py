@@ -225,6 +225,8 @@ def _record(session: Session, case: Case, held: _Held, state: CaseState, entry: 
                            code="concurrent_change") from error
     _project(session, case, held, state, entry)
     held.deadline = deadlines.track(session, case=case, entry=entry, calendar=calendar, current=held.deadline)
+    if state.summons != held.state.summons:
+        deadlines.track_summons(session, case=case, before=held.state.summons, after=state.summons, calendar=calendar)
     _announce(session, case, held.state, state, entry, reporter_user_id=held.reporter_user_id)
     held.state = state
     if not held.fresh:

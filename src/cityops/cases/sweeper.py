@@ -97,8 +97,9 @@ def _supervise(session: Session, *, step: CaseDeadline, now: datetime, calendar:
 
 def _announce(session: Session, step: CaseDeadline, topic: str, now: datetime, **extra: str) -> None:
     case = session.get(Case, step.case_id)
-    departments = [a.department_code for a in cases_service.assignments(session, case=case)
-                   if a.status in ("dispatched", "in_progress")]
+    departments = [step.department_code] if step.department_code else [
+        a.department_code for a in cases_service.assignments(session, case=case)
+        if a.status in ("dispatched", "in_progress")]
     outbox.emit(session, topic=topic, area_path=case.area_path, case_id=case.id, at=now, payload={
         "title": case.title, "status": case.status, "step": step.step, "due_at": step.due_at.isoformat(),
         "departments": departments, **extra})
