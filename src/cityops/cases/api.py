@@ -14,7 +14,7 @@ from cityops import ratelimit
 from cityops.cases import dedup, service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, CaseStatus
-from cityops.cases.models import Case
+from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, DuplicateSuggestion
 from cityops.cases.schemas import (
     ActionIn,
     AssignmentOut,
@@ -65,9 +65,10 @@ def _out(session: Session, case: Case) -> CaseOut:
                    closed_at=case.closed_at)
 
 
-def _duplicates(session: Session, case: Case, viewer: Principal | None) -> list[DuplicateOut]:
+def _duplicates(session: Session, case: Case, viewer: Principal | None,
+                suggestions: list[DuplicateSuggestion] | None = None) -> list[DuplicateOut]:
     shown = []
-    for suggestion in dedup.suggestions(session, case=case):
+    for suggestion in dedup.suggestions(session, case=case) if suggestions is None else suggestions:
         candidate = session.get(Case, suggestion.candidate_id)
         if viewer is not None and not viewer.covers(candidate.area_path):
             continue
@@ -78,22 +79,31 @@ def _duplicates(session: Session, case: Case, viewer: Principal | None) -> list[
     return shown
 
 
-def _detail(session: Session, case: Case, viewer: Principal | None) -> CaseDetail:
-    assignments = service.assignments(session, case=case)
+def _detail(session: Session, case: Case, viewer: Principal | None,
+            taken_in: service.IntakeResult | None = None) -> CaseDetail:
+    """The case with its assignments, deadlines, duplicate suggestions and timeline; for a case just
+    taken in, from what was written (``taken_in``) rather than read back."""
+    if taken_in is not None and taken_in.created:
+        assignments = sorted(taken_in.rows(CaseAssignment), key=lambda a: a.position)
+        steps = taken_in.rows(CaseDeadline)
+        suggestions = sorted(taken_in.rows(DuplicateSuggestion), key=lambda d: -d.score)
+        events = sorted(taken_in.rows(CaseEvent), key=lambda e: e.version)
+    else:
+        assignments, steps = service.assignments(session, case=case), service.deadlines_of(session, case=case)
+        suggestions, events = None, service.timeline(session, case=case)
     return CaseDetail(**_out(session, case).model_dump(), description=case.description, address=case.address,
                       reporter_name=case.reporter_name, reporter_phone=case.reporter_phone,
                       assignments=[AssignmentOut(department_code=a.department_code, role=a.role, position=a.position,
                                                  status=a.status) for a in assignments],
                       deadlines=[DeadlineOut(step=d.step, time_limit=d.time_limit, started_at=d.started_at,
                                              due_at=d.due_at, remind_at=d.remind_at, original_due_at=d.original_due_at,
-                                             overdue_at=d.overdue_at, met_at=d.met_at)
-                                 for d in service.deadlines_of(session, case=case)],
-                      duplicates=_duplicates(session, case, viewer), duplicate_of=case.duplicate_of_id,
+                                             overdue_at=d.overdue_at, met_at=d.met_at) for d in steps],
+                      duplicates=_duplicates(session, case, viewer, suggestions), duplicate_of=case.duplicate_of_id,
                       timeline=[EventOut(version=e.version, action=e.action, from_status=e.from_status,
                                          to_status=e.to_status, actor_kind=e.actor_kind, actor_role=e.actor_role,
                                          actor_name=e.actor_name, actor_department=e.actor_department, at=e.at,
                                          reason=e.reason, attachments=e.attachments, data=e.data)
-                                for e in service.timeline(session, case=case)])
+                                for e in events])
 
 
 def _policy(request: Request, settings: Settings) -> service.IntakePolicy:
@@ -133,7 +143,7 @@ def create_case(request: Request, response: Response, session: DbSession, settin
                             policy=_policy(request, settings))
     if not result.created:
         response.status_code = 200
-    return _detail(session, result.case, principal)
+    return _detail(session, result.case, principal, result)
 
 
 @router.get("/cases", response_model=CasePage, summary="Cases in your jurisdiction, by work queue")

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -36,6 +36,7 @@ from cityops.org import service as org_service
 from cityops.org.access import Principal
 from cityops.org.routing import RouteDecision, Unroutable
 
+_Row = TypeVar("_Row")
 TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out over the phone
 SYSTEM = Actor(kind=ActorKind.system, id=None, role="system", name="CityOps")
 
@@ -84,6 +85,11 @@ class IntakePolicy:
 class IntakeResult:
     case: Case
     created: bool
+    written: Mapping[type, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    """The rows written with a new case, by model, so its record can be shown without reading it back."""
+
+    def rows(self, model: type[_Row]) -> list[_Row]:
+        return [model(**values) for values in self.written.get(model, ())]
 
 
 @dataclass(frozen=True)
@@ -406,7 +412,7 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
         raise Conflict("this report is being taken in already; retry to get its case",
                        code="concurrent_intake") from error
     _insert_rows(session, rows, case_id=case.id)
-    return IntakeResult(case, created=True)
+    return IntakeResult(case, created=True, written=rows)
 
 
 def _take_new_rows(session: Session) -> dict[type, list[dict[str, Any]]]:

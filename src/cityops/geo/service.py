@@ -42,18 +42,19 @@ def get_area_by_id(session: Session, *, area_id: int) -> Area:
 
 @dataclass(frozen=True)
 class AreaKey:
-    """What other domains file a record under: an area's id, code and path."""
+    """What other domains file a record under: an area's id, code, path and level."""
 
     id: int
     code: str
     path: str
+    level: str
 
 
 def area_key(session: Session, *, area_id: int) -> AreaKey:
-    """The id, code and path of area ``area_id`` (kept until areas change; the polygon is not read)."""
+    """The id, code, path and level of area ``area_id`` (kept until areas change; the polygon is not read)."""
     memo = reference.memo(session)
     if ("area", area_id) not in memo:
-        row = session.execute(select(Area.id, Area.code, Area.path).where(Area.id == area_id)).first()
+        row = session.execute(select(Area.id, Area.code, Area.path, Area.level).where(Area.id == area_id)).first()
         if row is None:
             raise NotFound(f"no area with id {area_id}", code="unknown_area")
         memo["area", area_id] = AreaKey(*row)

@@ -28,19 +28,26 @@ UNIT_LEVELS = (AreaLevel.city, AreaLevel.district, AreaLevel.street)
 MIN_PASSWORD_LENGTH = 8
 
 
-def _principal(*, id: int, kind: str, name: str, roles: list[str], area: Area,
-               department: Department | None) -> Principal:
+def _principal(session: Session, *, id: int, kind: str, name: str, roles: list[str], area_id: int,
+               department_id: int | None) -> Principal:
+    area = geo_service.area_key(session, area_id=area_id)
     return Principal(id=id, kind=kind, name=name, roles=tuple(roles), area_id=area.id, area_code=area.code,
-                     area_path=area.path, area_level=area.level,
-                     department_id=department.id if department else None,
-                     department_code=department.code if department else None)
+                     area_path=area.path, area_level=area.level, department_id=department_id,
+                     department_code=department_code(session, department_id=department_id) if department_id else None)
+
+
+def department_code(session: Session, *, department_id: int) -> str:
+    """The code of department ``department_id`` (kept until departments change)."""
+    memo = reference.memo(session)
+    if ("department code", department_id) not in memo:
+        memo["department code", department_id] = session.scalar(
+            select(Department.code).where(Department.id == department_id))
+    return memo["department code", department_id]
 
 
 def principal_of_user(session: Session, user: User) -> Principal:
-    area = geo_service.get_area_by_id(session, area_id=user.area_id)
-    department = session.get(Department, user.department_id) if user.department_id else None
-    return _principal(id=user.id, kind="user", name=user.username, roles=user.roles, area=area,
-                      department=department)
+    return _principal(session, id=user.id, kind="user", name=user.username, roles=user.roles, area_id=user.area_id,
+                      department_id=user.department_id)
 
 
 def count_records_not_from(session: Session, *, origin: str) -> dict[str, int]:
@@ -57,9 +64,8 @@ def principal_for_token(session: Session, *, token: str, secret: str) -> Princip
         if client is None or client.revoked_at is not None:
             raise NotAuthenticated("unknown or revoked API token", code="invalid_token")
         client.last_used_at = utcnow()
-        area = geo_service.get_area_by_id(session, area_id=client.area_id)
-        return _principal(id=client.id, kind="client", name=client.name, roles=client.roles, area=area,
-                          department=None)
+        return _principal(session, id=client.id, kind="client", name=client.name, roles=client.roles,
+                          area_id=client.area_id, department_id=None)
     user = session.get(User, decode_access_token(token, secret=secret))
     if user is None or not user.active:
         raise NotAuthenticated("this account is unknown or disabled", code="invalid_token")
