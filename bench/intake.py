@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
 import random
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -94,28 +94,42 @@ def concurrent(base: str, url: str, bodies: list[dict], headers: dict, clients: 
 
 
 def paced(base: str, url: str, bodies: list[dict], headers: dict, rate: float) -> list[float]:
-    """Latencies (from each request's scheduled time) when requests are due every 1/rate s."""
+    """Latencies (from each request's scheduled time) when requests are due every 1/rate s. The
+    clients are made and connected before the schedule starts: making one (its TLS context) takes
+    tens of milliseconds, which would otherwise land on the first requests."""
+    senders = 16
+    idle: queue.Queue[httpx.Client] = queue.Queue()
+    for _ in range(senders):
+        client = httpx.Client(base_url=base, timeout=30)
+        client.get("/healthz")
+        idle.put(client)
     start = time.perf_counter() + 0.2
-    local = threading.local()
 
     def send(item: tuple[int, dict]) -> float:
         number, body = item
         due = start + number / rate
         time.sleep(max(0.0, due - time.perf_counter()))
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=base, timeout=30)
-        response = local.client.post(url, json=body, headers=headers)
+        client = idle.get()
+        try:
+            response = client.post(url, json=body, headers=headers)
+        finally:
+            idle.put(client)
         if response.status_code >= 300:
             raise SystemExit(f"{url}: {response.status_code} {response.text[:200]}")
         return time.perf_counter() - due
 
-    with ThreadPoolExecutor(16) as pool:
-        return list(pool.map(send, enumerate(bodies)))
+    try:
+        with ThreadPoolExecutor(senders) as pool:
+            return list(pool.map(send, enumerate(bodies)))
+    finally:
+        while not idle.empty():
+            idle.get().close()
 
 
 def serve(folder: Path, port: int) -> None:
     """The server process: the application with the bare route added."""
-    settings = Settings(environment="test", data_dir=folder, secret_key="b" * 40, sweep_interval_s=0)
+    settings = Settings(environment="test", data_dir=folder, secret_key="b" * 40, sweep_interval_s=0,
+                        settle_at_startup=True)  # as `cityops serve` runs
     app = create_app(settings, make_engine(settings.sqlalchemy_url))
 
     @app.post("/bench/bare", status_code=201)

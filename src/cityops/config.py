@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     supervision_limit: str = Field("1wd", description="deadline of a supervision (督办) of an overdue step")
     sweep_interval_s: float = Field(30.0, ge=0, description="seconds between in-process rounds of background "
                                     "jobs (sweeper, notifications, webhooks); 0: none — run `cityops worker`")
+    settle_at_startup: bool | None = Field(
+        None, description="build the locator and calendar before the first request, then exempt what is alive "
+                          "from garbage collection (a full collection over it paused requests for 100–250 ms); "
+                          "default: on, except in tests")
     shared_data_dir: Path = Field(Path("../shared/data"), description="public data used by the demo city")
     s3_bucket: str | None = Field(None, description="keep photos and videos in this S3-compatible bucket "
                                   "instead of data_dir (needs `pip install 'cityops[s3]'`)")
