@@ -404,10 +404,9 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
                      data={"lead": route.lead, "assisting": list(route.assisting), "mode": route.joint_mode.value,
                            "matched_area": route.matched_area, "fallback": route.fallback})
     rows = _take_new_rows(session)
-    try:
-        with session.begin_nested():
-            session.add(case)
-            session.flush()
+    try:  # no savepoint of its own: a failed intake fails its whole unit of work (or the caller's savepoint)
+        session.add(case)
+        session.flush()
     except IntegrityError as error:  # the same report arrived twice at once: the other one won
         raise Conflict("this report is being taken in already; retry to get its case",
                        code="concurrent_intake") from error

@@ -140,3 +140,41 @@ def test_concurrent_intakes_all_land_and_readers_do_not_queue_behind_a_writer(sc
     reader_done.set()
     holder.join(timeout=10)
     assert waited < 2  # far below the 5 s busy timeout a queued reader would wait out
+
+
+def test_the_same_report_sent_at_once_from_many_connections_makes_one_case(scratch_store: Engine) -> None:
+    """Retries racing each other (same channel and external id): one case, and every other attempt
+    either returns it or is refused with a 409 to retry, never a second case."""
+    store = scratch_store
+    registered_cases(store)
+    with unit_of_work(store) as session:
+        receiver = org_service.principal_of_user(session, session.scalar(select(User).where(User.username == "op")))
+        areas = session.scalars(select(Area)).all()
+        locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
+                                     box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in areas])
+    outcomes: list[str] = []
+    start = threading.Barrier(WORKERS)
+
+    def send() -> None:
+        start.wait()
+        try:
+            with unit_of_work(store) as session:
+                report = service.Report(channel=Channel.hotline_12345, title="井盖缺失", lon=121.03, lat=31.06,
+                                        external_id="12345-20261130-0001")
+                result = service.intake(session, report=report, actor=staff("operator"), receiver=receiver,
+                                        locator=locator, calendar=CALENDAR, at=datetime.now(UTC),
+                                        policy=service.IntakePolicy())
+                outcomes.append("created" if result.created else "returned")
+        except Conflict as refused:
+            outcomes.append(refused.code)
+
+    threads = [threading.Thread(target=send) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(outcomes) == WORKERS and outcomes.count("created") == 1
+    assert set(outcomes) <= {"created", "returned", "concurrent_intake"}
+    with unit_of_work(store) as session:
+        assert session.scalar(select(func.count()).select_from(Case).where(
+            Case.external_id == "12345-20261130-0001")) == 1
