@@ -285,6 +285,14 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
                                        attachments=attachments, data=data)
     primary = _merge_primary(session, case=case, primary_id=new_state.duplicate_of,
                              viewer=viewer) if action is Action.merge else None
+    named_before = {a.department_code for a in held.state.assignments}
+    for assignment in new_state.assignments:
+        if assignment.department_code not in named_before:
+            _check_department(session, case=case, code=assignment.department_code,
+                              field="lead" if assignment.position == 0 else "assisting")
+    for call in new_state.summons:
+        if call not in held.state.summons:
+            _check_department(session, case=case, code=call.department_code, field="departments")
     _record(session, case, held, new_state, entry, calendar)
     if primary is not None:
         _count_reports(primary, case.report_count)
@@ -292,6 +300,20 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
         _count_reports(session.get(Case, following), -case.report_count)
     session.flush()
     return case
+
+
+def _check_department(session: Session, *, case: Case, code: str, field: str) -> None:
+    """A department given a case must exist, be active and serve the place the case lies in."""
+    try:
+        department = org_service.get_department(session, code=code)
+    except NotFound as error:
+        raise NotFound(error.detail, code=error.code, field=field) from error
+    if not department.active:
+        raise Conflict(f"department {code} is inactive", code="department_inactive", field=field)
+    serves = geo_service.area_key(session, area_id=department.area_id)
+    if not case.area_path.startswith(serves.path):
+        raise Conflict(f"department {code} serves {serves.code}, and the case lies outside it",
+                       code="department_elsewhere", field=field)
 
 
 def _merge_primary(session: Session, *, case: Case, primary_id: int | None, viewer: Principal | None) -> Case:
