@@ -87,13 +87,14 @@ class BulkInsert:
         names = ", ".join(self.connection.dialect.identifier_preparer.quote(n) for n in self.names)
         cursor = self.connection.connection.driver_connection.cursor()
         try:
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self.staging} ({names})")
-            cursor.execute(f"DELETE FROM temp.{self.staging}")
+            # untyped columns: each value reaches the table as bound, and the table's own affinities apply
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{self.staging}")
+            cursor.execute(f"CREATE TEMP TABLE {self.staging} ({names})")
             cursor.executemany(f"INSERT INTO temp.{self.staging} ({names}) VALUES ({', '.join('?' * len(self.names))})",
                                prepared)
             target = self.connection.dialect.identifier_preparer.format_table(self.table)
             cursor.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM temp.{self.staging} ORDER BY rowid")
-            cursor.execute(f"DELETE FROM temp.{self.staging}")
+            cursor.execute(f"DROP TABLE temp.{self.staging}")
         finally:
             cursor.close()
 
