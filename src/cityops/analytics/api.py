@@ -51,10 +51,16 @@ def performance(
 ):  # noqa: ANN201
     """Cases opened in [start, end) (default: the last 30 days) in your jurisdiction, grouped. Areas are
     grouped at `area_level`, never wider than your own area."""
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput("give start and end with a time zone, e.g. 2025-01-01T00:00:00+08:00", field=name)
     end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=30)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInput("give start and end with a time zone, e.g. 2025-01-01T00:00:00+08:00", field="start")
+    try:
+        start = start or end - timedelta(days=30)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError as error:
+        raise InvalidInput("start and end must lie within the years 1 to 9999 in UTC",
+                           field="end" if start is None else "start") from error
     if start >= end:
         raise InvalidInput("start must come before end", field="start")
     level = max(area_level, AreaLevel(viewer.area_level), key=lambda lv: lv.rank)
