@@ -22,6 +22,7 @@ from cityops.errors import Conflict
 from cityops.geo.locator import AreaShape, Locator
 from cityops.geo.models import Area
 from cityops.org import service as org_service
+from cityops.org.access import Principal
 from cityops.org.models import User
 from tests.factories import make_city, make_user
 from tests.integration.cases.conftest import CALENDAR, staff
@@ -85,17 +86,22 @@ def test_concurrent_dispatches_land_exactly_once(scratch_store: Engine) -> None:
         assert {c.status for c in session.scalars(select(Case))} == {"dispatched"}
 
 
+def operator_and_locator(store: Engine) -> tuple[Principal, Locator]:
+    """The operator ``registered_cases`` made, and a locator over the test city."""
+    with unit_of_work(store) as session:
+        receiver = org_service.principal_of_user(session, session.scalar(select(User).where(User.username == "op")))
+        areas = session.scalars(select(Area)).all()
+        return receiver, Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
+                                            box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in areas])
+
+
 def test_concurrent_intakes_all_land_and_readers_do_not_queue_behind_a_writer(scratch_store: Engine) -> None:
     """Each intake reads (idempotency, area, categories) before it writes: on SQLite a transaction that
     only takes the write lock at its first write would fail with "database is locked" when another
     intake committed in between. Every intake must land; a read-only unit of work must not wait."""
     store = scratch_store
     registered_cases(store)  # the city, the department and the operator
-    with unit_of_work(store) as session:
-        receiver = org_service.principal_of_user(session, session.scalar(select(User).where(User.username == "op")))
-        areas = session.scalars(select(Area)).all()
-        locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
-                                     box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in areas])
+    receiver, locator = operator_and_locator(store)
     failures: list[BaseException] = []
     start = threading.Barrier(WORKERS)
 
@@ -147,11 +153,7 @@ def test_the_same_report_sent_at_once_from_many_connections_makes_one_case(scrat
     either returns it or is refused with a 409 to retry, never a second case."""
     store = scratch_store
     registered_cases(store)
-    with unit_of_work(store) as session:
-        receiver = org_service.principal_of_user(session, session.scalar(select(User).where(User.username == "op")))
-        areas = session.scalars(select(Area)).all()
-        locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
-                                     box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in areas])
+    receiver, locator = operator_and_locator(store)
     outcomes: list[str] = []
     start = threading.Barrier(WORKERS)
 
