@@ -9,6 +9,7 @@ from cityops.media.models import Attachment
 from cityops.notify.models import Notification, Webhook, WebhookDelivery
 from cityops.org.models import ApiClient, Department, OpsCentre, Responsibility, ResponsibilityAssist, User
 from cityops.outbox import OutboxEvent
+from cityops.sensing import models as sensing_models  # noqa: F401  (registers the sensing tables)
 
 __all__ = [
     "ApiClient", "Area", "Attachment", "CalendarDay", "Case", "CaseAssignment", "CaseDeadline", "CaseEvent", "Category",

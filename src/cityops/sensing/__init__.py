@@ -1,0 +1,1 @@
+"""City vital signs: devices, readings, indicators, rules and warnings."""
