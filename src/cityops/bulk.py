@@ -9,7 +9,8 @@ On SQLite, a table with triggers (``cases`` keeps its full-text index up to date
 through a staging table: the rows go into a temporary table, then into the table with one
 ``INSERT … SELECT``. The triggers run as before, but inside one statement: FTS5 flushes what it has
 buffered at every statement savepoint, so a trigger fired by one ``INSERT`` per row writes a tiny
-index segment per row, about 75 % of the time of inserting a case with its timeline.
+index segment per row: 40–50 % of the time of writing cases with their timelines and deadlines
+(measured with 20,000 and 100,000 cases).
 """
 
 from __future__ import annotations
