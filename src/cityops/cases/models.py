@@ -26,10 +26,10 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(16), unique=True)
-    channel: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(32))  # searched through uq_cases_channel_external_id
     external_id: Mapped[str | None] = mapped_column(String(128))
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # searched through ix_cases_status_area_path
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -70,7 +70,7 @@ class CaseEvent(Base):
     __table_args__ = (UniqueConstraint("case_id", "version", name="uq_case_events_case_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))  # led by uq_case_events_case_version
     version: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32), index=True)
     from_status: Mapped[str | None] = mapped_column(String(16))
@@ -147,7 +147,7 @@ class DuplicateSuggestion(Base):
     __table_args__ = (UniqueConstraint("case_id", "candidate_id", name="uq_duplicate_suggestions_pair"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))  # led by uq_duplicate_suggestions_pair
     candidate_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     score: Mapped[float] = mapped_column(Float)
     distance_m: Mapped[float] = mapped_column(Float)
