@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from cityops.open311.api import router as open311_router
     from cityops.org.api import router as org_router
     from cityops.org.responsibility_api import router as responsibility_router
+    from cityops.sensing.api import router as sensing_router
 
     settings = settings or get_settings()
     @asynccontextmanager
@@ -196,6 +197,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
                    cases_router, notify_router, media_router, open311_router,
-                   analytics_router):
+                   analytics_router, sensing_router):
         app.include_router(router)
     return app
