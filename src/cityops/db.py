@@ -33,6 +33,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# Made by hand in migrations, not in the models: the search tables and trigram index (0009) and the
+# duplicate-check expression index (0010).
+HAND_MADE = ("case_search", "ix_cases_text_trgm", "ix_cases_duplicate_lookup")
+
+
+def in_models(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    """For Alembic's comparisons: whether a schema object is one the models describe."""
+    return not (name or "").startswith(HAND_MADE)
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every store (SQLite keeps no zone of its own)."""
 

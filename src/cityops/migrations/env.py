@@ -4,17 +4,10 @@
 from alembic import context
 
 from cityops import models  # noqa: F401  (registers every table on Base.metadata)
-from cityops.db import Base, get_engine
+from cityops.db import Base, get_engine, in_models
 
 target_metadata = Base.metadata
-
-
-# Search structures made by hand in migration 0009 (FTS5 tables, trigram index) are not in the models.
-HAND_MADE = ("case_search", "ix_cases_text_trgm", "ix_cases_duplicate_lookup")
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
-    return not (name or "").startswith(HAND_MADE)
+include_object = in_models
 
 
 def run_migrations(connection) -> None:  # noqa: ANN001
