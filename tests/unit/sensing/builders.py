@@ -6,8 +6,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hypothesis import strategies as st
+
 from cityops.sensing.rules import LevelThreshold, Reading, Rule, RuleKind, Scope, SilenceLevel
 
+VALUES = st.integers(0, 50).map(lambda tenth: tenth / 10)
+"""Water levels in tenths of a metre, so that thresholds and clear values are met exactly."""
 START = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 
 
@@ -61,3 +65,14 @@ def silence_rule(**changes: Any) -> Rule:
         "silence_levels": (SilenceLevel("yellow", minutes(15)), SilenceLevel("red", minutes(60))),
     }
     return Rule(**(fields | changes))
+
+
+@st.composite
+def histories(draw, *, values=VALUES, min_size=0) -> list[Reading]:
+    """Readings in time order, 1 second to 5 minutes apart."""
+    gaps = draw(st.lists(st.integers(1, 300), min_size=min_size, max_size=40))
+    elapsed, readings = 0, []
+    for gap in gaps:
+        elapsed += gap
+        readings.append(Reading(at(elapsed / 60), draw(values)))
+    return readings

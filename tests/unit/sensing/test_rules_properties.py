@@ -21,21 +21,9 @@ from cityops.sensing.rules import (
     dry_run,
     evaluate,
 )
-from tests.unit.sensing.builders import at, rate_rule, silence_rule, water_rule
+from tests.unit.sensing.builders import histories, rate_rule, silence_rule, water_rule
 
-VALUES = st.integers(0, 50).map(lambda tenth: tenth / 10)
 DURATIONS = st.sampled_from([0, 60, 180, 600]).map(lambda seconds: timedelta(seconds=seconds))
-
-
-@st.composite
-def histories(draw, *, values=VALUES, min_size=0) -> list[Reading]:
-    """Readings in time order, 1 second to 5 minutes apart."""
-    gaps = draw(st.lists(st.integers(1, 300), min_size=min_size, max_size=40))
-    elapsed, readings = 0, []
-    for gap in gaps:
-        elapsed += gap
-        readings.append(Reading(at(elapsed / 60), draw(values)))
-    return readings
 
 
 @st.composite
