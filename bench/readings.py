@@ -1,0 +1,178 @@
+"""Readings ingest throughput: batches POSTed to /api/v1/readings of a real server process (checked
+reading by reading, stored, rolled up into 1-minute and 1-hour buckets, latest values moved), against
+a raw ``executemany`` of the same rows into the readings table of an empty store of the same schema,
+in the same run. Run as `python bench/readings.py [--readings N] [--batch B] [--devices D]
+[--database-url URL]` (default: SQLite in a temporary folder); the last line is one JSON object.
+
+Target (issue 5): ≥ 200,000 readings/s through HTTP batches on a 2-core machine, ≥ 0.2 of the raw insert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+from shapely.geometry import box
+from sqlalchemy import text
+
+from cityops.bulk import sqlite_utc
+from cityops.db import make_engine, migrate, unit_of_work
+from cityops.geo import service as geo_service
+from cityops.geo.levels import AreaLevel
+from cityops.org import service as org_service
+from cityops.sensing import devices as registry
+from cityops.sensing import store as readings_store
+
+
+def fresh_store(url: str | None, folder: Path, name: str) -> str:
+    """A new, migrated store: a SQLite file in ``folder`` or a new database beside ``url``."""
+    if url is None:
+        store = f"sqlite:///{folder / f'{name}.db'}"
+    else:
+        admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+        database = f"cityops_bench_{name}_{os.getpid()}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
+        admin.dispose()
+        store = make_engine(url).url.set(database=database).render_as_string(hide_password=False)
+    engine = make_engine(store)
+    migrate(engine)
+    engine.dispose()
+    return store
+
+
+def drop_store(url: str | None, store: str) -> None:
+    if url is None:
+        return
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_engine(store).url.database}" WITH (FORCE)')
+    admin.dispose()
+
+
+def seed(store: str, devices: int) -> str:
+    """A one-street city with ``devices`` gauges; returns a system client's token."""
+    engine = make_engine(store)
+    with unit_of_work(engine) as session:
+        city = geo_service.create_area(session, code="990000", name="测试市", level=AreaLevel.city, parent=None,
+                                       geometry=box(121.0, 31.0, 121.4, 31.2), origin="bench")
+        locator = geo_service.build_locator(session, boundary_distance_m=30)
+        registry.create_device_type(session, code="wl", name="水位计", metrics={"water_level": "m", "battery": "V"})
+        csv = "code,name,type,lon,lat\n" + "".join(
+            f"D{i:06d},gauge {i},wl,{121.0 + 0.4 * (i + 0.5) / devices:.6f},31.1\n" for i in range(devices))
+        registry.import_csv(session, data=csv, locator=locator, actor=None, origin="bench")
+        _, token = org_service.create_api_client(session, name="bench", kind="system", area_code=city.code,
+                                                 roles=["system"], origin="bench")
+    engine.dispose()
+    return token
+
+
+def make_readings(count: int, devices: int, start: datetime) -> list[tuple[str, str, datetime, float]]:
+    """``count`` readings: each device reports its two metrics every 10 s, in time order."""
+    rows = []
+    for i in range(count):
+        device, step = (i // 2) % devices, i // (2 * devices)
+        rows.append((f"D{device:06d}", ("water_level", "battery")[i % 2], start + timedelta(seconds=10 * step),
+                     1.0 + (i * 7919 % 1000) / 1000))
+    return rows
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def through_http(store: str, token: str, bodies: list[bytes], count: int) -> float:
+    port = free_port()
+    env = {**os.environ, "CITYOPS_DATABASE_URL": store, "CITYOPS_SWEEP_INTERVAL_S": "0",
+           "CITYOPS_ENVIRONMENT": "dev"}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "cityops.main:create_app", "--factory",
+                               "--port", str(port), "--log-level", "warning"], env=env)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}) as http:
+            for _ in range(100):
+                try:
+                    if http.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            started = time.perf_counter()
+            stored = 0
+            for body in bodies:
+                answer = http.post("/api/v1/readings", content=body)
+                answer.raise_for_status()
+                stored += answer.json()["stored"]
+            elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    if stored != count:
+        raise SystemExit(f"the server stored {stored} readings of {count}")
+    return elapsed
+
+
+def raw_executemany(store: str, rows: list[tuple[int, str, datetime, float, bool]], batch: int) -> float:
+    """The same rows straight into ``readings``, batch by batch, one transaction per batch."""
+    engine = make_engine(store)
+    sqlite = engine.dialect.name == "sqlite"
+    if not sqlite:
+        with engine.begin() as connection:
+            readings_store.ensure_partitions(connection, months={(r[2].year, r[2].month) for r in rows})
+    sql = "INSERT INTO readings (device_id, metric, ts, value, maintenance) VALUES " + (
+        "(?, ?, ?, ?, ?)" if sqlite else "(%s, %s, %s, %s, %s)")
+    started = time.perf_counter()
+    for first in range(0, len(rows), batch):
+        with engine.begin() as connection:
+            chunk = rows[first:first + batch]
+            prepared = [(d, m, sqlite_utc(ts), v, int(x)) for d, m, ts, v, x in chunk] if sqlite else chunk
+            connection.exec_driver_sql(sql, prepared)
+    elapsed = time.perf_counter() - started
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM readings")) == len(rows)
+    engine.dispose()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--readings", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--devices", type=int, default=1_000)
+    parser.add_argument("--database-url", default=None, help="a PostgreSQL URL; default: SQLite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        served = fresh_store(args.database_url, Path(folder), "served")
+        token = seed(served, args.devices)
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        readings = make_readings(args.readings, args.devices, start)
+        bodies = [orjson.dumps([{"device": d, "metric": m, "ts": ts.isoformat(), "value": v}
+                                for d, m, ts, v in readings[i:i + args.batch]])
+                  for i in range(0, len(readings), args.batch)]
+        http_s = through_http(served, token, bodies, len(readings))
+        raw = fresh_store(args.database_url, Path(folder), "raw")
+        ids = {f"D{i:06d}": i + 1 for i in range(args.devices)}
+        raw_s = raw_executemany(raw, [(ids[d], m, ts, v, False) for d, m, ts, v in readings], args.batch)
+        for store in (served, raw):
+            drop_store(args.database_url, store)
+    result = {"bench": "readings", "backend": "postgresql" if args.database_url else "sqlite",
+              "readings": len(readings), "batch": args.batch, "devices": args.devices,
+              "http_readings_per_s": round(len(readings) / http_s), "raw_readings_per_s": round(len(readings) / raw_s),
+              "ratio_to_raw": round(raw_s / http_s, 3)}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
