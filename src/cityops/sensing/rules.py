@@ -39,7 +39,14 @@ than the latest one changes nothing, and one that arrives after its silence fire
 without undoing it (the data really was missing at the time). A rule starts counting at the first
 reading it sees.
 
-A changed rule starts from a fresh ``RuleState``: the state is laid out by the rule's levels.
+Two things the caller must keep in mind. A changed rule starts from a fresh ``RuleState``: the state is
+laid out by the rule's levels. And the watermark only moves forward, so a reading stamped in the future
+(a device clock gone wrong) would make every true reading after it too late: ingest refuses readings
+from beyond a small clock skew before they reach a rule. With no lateness window, ``advance`` is only
+needed by ``no_data`` rules; on others it makes readings older than its ``now`` too late.
+
+``state_to_json``/``state_from_json`` turn a state into plain JSON values and back, for keeping states
+across restarts (a state rebuilt by replaying history would fire its warnings again).
 """
 
 from __future__ import annotations
@@ -223,6 +230,10 @@ class Rule:
     rate_window: timedelta | None = None
     rate_per: timedelta | None = None
     allowed_lateness: timedelta = timedelta(0)
+    open_case_from: WarningLevel | None = None
+    """From this level up the platform opens a case itself; None: an operator judges (研判) first."""
+    case_category: str | None = None
+    """The category of the case it opens, which routes it through the closed loop."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code.strip():
@@ -246,6 +257,13 @@ class Rule:
             _duration(self.rate_per, field="rate_per", positive=True)
         elif self.rate_window is not None or self.rate_per is not None:
             raise InvalidInput("only a rate rule has a rate window", field="rate_window")
+        if self.open_case_from is not None:
+            object.__setattr__(self, "open_case_from", as_level(self.open_case_from, field="open_case_from"))
+            if not isinstance(self.case_category, str) or not self.case_category.strip():
+                raise InvalidInput("a rule that opens cases names their category", field="case_category")
+        elif self.case_category is not None:
+            raise InvalidInput("a case category needs open_case_from: the level that opens the case",
+                               field="open_case_from")
 
     def _check_levels(self) -> None:
         if not self.levels or self.silence_levels:
@@ -562,3 +580,46 @@ def episodes(events: Iterable[RuleEvent]) -> tuple[Episode, ...]:
     if current is not None:
         found.append(current)
     return tuple(found)
+
+
+def _time_text(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def state_to_json(state: RuleState) -> dict[str, Any]:
+    """The state as JSON values (times as ISO 8601 text in UTC)."""
+    return {
+        "level": None if state.level is None else state.level.value,
+        "fire_since": [_time_text(moment) for moment in state.fire_since],
+        "clear_since": [_time_text(moment) for moment in state.clear_since],
+        "last_at": _time_text(state.last_at),
+        "latest_seen_at": _time_text(state.latest_seen_at),
+        "clock_at": _time_text(state.clock_at),
+        "history": [[reading.at.isoformat(), reading.value] for reading in state.history],
+        "pending": [[reading.at.isoformat(), reading.value] for reading in state.pending],
+    }
+
+
+def state_from_json(data: Any) -> RuleState:
+    """A state from ``state_to_json``'s values; anything else is bad input (field ``state``)."""
+    def moment(value: Any) -> datetime | None:
+        return None if value is None else as_utc(value, field="state")
+
+    def readings(pairs: Any) -> tuple[Reading, ...]:
+        if not isinstance(pairs, list) or not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+            raise InvalidInput("state readings are [time, value] pairs", field="state")
+        return tuple(Reading(as_utc(at, field="state"), _finite(value, field="state")) for at, value in pairs)
+
+    def moments(value: Any) -> tuple[datetime | None, ...]:
+        if not isinstance(value, list):
+            raise InvalidInput("state run starts are a list", field="state")
+        return tuple(map(moment, value))
+
+    expected = {"level", "fire_since", "clear_since", "last_at", "latest_seen_at", "clock_at", "history", "pending"}
+    if not isinstance(data, dict) or set(data) != expected:
+        raise InvalidInput(f"a rule state is an object with {', '.join(sorted(expected))}", field="state")
+    return RuleState(
+        None if data["level"] is None else as_level(data["level"], field="state"),
+        moments(data["fire_since"]), moments(data["clear_since"]), moment(data["last_at"]),
+        moment(data["latest_seen_at"]), moment(data["clock_at"]), readings(data["history"]),
+        readings(data["pending"]))

@@ -24,6 +24,8 @@ Decisions:
 - **Only the system resolves and changes levels**: they follow the readings. People acknowledge (研判
   begins), close as a false alarm (with a reason: it feeds the device's false-alarm rate) or convert the
   warning into a case (naming it; the system does the same when the rule opens cases automatically).
+- **Opening a case is the rule's choice** (``Rule.open_case_from``): from that level up the system
+  converts the warning into a case (``should_open_case``); below it, or without it, an operator judges.
 - **Silences and inhibition do not change the warning**: they only decide whether it is notified
   (``suppression``), so the history stays whole and a silence can end without losing anything.
 """
@@ -39,7 +41,7 @@ from typing import Any
 
 from cityops.errors import Conflict, InvalidInput, PermissionDenied
 from cityops.org.roles import Role
-from cityops.sensing.rules import EventKind, RuleEvent, RuleKind, WarningLevel, as_level, as_utc
+from cityops.sensing.rules import EventKind, Rule, RuleEvent, RuleKind, WarningLevel, as_level, as_utc
 
 
 class WarningStatus(StrEnum):
@@ -299,6 +301,16 @@ def follow(active: Warning | None, event: RuleEvent, *, labels: Labels) -> tuple
         return None
     return apply(active, WarningAction.change_level, actor=SYSTEM, at=event.at, level=event.level,
                  value=event.value)
+
+
+def should_open_case(warning: Warning, rule: Rule) -> bool:
+    """Whether the platform opens a case for this warning itself: the rule says so from a level the
+    warning has reached, it is still active, and it has no case yet. The service opens the case (in the
+    rule's category, routed by the closed loop) and then converts the warning with the case's id."""
+    if rule.code != warning.rule:
+        raise InvalidInput("the warning comes from another rule", field="rule")
+    return (rule.open_case_from is not None and warning.active and warning.case_id is None
+            and warning.level.rank >= rule.open_case_from.rank)
 
 
 @dataclass(frozen=True)

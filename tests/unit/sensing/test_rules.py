@@ -3,6 +3,7 @@ readings and the dry run."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -21,6 +22,8 @@ from cityops.sensing.rules import (
     applies_to,
     dry_run,
     evaluate,
+    state_from_json,
+    state_to_json,
 )
 from tests.unit.sensing.builders import at, minutes, rate_rule, series, silence_rule, water_rule
 
@@ -342,3 +345,48 @@ class TestDryRun:
     def test_an_empty_history_finds_nothing(self):
         assert dry_run(silence_rule(), [], until=at(100)).events == ()
         assert dry_run(water_rule(), []).events == ()
+
+
+class TestFallingRate:
+    def test_a_below_rate_rule_watches_a_fast_fall(self):
+        rule = rate_rule(comparison="below", levels=(LevelThreshold("yellow", -0.5, -0.3),))
+        falling = [3.0 - 0.02 * minute for minute in range(21)]  # -1.2 m per hour
+        events = run(rule, series(falling + [falling[-1]] * 10))  # over 10 minutes: -0.36 at 27, -0.24 at 28
+        assert moves(events) == [("fired", 10, "yellow"), ("cleared", 28, None)]
+        assert events[0].value == pytest.approx(-1.2)
+
+
+class TestCaseOpening:
+    def test_a_rule_that_opens_cases_names_the_level_and_the_category(self):
+        rule = water_rule(open_case_from="橙", case_category="drainage.waterlogging")
+        assert rule.open_case_from is ORANGE
+        with pytest.raises(InvalidInput) as error:
+            water_rule(open_case_from="orange")
+        assert error.value.field == "case_category"
+        with pytest.raises(InvalidInput) as error:
+            water_rule(case_category="drainage.waterlogging")
+        assert error.value.field == "open_case_from"
+
+
+class TestStateStorage:
+    def test_a_state_survives_json_and_goes_on_the_same_way(self):
+        rule = rate_rule(allowed_lateness=minutes(3), for_duration=minutes(2))
+        readings = series([1.0 + 0.03 * minute for minute in range(20)])
+        state = evaluate(rule, RuleState(), readings[:15]).state
+        stored = json.loads(json.dumps(state_to_json(state)))
+        assert state_from_json(stored) == state
+        assert evaluate(rule, state_from_json(stored), readings[15:]) == evaluate(rule, state, readings[15:])
+
+    @pytest.mark.parametrize("data", [None, {}, {"level": "red"}, "state"])
+    def test_anything_else_is_bad_input(self, data):
+        with pytest.raises(InvalidInput) as error:
+            state_from_json(data)
+        assert error.value.field == "state"
+
+    def test_bad_values_inside_are_bad_input(self):
+        good = state_to_json(evaluate(water_rule(allowed_lateness=minutes(3)), RuleState(), series([1.0])).state)
+        for key, value in (("level", "purple"), ("pending", [["yesterday", 1.0]]), ("pending", [[good["last_at"]]]),
+                           ("fire_since", "x"), ("history", [["2026-07-01T08:00:00+00:00", "NaN"]])):
+            with pytest.raises(InvalidInput) as error:
+                state_from_json(good | {key: value})
+            assert error.value.field == "state", key

@@ -5,6 +5,7 @@ arrival order within the lateness window, batching and clock ticks change no eve
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -20,6 +21,8 @@ from cityops.sensing.rules import (
     advance,
     dry_run,
     evaluate,
+    state_from_json,
+    state_to_json,
 )
 from tests.unit.sensing.builders import histories, rate_rule, silence_rule, water_rule
 
@@ -177,3 +180,13 @@ def test_clock_ticks_between_readings_do_not_change_no_data_events(data, reading
             silence = next(level.after for level in rule.silence_levels if level.level is event.level)
             last = [reading for reading in readings if reading.at < event.at][-1]
             assert event.at == last.at + silence
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), rule=value_rules(), readings=histories())
+def test_a_state_stored_as_json_between_batches_changes_nothing(data, rule, readings):
+    cut = data.draw(st.integers(0, len(readings)))
+    state = evaluate(rule, RuleState(), readings[:cut]).state
+    stored = state_from_json(json.loads(json.dumps(state_to_json(state))))
+    assert stored == state
+    assert evaluate(rule, stored, readings[cut:]) == evaluate(rule, state, readings[cut:])

@@ -23,6 +23,7 @@ from cityops.sensing.warnings import (
     inhibiting_station,
     notification_key,
     open_warning,
+    should_open_case,
     suppression,
 )
 from tests.unit.sensing.builders import at, series, water_rule
@@ -270,3 +271,25 @@ class TestGrouping:
         with pytest.raises(InvalidInput) as error:
             Labels("r", RuleKind.threshold, "X", ())
         assert error.value.field == "labels.area_path"
+
+
+class TestCaseOpening:
+    rule = water_rule(open_case_from="orange", case_category="drainage.waterlogging")
+
+    def test_opens_a_case_from_the_rules_level_for_an_active_warning_without_one(self):
+        yellow, _ = firing([3.1])
+        orange, _ = firing([3.6])
+        assert not should_open_case(yellow, self.rule) and should_open_case(orange, self.rule)
+        acknowledged, _ = apply(orange, "acknowledge", actor=OPERATOR, at=at(1))
+        assert should_open_case(acknowledged, self.rule)
+        converted, _ = apply(acknowledged, "convert_to_case", actor=SYSTEM, at=at(2), case_id=31)
+        assert not should_open_case(converted, self.rule)
+        closed, _ = apply(orange, "close_false_alarm", actor=OPERATOR, at=at(1), reason="sensor fouled")
+        assert not should_open_case(closed, self.rule)
+
+    def test_a_rule_without_it_waits_for_an_operator(self):
+        red, _ = firing([4.5])
+        assert not should_open_case(red, water_rule())
+        with pytest.raises(InvalidInput) as error:
+            should_open_case(red, water_rule(code="other"))
+        assert error.value.field == "rule"
