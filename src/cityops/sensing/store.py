@@ -101,10 +101,12 @@ def _write_postgresql(connection: Connection, rows: Sequence[ReadingRow]) -> int
 
 def _write_sqlite(connection: Connection, rows: Sequence[ReadingRow]) -> int:
     staged = []
+    buckets: dict[datetime, tuple[str, str]] = {}  # a batch's readings share few minutes
     for device_id, metric, ts, value, maintenance in rows:
         minute = ts.replace(second=0, microsecond=0)
-        staged.append((device_id, metric, sqlite_utc(ts), value, 1 if maintenance else 0,
-                       sqlite_utc(minute), sqlite_utc(minute.replace(minute=0))))
+        if minute not in buckets:
+            buckets[minute] = (sqlite_utc(minute), sqlite_utc(minute.replace(minute=0)))
+        staged.append((device_id, metric, sqlite_utc(ts), value, 1 if maintenance else 0, *buckets[minute]))
     cursor = connection.connection.driver_connection.cursor()
     try:
         cursor.execute(f"DROP TABLE IF EXISTS temp.{STAGING}")
