@@ -33,9 +33,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-# Made by hand in migrations, not in the models: the search tables and trigram index (0009) and the
-# duplicate-check expression index (0010).
-HAND_MADE = ("case_search", "ix_cases_text_trgm", "ix_cases_duplicate_lookup")
+# Made by hand in migrations, not in the models: the search tables and trigram index (0009), the
+# duplicate-check expression index (0010) and the monthly partitions of readings on PostgreSQL (0013).
+HAND_MADE = ("case_search", "ix_cases_text_trgm", "ix_cases_duplicate_lookup", "readings_p")
 
 
 def in_models(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
