@@ -29,8 +29,8 @@ it is reported (``Evaluation.too_late``), not evaluated, since the events it cou
 already out. A reading at a time the state still holds is a duplicate and is ignored (the first one
 wins, as in storage). So within the window, any arrival order gives exactly the events of ``dry_run`` — the cost is
 that events wait ``allowed_lateness`` (0, the default, evaluates at once and accepts no late reading);
-``Evaluation.provisional`` shows what the waiting readings would do if nothing else came, for a live
-display that cannot wait.
+``provisional`` shows what the waiting readings would do if nothing else came, for a live display
+that cannot wait.
 
 **No data.** A ``no_data`` rule's levels are silences (``SilenceLevel``): a level fires at the last
 reading's time plus its silence, once a later reading or ``advance`` shows the silence was that long,
@@ -52,7 +52,7 @@ across restarts (a state rebuilt by replaying history would fire its warnings ag
 from __future__ import annotations
 
 import math
-from bisect import insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -357,8 +357,6 @@ class Evaluation:
     state: RuleState
     events: tuple[RuleEvent, ...]
     """Final events, in time order."""
-    provisional: tuple[RuleEvent, ...] = ()
-    """What the readings still waiting for the watermark would add if nothing else arrived: for display."""
     too_late: tuple[Reading, ...] = ()
     duplicates: tuple[Reading, ...] = ()
 
@@ -382,22 +380,14 @@ class _Run:
         clear_since = list(state.clear_since) if len(state.clear_since) == count else [None] * count
         return cls(rule, state.level, fire_since, clear_since, state.last_at, list(state.history))
 
-    def copy(self) -> _Run:
-        return _Run(self.rule, self.level, list(self.fire_since), list(self.clear_since), self.last_at,
-                    list(self.history))
-
     def signal(self, reading: Reading) -> float | None:
         rule = self.rule
         if rule.kind is RuleKind.threshold:
             return reading.value
-        cutoff = reading.at - rule.rate_window
-        base = None
-        for earlier in reversed(self.history):
-            if earlier.at <= cutoff:
-                base = earlier
-                break
-        if base is None:
+        position = bisect_right(self.history, reading.at - rule.rate_window, key=_time)
+        if not position:
             return None
+        base = self.history[position - 1]
         return (reading.value - base.value) / ((reading.at - base.at) / rule.rate_per)
 
     def step(self, reading: Reading) -> None:
@@ -477,39 +467,51 @@ def advance(rule: Rule, state: RuleState, *, now: datetime) -> Evaluation:
     return _settle(rule, state, [], clock_at=clock_at)
 
 
+def _time(reading: Reading) -> datetime:
+    return reading.at
+
+
+def _holds(readings: Sequence[Reading], moment: datetime) -> bool:
+    """Whether time-ordered ``readings`` hold one at ``moment``."""
+    position = bisect_left(readings, moment, key=_time)
+    return position < len(readings) and readings[position].at == moment
+
+
 def _settle(rule: Rule, state: RuleState, batch: list[Reading], *, clock_at: datetime | None) -> Evaluation:
     watermark = state.watermark(rule)
-    known = {reading.at for reading in state.pending}
-    known.update(reading.at for reading in state.history)
-    if state.last_at is not None:
-        known.add(state.last_at)
     pending = list(state.pending)
     too_late: list[Reading] = []
     duplicates: list[Reading] = []
     latest_seen_at = state.latest_seen_at
     for reading in batch:
-        if reading.at in known:
+        if watermark is not None and reading.at <= watermark:
+            seen = reading.at == state.last_at or _holds(state.history, reading.at)
+            (duplicates if seen else too_late).append(reading)
+        elif _holds(pending, reading.at):
             duplicates.append(reading)
-        elif watermark is not None and reading.at <= watermark:
-            too_late.append(reading)
         else:
-            known.add(reading.at)
-            insort(pending, reading, key=lambda item: item.at)
-            latest_seen_at = reading.at if latest_seen_at is None else max(latest_seen_at, reading.at)
-    new_state = RuleState(latest_seen_at=latest_seen_at, clock_at=clock_at)
-    watermark = new_state.watermark(rule)
-    settled = 0
-    while settled < len(pending) and watermark is not None and pending[settled].at <= watermark:
-        settled += 1
+            insort(pending, reading, key=_time)
+            if latest_seen_at is None or reading.at > latest_seen_at:
+                latest_seen_at = reading.at
+    moments = [moment for moment in (latest_seen_at, clock_at) if moment is not None]
+    watermark = max(moments) - rule.allowed_lateness if moments else None
+    settled = 0 if watermark is None else bisect_right(pending, watermark, key=_time)
     run = _Run.of(rule, state)
     for reading in pending[:settled]:
         run.step(reading)
-    waiting = pending[settled:]
-    preview = run.copy()
-    for reading in waiting:
-        preview.step(reading)
-    return Evaluation(run.state(latest_seen_at=latest_seen_at, clock_at=clock_at, pending=waiting),
-                      tuple(run.events), tuple(preview.events), tuple(too_late), tuple(duplicates))
+    return Evaluation(run.state(latest_seen_at=latest_seen_at, clock_at=clock_at, pending=pending[settled:]),
+                      tuple(run.events), tuple(too_late), tuple(duplicates))
+
+
+def provisional(rule: Rule, state: RuleState) -> tuple[RuleEvent, ...]:
+    """What the readings still waiting for the watermark would do if nothing else arrived: not final
+    (a late reading may change it), for a live display that cannot wait for the lateness window."""
+    if rule.kind is RuleKind.no_data:
+        return ()
+    run = _Run.of(rule, state)
+    for reading in state.pending:
+        run.step(reading)
+    return tuple(run.events)
 
 
 def _evaluate_silence(rule: Rule, state: RuleState, batch: list[Reading], *, clock_at: datetime | None) -> Evaluation:

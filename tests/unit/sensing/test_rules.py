@@ -22,6 +22,7 @@ from cityops.sensing.rules import (
     applies_to,
     dry_run,
     evaluate,
+    provisional,
     state_from_json,
     state_to_json,
 )
@@ -283,9 +284,9 @@ class TestLateReadings:
         rule = water_rule(allowed_lateness=minutes(5), for_duration=minutes(2))
         first = evaluate(rule, RuleState(), [Reading(at(0), 3.1), Reading(at(2), 3.1)])
         assert first.events == () and len(first.state.pending) == 2
-        assert moves(first.provisional) == [("fired", 2, "yellow")]
+        assert moves(provisional(rule, first.state)) == [("fired", 2, "yellow")]
         late = evaluate(rule, first.state, [Reading(at(1), 2.0)])
-        assert late.events == () and late.provisional == () and not late.too_late
+        assert late.events == () and provisional(rule, late.state) == () and not late.too_late
         settled = evaluate(rule, late.state, [Reading(at(7), 3.1)])
         assert settled.events == () and [reading.at for reading in settled.state.pending] == [at(7)]
         assert moves(advance(rule, settled.state, now=at(20)).events) == [("fired", 7, "yellow")]
@@ -311,6 +312,13 @@ class TestLateReadings:
         assert evaluation.duplicates == (Reading(at(0), 9.0),)
         assert evaluation.state.pending == (Reading(at(0), 1.0),)
         assert evaluate(rule, evaluation.state, [Reading(at(0), 9.0)]).duplicates == (Reading(at(0), 9.0),)
+
+    def test_a_repeat_of_an_evaluated_reading_is_a_duplicate_while_the_state_holds_its_time(self):
+        rule = rate_rule()
+        state = evaluate(rule, RuleState(), series([1.0] * 20)).state
+        evaluation = evaluate(rule, state, [Reading(at(19), 5.0), Reading(at(12), 5.0), Reading(at(12.5), 5.0)])
+        assert evaluation.duplicates == (Reading(at(19), 5.0), Reading(at(12), 5.0))
+        assert evaluation.too_late == (Reading(at(12.5), 5.0),) and evaluation.state == state
 
     def test_advance_never_moves_the_clock_back(self):
         rule = water_rule(allowed_lateness=minutes(5))

@@ -21,6 +21,7 @@ from cityops.sensing.rules import (
     advance,
     dry_run,
     evaluate,
+    provisional,
     state_from_json,
     state_to_json,
 )
@@ -190,3 +191,11 @@ def test_a_state_stored_as_json_between_batches_changes_nothing(data, rule, read
     stored = state_from_json(json.loads(json.dumps(state_to_json(state))))
     assert stored == state
     assert evaluate(rule, stored, readings[cut:]) == evaluate(rule, state, readings[cut:])
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), rule=value_rules(), readings=histories(min_size=1))
+def test_the_provisional_events_are_what_the_clock_makes_final_if_nothing_else_comes(data, rule, readings):
+    cut = data.draw(st.integers(1, len(readings)))
+    state = evaluate(rule, RuleState(), readings[:cut]).state
+    assert provisional(rule, state) == advance(rule, state, now=readings[cut - 1].at + rule.allowed_lateness).events
