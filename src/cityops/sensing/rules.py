@@ -27,10 +27,10 @@ levels IV–I). For ``threshold`` and ``rate``:
 them they are evaluated and their events are final. A reading at or before the watermark is too late:
 it is reported (``Evaluation.too_late``), not evaluated, since the events it could have changed are
 already out. A reading at a time the state still holds is a duplicate and is ignored (the first one
-wins, as in storage). So within the window, any arrival order gives exactly the events of ``dry_run`` — the cost is
-that events wait ``allowed_lateness`` (0, the default, evaluates at once and accepts no late reading);
-``provisional`` shows what the waiting readings would do if nothing else came, for a live display
-that cannot wait.
+wins, as in storage). So within the window, any arrival order gives exactly the events of ``dry_run``;
+the cost is that events wait ``allowed_lateness`` (0, the default, evaluates at once and accepts no
+late reading). ``provisional`` shows what the waiting readings would do if nothing else came, for a
+live display that cannot wait.
 
 **No data.** A ``no_data`` rule's levels are silences (``SilenceLevel``): a level fires at the last
 reading's time plus its silence, once a later reading or ``advance`` shows the silence was that long,
