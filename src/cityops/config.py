@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     supervision_limit: str = Field("1wd", description="deadline of a supervision (督办) of an overdue step")
     sweep_interval_s: float = Field(30.0, ge=0, description="seconds between in-process rounds of background "
                                     "jobs (sweeper, notifications, webhooks); 0: none — run `cityops worker`")
+    readings_raw_days: int = Field(90, ge=1, description="days raw sensor readings are kept")
+    readings_rollup_days: int = Field(730, ge=1, description="days 1-minute and 1-hour rollups are kept")
     settle_at_startup: bool | None = Field(
         None, description="build the locator and calendar before the first request, then exempt what is alive "
                           "from garbage collection (a full collection over it paused requests for 100–250 ms); "

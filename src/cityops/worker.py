@@ -1,4 +1,5 @@
-"""Background work: the time-limit sweeper, the outbox fan-out and webhook delivery. In-process beside
+"""Background work: the time-limit sweeper, the outbox fan-out, webhook delivery and, hourly, the
+retention of sensor readings. In-process beside
 the API by default; at scale as `cityops worker` processes. Each job runs in its own unit of work
 under its own lease in the store, so several workers never do the same job at once."""
 
@@ -22,6 +23,7 @@ from cityops.config import Settings
 from cityops.db import unit_of_work
 from cityops.notify import service as notify
 from cityops.notify.service import Outgoing
+from cityops.sensing import service as sensing_service
 
 log = logging.getLogger("cityops.worker")
 LEASE_TTL = timedelta(minutes=5)
@@ -73,7 +75,9 @@ def run_all(engine: Engine, settings: Settings, *, holder: str, post: Post = htt
     now = datetime.now(UTC)
     return {"sweep": run_sweeper(engine, settings, holder=holder, now=now),
             "fanned_out": run_fan_out(engine, holder=holder, now=now),
-            "delivered": run_deliveries(engine, holder=holder, now=now, post=post)}
+            "delivered": run_deliveries(engine, holder=holder, now=now, post=post),
+            "pruned": sensing_service.run_prune(engine, holder=holder, now=now, raw_days=settings.readings_raw_days,
+                                                rollup_days=settings.readings_rollup_days)}
 
 
 class BackgroundWorker:

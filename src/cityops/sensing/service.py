@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from cityops import jobs
 from cityops.db import unit_of_work
 from cityops.errors import InvalidInput, PermissionDenied
+from cityops.jobs import JobLease
 from cityops.org.access import Principal
 from cityops.org.roles import Role
 from cityops.sensing import devices as registry
@@ -278,10 +279,13 @@ def prune(session: Session, *, now: datetime, raw_days: int, rollup_days: int) -
 
 
 def run_prune(engine: Engine, *, holder: str, now: datetime, raw_days: int, rollup_days: int,
-              ttl: timedelta = timedelta(minutes=30)) -> store.PruneReport | None:
-    """Prune under the store's ``sensing-prune`` lease (for the background worker); None while
-    another worker holds it."""
+              every: timedelta = timedelta(hours=1)) -> store.PruneReport | None:
+    """Prune for the background worker at most once per ``every`` among all workers: the
+    ``sensing-prune`` lease's expiry is when the next prune is due. None when it is not due."""
     with unit_of_work(engine) as session:
-        if not jobs.acquire(session, name=PRUNE_LEASE, holder=holder, now=now, ttl=ttl):
+        due = session.scalar(select(JobLease.expires_at).where(JobLease.name == PRUNE_LEASE))
+        if due is not None and due > now:
+            return None
+        if not jobs.acquire(session, name=PRUNE_LEASE, holder=holder, now=now, ttl=every):
             return None
         return prune(session, now=now, raw_days=raw_days, rollup_days=rollup_days)
