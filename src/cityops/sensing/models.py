@@ -1,5 +1,6 @@
 """Tables of the sensing domain: device types and devices, raw readings, their 1-minute and 1-hour
-rollups and the latest value per device and metric.
+rollups and the latest value per device and metric; warning rules, their states per origin, warnings
+with their history, and silences.
 
 ``readings`` is written only in bulk (``cityops.sensing.store``), never through ORM objects. On
 PostgreSQL migration 0013 makes it a table partitioned by month on ``ts`` (partitions are created
@@ -11,8 +12,22 @@ never deleted (they are retired).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityops.db import Base, UTCDateTime, utcnow
@@ -109,3 +124,106 @@ class LatestReading(Base):
     ts: Mapped[datetime] = mapped_column(UTCDateTime)
     value: Mapped[float] = mapped_column(Float)
     maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+ACTIVE_WARNING = "status IN ('firing', 'acknowledged')"
+
+
+class SensingRule(Base):
+    """A warning rule: ``definition`` is the rule as JSON (``cityops.sensing.alerting.rule_from_json``
+    reads it back through ``rules.Rule``); the scope and metric are columns too, so that ingest finds
+    the rules a reading may concern without reading every definition."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    metric: Mapped[str | None] = mapped_column(String(64))
+    scope_device_type: Mapped[str | None] = mapped_column(String(64))
+    scope_area: Mapped[str | None] = mapped_column(String(64))
+    scope_indicator: Mapped[str | None] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RuleStateRow(Base):
+    """What one rule needs to go on for one origin (a device's metric), as ``rules.state_to_json``."""
+
+    __tablename__ = "rule_states"
+    __table_args__ = (PrimaryKeyConstraint("rule_id", "device_id", "metric", name="pk_rule_states"),)
+
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    metric: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WarningRow(Base):
+    """A warning (预警) of one rule for one origin. At most one is active (firing or acknowledged) per
+    rule and origin: a partial unique index holds that under concurrency. ``area_path`` is the
+    device's, for jurisdiction; ``labels`` are ``warnings.Labels`` as JSON, for silences."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (Index("uq_warnings_active_origin", "rule_id", "device_id", "metric", unique=True,
+                            postgresql_where=text(ACTIVE_WARNING), sqlite_where=text(ACTIVE_WARNING)),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    metric: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    level: Mapped[str] = mapped_column(String(8))
+    peak_level: Mapped[str] = mapped_column(String(8))
+    value: Mapped[float | None] = mapped_column(Float)
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON)
+    area_path: Mapped[str] = mapped_column(String(1024), index=True)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class WarningEntryRow(Base):
+    """One move of a warning (the history): who, when, why, from and to which status and level."""
+
+    __tablename__ = "warning_entries"
+    __table_args__ = (UniqueConstraint("warning_id", "version", name="uq_warning_entries_warning_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    warning_id: Mapped[int] = mapped_column(ForeignKey("warnings.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    from_level: Mapped[str | None] = mapped_column(String(8))
+    to_level: Mapped[str] = mapped_column(String(8))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    case_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class SilenceRow(Base):
+    """A time-boxed mute of warnings' notifications, by matchers (``warnings.Silence``)."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matchers: Mapped[list[list[str]]] = mapped_column(JSON)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    area_path: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
