@@ -5,6 +5,7 @@ device's type, a time with a zone, a finite number — and the answer names ever
 its index with a stable code and a reason; the others are stored. Sending the same reading again
 (same device, metric and time) is accepted and changes nothing. Readings of a device in maintenance
 are accepted and marked. Every device with an accepted reading has its last contact moved to now.
+The stored readings go on to the warning rules in the same unit of work (``alerting``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from cityops.errors import InvalidInput, PermissionDenied
 from cityops.jobs import JobLease
 from cityops.org.access import Principal
 from cityops.org.roles import Role
+from cityops.sensing import alerting, store
 from cityops.sensing import devices as registry
-from cityops.sensing import store
 from cityops.sensing.devices import DeviceStatus
 from cityops.sensing.models import Device, DeviceType, HourRollup, MinuteRollup, Reading
 
@@ -222,7 +223,9 @@ def ingest(session: Session, *, items: Sequence[Any], caller: Principal, now: da
         result.maintenance += maintenance
         rows.setdefault((device_id, metric, ts), (device_id, metric, ts, number, maintenance))
         contacted.add(device_id)
-    result.stored = store.write(session.connection(), list(rows.values()))
+    batch = list(rows.values())
+    result.stored = store.write(session.connection(), batch)
+    alerting.evaluate_ingested(session, rows=batch, devices=known.values(), stored=result.stored, now=now)
     if contacted:
         session.execute(update(Device).where(Device.id.in_(contacted))
                         .values(last_contact_at=now, updated_at=Device.updated_at),

@@ -1,0 +1,470 @@
+"""Warning rules at work: rules kept in the store, evaluated as readings arrive, and the warnings they
+raise, with people's moves on them. The pure parts decide (``rules`` evaluates, ``warnings`` moves a
+warning); this module loads, saves and announces.
+
+**On ingest** (``evaluate_ingested``, called by ``service.ingest`` in the same unit of work): the active
+rules are read once per unit of work; each stored reading that is not from maintenance goes to the rules
+whose scope applies to its device (type, area) and metric; the states of the batch's origins (device and
+metric) are read in one query, fed the batch with ``rules.evaluate`` and saved when they changed — history
+is never rescanned. Rule events become warnings through ``warnings.follow``: one active warning per rule
+and origin (a partial unique index holds it under concurrency), level changes as entries, resolved on
+clear. ``warning.fired``, ``warning.level_changed`` and ``warning.resolved`` go into the outbox in the
+same transaction, unless a silence mutes the warning.
+
+A reading sent again is fed to the rules with the value and maintenance flag stored the first time, so
+the rules see what storage holds; the rule state itself ignores readings it has seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityops import outbox
+from cityops.calendar.workcalendar import WorkCalendar
+from cityops.cases import service as cases_service
+from cityops.cases.channels import Channel
+from cityops.cases.lifecycle import Action
+from cityops.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from cityops.geo import service as geo_service
+from cityops.geo.locator import Locator
+from cityops.org.access import Principal
+from cityops.sensing import rules, warnings
+from cityops.sensing.models import (
+    Device,
+    DeviceType,
+    Reading,
+    RuleStateRow,
+    SensingRule,
+    SilenceRow,
+    WarningEntryRow,
+    WarningRow,
+)
+from cityops.sensing.store import ReadingRow
+from cityops.sensing.warnings import WarningAction, WarningStatus
+
+RULES_KEY = "cityops.sensing.active_rules"
+TOPICS = {WarningAction.fire: "warning.fired", WarningAction.change_level: "warning.level_changed",
+          WarningAction.resolve: "warning.resolved"}
+ACTIVE = tuple(status.value for status in warnings.ACTIVE)
+_DURATIONS = ("for_duration", "clear_for", "rate_window", "rate_per", "allowed_lateness")
+
+
+# Rules as JSON -------------------------------------------------------------------------------
+
+def rule_to_json(rule: rules.Rule) -> dict[str, Any]:
+    """A rule as JSON values; durations in whole or fractional seconds (``for_duration`` → ``for_s``)."""
+    data: dict[str, Any] = {
+        "kind": rule.kind.value, "metric": rule.metric, "comparison": rule.comparison.value,
+        "scope": {"device_type": rule.scope.device_type, "area": rule.scope.area, "indicator": rule.scope.indicator},
+        "levels": [{"level": t.level.value, "fire_at": t.fire_at, "clear_at": t.clear_at} for t in rule.levels],
+        "silence_levels": [{"level": s.level.value, "after_s": s.after.total_seconds()} for s in rule.silence_levels],
+        "open_case_from": rule.open_case_from.value if rule.open_case_from else None,
+        "case_category": rule.case_category,
+    }
+    for name in _DURATIONS:
+        value = getattr(rule, name)
+        data[_seconds_key(name)] = None if value is None else value.total_seconds()
+    return data
+
+
+def _seconds_key(name: str) -> str:
+    return name.removesuffix("_duration") + "_s"
+
+
+def _seconds(value: Any, *, field: str) -> timedelta | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value > 10**9:
+        raise InvalidInput(f"{field} must be a number of seconds", field=field)
+    return timedelta(seconds=value)
+
+
+def rule_from_json(code: str, data: Any) -> rules.Rule:
+    """A rule from ``rule_to_json``'s values, checked by ``rules.Rule``; anything else is bad input."""
+    if not isinstance(data, dict) or not isinstance(data.get("scope"), dict):
+        raise InvalidInput("a rule definition is an object with a scope", field="definition")
+    scope = data["scope"]
+    unknown = set(scope) - {"device_type", "area", "indicator"}
+    if unknown:
+        raise InvalidInput(f"unknown scope fields: {', '.join(sorted(unknown))}", field="scope")
+
+    def items(name: str) -> list[dict[str, Any]]:
+        value = data.get(name) or []
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise InvalidInput(f"{name} is a list of objects", field=name)
+        return value
+
+    try:
+        levels = tuple(rules.LevelThreshold(item.get("level"), item.get("fire_at"), item.get("clear_at"))
+                       for item in items("levels"))
+        silences = tuple(rules.SilenceLevel(item.get("level"), _seconds(item.get("after_s"), field="after_s"))
+                         for item in items("silence_levels"))
+        durations = {name: _seconds(data.get(_seconds_key(name)), field=_seconds_key(name)) for name in _DURATIONS}
+        for name in ("for_duration", "clear_for", "allowed_lateness"):
+            durations[name] = durations[name] or timedelta(0)
+        return rules.Rule(code=code, kind=data.get("kind"), scope=rules.Scope(**scope), metric=data.get("metric"),
+                          comparison=data.get("comparison") or rules.Comparison.above, levels=levels,
+                          silence_levels=silences, open_case_from=data.get("open_case_from"),
+                          case_category=data.get("case_category"), **durations)
+    except TypeError as error:
+        raise InvalidInput(f"bad rule definition: {error}", field="definition") from None
+
+
+# Rules in the store --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActiveRule:
+    id: int
+    rule: rules.Rule
+
+
+def _active_rules(session: Session) -> list[ActiveRule]:
+    """The active rules, read once per unit of work (creating or deactivating one forgets them)."""
+    if RULES_KEY not in session.info:
+        rows = session.execute(select(SensingRule.id, SensingRule.code, SensingRule.definition)
+                               .where(SensingRule.active).order_by(SensingRule.id))
+        session.info[RULES_KEY] = [ActiveRule(id, rule_from_json(code, definition)) for id, code, definition in rows]
+    return session.info[RULES_KEY]
+
+
+def rule_of(row: SensingRule) -> rules.Rule:
+    return rule_from_json(row.code, row.definition)
+
+
+def _path_codes(area_path: str) -> tuple[str, ...]:
+    return tuple(code for code in area_path.strip("/").split("/") if code)
+
+
+def create_rule(session: Session, *, code: str, name: str, definition: dict[str, Any],
+                author: Principal) -> SensingRule:
+    """A new active rule. Its area must lie in the author's jurisdiction; a rule for the whole city
+    (no area) needs an author whose jurisdiction is the city."""
+    rule = rule_from_json(code, definition)
+    if rule.scope.area is not None:
+        area = geo_service.get_area(session, code=rule.scope.area)
+        if not author.covers(area.path):
+            raise NotFound(f"no area with code {rule.scope.area!r}", code="unknown_area", field="scope.area")
+    elif author.area_level != "city":
+        raise PermissionDenied("a rule without an area watches the whole city; give scope.area",
+                               code="outside_jurisdiction", extra={"field": "scope.area"})
+    if session.scalar(select(SensingRule.id).where(SensingRule.code == rule.code)) is not None:
+        raise Conflict(f"a rule {rule.code!r} exists", code="duplicate_code", field="code")
+    row = SensingRule(code=rule.code, name=name, kind=rule.kind.value, metric=rule.metric,
+                      scope_device_type=rule.scope.device_type, scope_area=rule.scope.area,
+                      scope_indicator=rule.scope.indicator, definition=rule_to_json(rule), active=True,
+                      author=author.name)
+    session.add(row)
+    session.flush()
+    session.info.pop(RULES_KEY, None)
+    return row
+
+
+def get_rule(session: Session, *, rule_id: int) -> SensingRule:
+    row = session.get(SensingRule, rule_id)
+    if row is None:
+        raise NotFound(f"no rule {rule_id}", code="unknown_rule", field="rule_id")
+    return row
+
+
+def list_rules(session: Session, *, active: bool | None = None) -> list[SensingRule]:
+    query = select(SensingRule).order_by(SensingRule.code)
+    if active is not None:
+        query = query.where(SensingRule.active.is_(active))
+    return list(session.scalars(query))
+
+
+def deactivate_rule(session: Session, *, row: SensingRule, at: datetime) -> SensingRule:
+    """Stop evaluating the rule; its warnings and their history stay."""
+    if not row.active:
+        raise Conflict(f"rule {row.code!r} is inactive already", code="illegal_transition")
+    row.active, row.deactivated_at = False, at
+    session.flush()
+    session.info.pop(RULES_KEY, None)
+    return row
+
+
+def dry_run(session: Session, *, row: SensingRule, device: Device, metric: str, since: datetime,
+            until: datetime) -> rules.DryRun:
+    """Replay the stored readings (maintenance aside) of one device metric in [since, until) through
+    the rule, whether or not it is active, and run its clock to ``until``."""
+    if until <= since:
+        raise InvalidInput("until must be after since", field="until")
+    rule = rule_of(row)
+    if rule.metric != metric:
+        raise InvalidInput(f"rule {row.code!r} watches {rule.metric}, not {metric}", field="metric")
+    readings = [rules.Reading(ts, value) for ts, value in session.execute(
+        select(Reading.ts, Reading.value).where(Reading.device_id == device.id, Reading.metric == metric,
+                                                Reading.ts >= since, Reading.ts < until, ~Reading.maintenance))]
+    return rules.dry_run(rule, readings, until=until)
+
+
+# Evaluation on ingest ------------------------------------------------------------------------
+
+@dataclass
+class _Origin:
+    device: Device
+    device_type: str
+    metric: str
+    watched_by: list[ActiveRule]
+    readings: list[rules.Reading]
+
+
+def evaluate_ingested(session: Session, *, rows: Sequence[ReadingRow], devices: Iterable[Device], stored: int,
+                      now: datetime) -> int:
+    """Feed a stored batch to the rules watching it (see the module's doc); returns how many warning
+    moves it made."""
+    active = _active_rules(session)
+    if not active or not rows:
+        return 0
+    by_id = {device.id: device for device in devices}
+    type_codes = dict(session.execute(select(DeviceType.id, DeviceType.code)
+                                      .where(DeviceType.id.in_({d.type_id for d in by_id.values()}))).all())
+    origins: dict[tuple[int, str], _Origin] = {}
+    watched: dict[tuple[int, str, str], list[ActiveRule]] = {}
+    batch = {(device_id, metric, ts): (value, maintenance) for device_id, metric, ts, value, maintenance in rows}
+    for device_id, metric, _, _, _ in rows:
+        if (device_id, metric) in origins:
+            continue
+        device = by_id[device_id]
+        key = (device.type_id, device.area_path, metric)
+        if key not in watched:
+            source = rules.Source(metric=metric, area_path=_path_codes(device.area_path),
+                                  device_type=type_codes[device.type_id])
+            watched[key] = [item for item in active if rules.applies_to(item.rule, source)]
+        origins[device_id, metric] = _Origin(device, type_codes[device.type_id], metric, watched[key], [])
+    origins = {key: origin for key, origin in origins.items() if origin.watched_by}
+    if not origins:
+        return 0
+    if stored < len(batch):
+        batch.update(_stored_values(session, batch, origins))
+    for (device_id, metric, ts), (value, maintenance) in batch.items():
+        origin = origins.get((device_id, metric))
+        if origin is not None and not maintenance:
+            origin.readings.append(rules.Reading(ts, value))
+    return _evaluate(session, [origin for origin in origins.values() if origin.readings], now=now)
+
+
+def _stored_values(session: Session, batch: dict[tuple[int, str, datetime], tuple[float, bool]],
+                   origins: dict[tuple[int, str], _Origin]) -> dict[tuple[int, str, datetime], tuple[float, bool]]:
+    """The stored value and maintenance flag of the batch's watched readings (some were stored before)."""
+    times = [ts for device_id, metric, ts in batch if (device_id, metric) in origins]
+    found = session.execute(select(Reading.device_id, Reading.metric, Reading.ts, Reading.value, Reading.maintenance)
+                            .where(Reading.device_id.in_({device_id for device_id, _ in origins}),
+                                   Reading.metric.in_({metric for _, metric in origins}),
+                                   Reading.ts >= min(times), Reading.ts <= max(times)))
+    return {(d, m, ts): (value, maintenance) for d, m, ts, value, maintenance in found if (d, m, ts) in batch}
+
+
+def _evaluate(session: Session, origins: list[_Origin], *, now: datetime) -> int:
+    rule_ids = {item.id for origin in origins for item in origin.watched_by}
+    device_ids = {origin.device.id for origin in origins}
+    states = {(row.rule_id, row.device_id, row.metric): row for row in session.scalars(
+        select(RuleStateRow).where(RuleStateRow.rule_id.in_(rule_ids), RuleStateRow.device_id.in_(device_ids)))}
+    actives = {(row.rule_id, row.device_id, row.metric): row for row in session.scalars(
+        select(WarningRow).where(WarningRow.status.in_(ACTIVE), WarningRow.rule_id.in_(rule_ids),
+                                 WarningRow.device_id.in_(device_ids)))}
+    notifier = _Notifier(session, now=now)
+    moves = 0
+    for origin in origins:
+        for item in origin.watched_by:
+            key = (item.id, origin.device.id, origin.metric)
+            state_row = states.get(key)
+            state = rules.state_from_json(state_row.state) if state_row is not None else rules.RuleState()
+            evaluation = rules.evaluate(item.rule, state, origin.readings)
+            if evaluation.state != state:
+                _save_state(session, state_row, key, evaluation.state, now=now)
+            if not evaluation.events:
+                continue
+            labels = warnings.Labels(rule=item.rule.code, kind=item.rule.kind, origin=origin.device.code,
+                                     area_path=_path_codes(origin.device.area_path), device_type=origin.device_type)
+            for event in evaluation.events:
+                row = actives.get(key)
+                moved = warnings.follow(_warning_of(row) if row is not None else None, event, labels=labels)
+                if moved is None:
+                    continue
+                row = _record(session, row, *moved, rule_id=item.id, device=origin.device, metric=origin.metric)
+                actives[key] = row
+                notifier.announce(row, moved[1], labels)
+                moves += 1
+    return moves
+
+
+def _save_state(session: Session, row: RuleStateRow | None, key: tuple[int, int, str], state: rules.RuleState, *,
+                now: datetime) -> None:
+    data = rules.state_to_json(state)
+    if row is None:
+        session.add(RuleStateRow(rule_id=key[0], device_id=key[1], metric=key[2], state=data, updated_at=now))
+    else:
+        row.state, row.updated_at = data, now
+
+
+# Warnings in the store -----------------------------------------------------------------------
+
+def _labels_of(data: dict[str, Any]) -> warnings.Labels:
+    return warnings.Labels(**{**data, "area_path": tuple(data["area_path"])})
+
+
+def _warning_of(row: WarningRow) -> warnings.Warning:
+    labels = _labels_of(row.labels)
+    return warnings.Warning(labels.rule, row.origin, labels, WarningStatus(row.status), rules.WarningLevel(row.level),
+                            rules.WarningLevel(row.peak_level), row.fired_at, row.updated_at, row.value, row.case_id,
+                            row.version)
+
+
+def _record(session: Session, row: WarningRow | None, warning: warnings.Warning, entry: warnings.WarningEntry, *,
+            rule_id: int, device: Device, metric: str) -> WarningRow:
+    """Save the warning as ``warning`` says (a new row when ``row`` is None) with its entry."""
+    if row is None:
+        row = WarningRow(rule_id=rule_id, device_id=device.id, metric=metric, origin=warning.origin,
+                         labels={**asdict(warning.labels), "area_path": list(warning.labels.area_path)},
+                         area_path=device.area_path, fired_at=warning.fired_at)
+        session.add(row)
+    row.status, row.level, row.peak_level = warning.status.value, warning.level.value, warning.peak_level.value
+    row.value, row.updated_at, row.case_id, row.version = warning.value, warning.updated_at, warning.case_id, \
+        warning.version
+    row.closed_at = None if warning.active else warning.updated_at
+    session.flush()
+    actor = entry.actor
+    session.add(WarningEntryRow(
+        warning_id=row.id, version=entry.version, action=entry.action.value,
+        from_status=entry.from_status.value if entry.from_status else None, to_status=entry.to_status.value,
+        from_level=entry.from_level.value if entry.from_level else None, to_level=entry.to_level.value,
+        actor_role=str(actor.role), actor_name=actor.name, actor_id=actor.id, at=entry.at, reason=entry.reason,
+        value=entry.value, case_id=entry.case_id))
+    return row
+
+
+class _Notifier:
+    """Puts the warning topics into the outbox unless a silence mutes the warning now; the silences
+    are read once, when the first announcement needs them."""
+
+    def __init__(self, session: Session, *, now: datetime) -> None:
+        self.session, self.now = session, now
+        self.silences: list[warnings.Silence] | None = None
+
+    def announce(self, row: WarningRow, entry: warnings.WarningEntry, labels: warnings.Labels) -> None:
+        topic = TOPICS.get(entry.action)
+        if topic is None:
+            return
+        if self.silences is None:
+            self.silences = active_silences(self.session, at=self.now)
+        if warnings.suppression(labels, silences=self.silences, offline_stations=(), at=self.now).suppressed:
+            return
+        outbox.emit(self.session, topic=topic, area_path=row.area_path, at=self.now, payload={
+            "warning_id": row.id, "rule": labels.rule, "origin": row.origin, "metric": row.metric,
+            "status": row.status, "level": row.level,
+            "previous_level": entry.from_level.value if entry.from_level else None,
+            "value": entry.value, "at": entry.at.isoformat()})
+
+
+def active_silences(session: Session, *, at: datetime) -> list[warnings.Silence]:
+    rows = session.scalars(select(SilenceRow).where(SilenceRow.starts_at <= at, SilenceRow.ends_at > at))
+    return [warnings.Silence(tuple(warnings.Matcher(label, value) for label, value in row.matchers), row.starts_at,
+                             row.ends_at, row.author, row.reason, row.id) for row in rows]
+
+
+def create_silence(session: Session, *, matchers: Sequence[tuple[str, str]], starts_at: datetime, ends_at: datetime,
+                   reason: str, author: Principal) -> SilenceRow:
+    silence = warnings.Silence(tuple(warnings.Matcher(label, value) for label, value in matchers), starts_at,
+                               ends_at, author.name, reason)
+    row = SilenceRow(matchers=[[m.label, m.value] for m in silence.matchers], starts_at=silence.starts_at,
+                     ends_at=silence.ends_at, author=silence.author, reason=silence.reason,
+                     area_path=author.area_path)
+    session.add(row)
+    session.flush()
+    return row
+
+
+# Warnings for people -------------------------------------------------------------------------
+
+def get_warning(session: Session, *, warning_id: int, viewer: Principal) -> WarningRow:
+    """Warning ``warning_id``; NotFound when unknown or outside the viewer's jurisdiction."""
+    row = session.get(WarningRow, warning_id)
+    if row is None or not viewer.covers(row.area_path):
+        raise NotFound(f"no warning {warning_id}", code="unknown_warning", field="warning_id")
+    return row
+
+
+def entries_of(session: Session, *, warning_ids: Sequence[int]) -> dict[int, list[WarningEntryRow]]:
+    found: dict[int, list[WarningEntryRow]] = {warning_id: [] for warning_id in warning_ids}
+    for entry in session.scalars(select(WarningEntryRow).where(WarningEntryRow.warning_id.in_(warning_ids))
+                                 .order_by(WarningEntryRow.warning_id, WarningEntryRow.version)):
+        found[entry.warning_id].append(entry)
+    return found
+
+
+def list_warnings(session: Session, *, viewer: Principal, status: str | None = None, level: str | None = None,
+                  rule_code: str | None = None, area_code: str | None = None, since: datetime | None = None,
+                  until: datetime | None = None, limit: int = 100, offset: int = 0) -> tuple[list[WarningRow], int]:
+    """Warnings in the viewer's jurisdiction, newest first, by status, level, rule, area and firing time."""
+    within = viewer.area_path
+    if area_code is not None:
+        area = geo_service.get_area(session, code=area_code)
+        if not viewer.covers(area.path):
+            raise NotFound(f"no area with code {area_code!r}", code="unknown_area", field="area")
+        within = area.path
+    query = select(WarningRow).where(WarningRow.area_path.startswith(within, autoescape=True))
+    if status is not None:
+        query = query.where(WarningRow.status == status)
+    if level is not None:
+        query = query.where(WarningRow.level == level)
+    if rule_code is not None:
+        query = query.join(SensingRule, SensingRule.id == WarningRow.rule_id).where(SensingRule.code == rule_code)
+    if since is not None:
+        query = query.where(WarningRow.fired_at >= since)
+    if until is not None:
+        query = query.where(WarningRow.fired_at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(WarningRow.fired_at.desc(), WarningRow.id.desc()).limit(limit)
+                           .offset(offset))
+    return list(rows), total
+
+
+def _actor(viewer: Principal, action: WarningAction) -> warnings.Actor:
+    """The viewer acting in the first of its roles the action allows (or its first role, to be refused)."""
+    allowed = warnings.TABLE[action].roles
+    role = next((r for r in viewer.roles if r in allowed), viewer.roles[0] if viewer.roles else "")
+    return warnings.Actor(role=role, name=viewer.name, id=str(viewer.id))
+
+
+def act(session: Session, *, row: WarningRow, action: WarningAction, viewer: Principal, at: datetime,
+        reason: str | None = None) -> WarningRow:
+    """A person's move (acknowledge, close as a false alarm) on a warning the viewer may see. A warning's
+    last change carries its reading's time, which may lie a little ahead of the clock (devices' skew)."""
+    if action not in (WarningAction.acknowledge, WarningAction.close_false_alarm):
+        raise InvalidInput(f"{action} is not a move people make here", field="action")
+    moved = warnings.apply(_warning_of(row), action, actor=_actor(viewer, action), at=max(at, row.updated_at),
+                           reason=reason)
+    return _record(session, row, *moved, rule_id=row.rule_id, device=session.get(Device, row.device_id),
+                   metric=row.metric)
+
+
+def convert_to_case(session: Session, *, row: WarningRow, viewer: Principal, at: datetime, locator: Locator,
+                    calendar: WorkCalendar, policy: cases_service.IntakePolicy,
+                    category_code: str | None = None) -> WarningRow:
+    """Open a case for the warning through the closed loop (channel ``iot_warning``, the rule's category
+    unless the caller names one, at the device's place) and convert the warning into it."""
+    warning = _warning_of(row)
+    actor = _actor(viewer, WarningAction.convert_to_case)
+    at = max(at, row.updated_at)
+    # apply's checks (role, status, time) run before the case is opened, so a refused conversion opens none
+    warnings.apply(warning, WarningAction.convert_to_case, actor=actor, at=at, case_id=1)
+    rule = rule_of(session.get(SensingRule, row.rule_id))
+    device = session.get(Device, row.device_id)
+    level = rules.WarningLevel(row.level)
+    report = cases_service.Report(
+        channel=Channel.iot_warning, title=f"{device.name}{row.metric}{level.chinese}色预警（{rule.code}）",
+        description=f"预警 #{row.id}：规则 {rule.code}，设备 {device.code}，{row.metric} = {row.value}",
+        category_code=category_code or rule.case_category, lon=device.lon, lat=device.lat,
+        external_id=f"warning-{row.id}")
+    case = cases_service.intake(session, report=report, actor=cases_service.actor_for(viewer, Action.intake),
+                                receiver=viewer, locator=locator,
+                                calendar=calendar, at=at, policy=policy).case
+    moved = warnings.apply(warning, WarningAction.convert_to_case, actor=actor, at=at, case_id=case.id)
+    return _record(session, row, *moved, rule_id=row.rule_id, device=device, metric=row.metric)
