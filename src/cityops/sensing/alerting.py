@@ -152,7 +152,7 @@ def create_rule(session: Session, *, code: str, name: str, definition: dict[str,
             raise NotFound(f"no area with code {rule.scope.area!r}", code="unknown_area", field="scope.area")
     elif author.area_level != "city":
         raise PermissionDenied("a rule without an area watches the whole city; give scope.area",
-                               code="outside_jurisdiction", extra={"field": "scope.area"})
+                               code="outside_jurisdiction", field="scope.area")
     if session.scalar(select(SensingRule.id).where(SensingRule.code == rule.code)) is not None:
         raise Conflict(f"a rule {rule.code!r} exists", code="duplicate_code", field="code")
     row = SensingRule(code=rule.code, name=name, kind=rule.kind.value, metric=rule.metric,
