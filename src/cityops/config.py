@@ -43,6 +43,9 @@ class Settings(BaseSettings):
                                     "jobs (sweeper, notifications, webhooks); 0: none — run `cityops worker`")
     readings_raw_days: int = Field(90, ge=1, description="days raw sensor readings are kept")
     readings_rollup_days: int = Field(730, ge=1, description="days 1-minute and 1-hour rollups are kept")
+    mqtt_url: str | None = Field(None, description="MQTT broker (mqtt://host:1883, mqtts://…) whose "
+                                 "cityops/devices/{device}/readings the API consumes in-process; "
+                                 "`cityops sensing consume` reads it too")
     settle_at_startup: bool | None = Field(
         None, description="build the locator and calendar before the first request, then exempt what is alive "
                           "from garbage collection (a full collection over it paused requests for 100–250 ms); "
