@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from cityops.org.api import router as org_router
     from cityops.org.responsibility_api import router as responsibility_router
     from cityops.sensing.api import router as sensing_router
+    from cityops.sensing.rules_api import router as rules_router
 
     settings = settings or get_settings()
     @asynccontextmanager
@@ -197,6 +198,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
                    cases_router, notify_router, media_router, open311_router,
-                   analytics_router, sensing_router):
+                   analytics_router, sensing_router, rules_router):
         app.include_router(router)
     return app

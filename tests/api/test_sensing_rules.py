@@ -1,0 +1,161 @@
+"""Warning rules and warnings over the API, on both stores: administrators manage rules and dry-run
+them over stored readings; readings raise warnings seen only in their jurisdiction, with their history;
+operators and dispatchers acknowledge, close as false alarms and convert into cases through the closed
+loop; other roles and other streets are refused and change nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityops.cases.models import Case
+from cityops.geo import service as geo_service
+from cityops.sensing import devices as registry
+from cityops.sensing.devices import DeviceSpec
+from cityops.sensing.models import WarningEntryRow, WarningRow
+from tests.api.conftest import IN_OTHER_STREET, IN_STREET, STREET
+from tests.factories import login, make_user
+
+COMMUNITY = f"{STREET}0101"
+"""Where WL-1 stands: the community of the street's first grid."""
+START = (datetime.now(UTC) - timedelta(hours=2)).replace(second=0, microsecond=0)
+RULE = {"code": "wl-high", "name": "水位超限", "definition": {
+    "kind": "threshold", "metric": "water_level", "scope": {"device_type": "wl", "area": STREET}, "for_s": 120,
+    "levels": [{"level": "yellow", "fire_at": 3.0, "clear_at": 2.8}, {"level": "red", "fire_at": 4.0, "clear_at": 3.8}],
+    "open_case_from": "red", "case_category": "E0102"}}
+
+
+@pytest.fixture
+def sensed(loop: dict[str, Any], client: TestClient, session: Session) -> dict[str, Any]:
+    locator = geo_service.build_locator(session, boundary_distance_m=30)
+    registry.create_device_type(session, code="wl", name="水位计", metrics={"water_level": "m"})
+    for code, place in (("WL-1", IN_STREET), ("WL-2", IN_OTHER_STREET)):
+        registry.create_device(session, spec=DeviceSpec(code=code, name=code, type_code="wl", lon=place["lon"],
+                                                        lat=place["lat"]), locator=locator, actor=None, origin="test")
+    make_user(session, username="admin", roles=["administrator"], area_code=STREET)
+    make_user(session, username="city.admin", roles=["administrator"], area_code="990000")
+    return loop | {"admin": login(client, "admin"), "city.admin": login(client, "city.admin")}
+
+
+def send(client: TestClient, headers: dict[str, str], *values: tuple[int, float], device: str = "WL-1") -> None:
+    items = [{"device": device, "metric": "water_level", "ts": (START + timedelta(minutes=minute)).isoformat(),
+              "value": value} for minute, value in values]
+    response = client.post("/api/v1/readings", headers=headers, json=items)
+    assert response.status_code == 200 and response.json()["accepted"] == len(items), response.text
+
+
+def make_rule(client: TestClient, sensed: dict[str, Any]) -> int:
+    response = client.post("/api/v1/rules", headers=sensed["admin"], json=RULE)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def fire(client: TestClient, sensed: dict[str, Any]) -> int:
+    make_rule(client, sensed)
+    send(client, sensed["admin"], (0, 3.1), (1, 3.2), (2, 3.3))
+    warnings = client.get("/api/v1/warnings", headers=sensed["op"]).json()["items"]
+    assert [(w["origin"], w["status"], w["level"]) for w in warnings] == [("WL-1", "firing", "yellow")]
+    return warnings[0]["id"]
+
+
+def history(session: Session) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in session.execute(select(WarningRow.status, WarningRow.level, WarningRow.case_id))] + [
+        tuple(row) for row in session.execute(select(WarningEntryRow.action, WarningEntryRow.actor_role))]
+
+
+def test_administrators_manage_rules(client: TestClient, sensed: dict[str, Any]) -> None:
+    assert client.post("/api/v1/rules", headers=sensed["op"], json=RULE).json()["code"] == "role_not_allowed"
+    assert client.get("/api/v1/rules", headers=sensed["op"]).status_code == 403
+    bad = client.post("/api/v1/rules", headers=sensed["admin"], json=RULE | {"definition": RULE["definition"] | {
+        "levels": [{"level": "yellow", "fire_at": 3.0, "clear_at": 3.5}]}})
+    assert (bad.status_code, bad.headers["content-type"], bad.json()["field"]) == (
+        422, "application/problem+json", "levels[0].clear_at")
+    citywide = RULE | {"definition": RULE["definition"] | {"scope": {"device_type": "wl"}}}
+    assert client.post("/api/v1/rules", headers=sensed["admin"], json=citywide).status_code == 403
+    assert client.post("/api/v1/rules", headers=sensed["city.admin"], json=citywide | {"code": "wl-city"}
+                       ).status_code == 201
+    rule_id = make_rule(client, sensed)
+    assert client.post("/api/v1/rules", headers=sensed["admin"], json=RULE).json()["code"] == "duplicate_code"
+    assert [r["code"] for r in client.get("/api/v1/rules", headers=sensed["admin"]).json()] == ["wl-city", "wl-high"]
+    off = client.post(f"/api/v1/rules/{rule_id}/deactivate", headers=sensed["admin"])
+    assert (off.status_code, off.json()["active"]) == (200, False)
+    assert client.post(f"/api/v1/rules/{rule_id}/deactivate", headers=sensed["admin"]).status_code == 409
+    assert [r["code"] for r in client.get("/api/v1/rules?active=true", headers=sensed["admin"]).json()] == ["wl-city"]
+
+
+def test_warnings_are_seen_in_their_jurisdiction_with_their_history(client: TestClient, sensed: dict[str, Any]) -> None:
+    warning_id = fire(client, sensed)
+    send(client, sensed["admin"], (3, 4.2), (5, 4.3))
+    one = client.get(f"/api/v1/warnings/{warning_id}", headers=sensed["insp"]).json()
+    assert (one["level"], one["peak_level"], one["area_code"], one["rule"]) == ("red", "red", COMMUNITY, "wl-high")
+    assert [(e["action"], e["from_level"], e["to_level"]) for e in one["entries"]] == [
+        ("fire", None, "yellow"), ("change_level", "yellow", "red")]
+    assert client.get("/api/v1/warnings", headers=sensed["other.op"]).json()["total"] == 0
+    assert client.get(f"/api/v1/warnings/{warning_id}", headers=sensed["other.op"]).status_code == 404
+    assert client.get("/api/v1/warnings?area=99010102", headers=sensed["op"]).status_code == 404
+    for query, total in (("status=firing&level=red", 1), ("level=yellow", 0), ("rule=other", 0),
+                         (f"area={STREET}", 1), ("status=resolved", 0)):
+        assert client.get(f"/api/v1/warnings?{query}", headers=sensed["op"]).json()["total"] == total, query
+
+
+def test_acknowledge_and_false_alarm_for_the_centre_only(client: TestClient, sensed: dict[str, Any],
+                                                          session: Session) -> None:
+    warning_id = fire(client, sensed)
+    before = history(session)
+    refused = client.post(f"/api/v1/warnings/{warning_id}/acknowledge", headers=sensed["insp"])
+    assert (refused.status_code, refused.json()["code"]) == (403, "role_not_allowed")
+    assert client.post(f"/api/v1/warnings/{warning_id}/acknowledge", headers=sensed["other.op"]).status_code == 404
+    assert client.post(f"/api/v1/warnings/{warning_id}/false-alarm", headers=sensed["admin"],
+                       json={"reason": "维护"}).status_code == 403
+    assert history(session) == before
+    assert client.post(f"/api/v1/warnings/{warning_id}/acknowledge", headers=sensed["op"]).json()["status"] == \
+        "acknowledged"
+    again = client.post(f"/api/v1/warnings/{warning_id}/acknowledge", headers=sensed["op"])
+    assert (again.status_code, again.json()["code"]) == (409, "illegal_transition")
+    assert client.post(f"/api/v1/warnings/{warning_id}/false-alarm", headers=sensed["disp"],
+                       json={"reason": " "}).status_code == 422
+    closed = client.post(f"/api/v1/warnings/{warning_id}/false-alarm", headers=sensed["disp"],
+                         json={"reason": "探头被杂物遮挡"}).json()
+    assert (closed["status"], closed["closed_at"] is not None) == ("false_alarm", True)
+    assert [(e["action"], e["actor_role"], e["reason"]) for e in closed["entries"]] == [
+        ("fire", "system", None), ("acknowledge", "operator", None),
+        ("close_false_alarm", "dispatcher", "探头被杂物遮挡")]
+    send(client, sensed["admin"], (3, 3.4), (5, 3.5))  # still yellow: the closed warning stays closed
+    assert client.get("/api/v1/warnings?status=firing", headers=sensed["op"]).json()["total"] == 0
+
+
+def test_convert_to_case_through_the_closed_loop(client: TestClient, sensed: dict[str, Any], session: Session) -> None:
+    warning_id = fire(client, sensed)
+    before = history(session), session.scalar(select(func.count()).select_from(Case))
+    assert client.post(f"/api/v1/warnings/{warning_id}/convert-to-case", headers=sensed["insp"]).status_code == 403
+    assert client.post(f"/api/v1/warnings/{warning_id}/convert-to-case",
+                       headers=sensed["other.op"]).status_code == 404
+    assert (history(session), session.scalar(select(func.count()).select_from(Case))) == before
+    converted = client.post(f"/api/v1/warnings/{warning_id}/convert-to-case", headers=sensed["op"])
+    assert converted.status_code == 200, converted.text
+    warning = converted.json()
+    assert (warning["status"], warning["entries"][-1]["action"]) == ("converted", "convert_to_case")
+    case = client.get(f"/api/v1/cases/{warning['case_id']}", headers=sensed["op"]).json()
+    assert (case["channel"], case["category_code"], case["area_code"]) == ("iot_warning", "E0102", COMMUNITY)
+    assert client.post(f"/api/v1/warnings/{warning_id}/convert-to-case", headers=sensed["op"]).status_code == 409
+
+
+def test_dry_run_reports_the_episodes_over_stored_readings(client: TestClient, sensed: dict[str, Any]) -> None:
+    send(client, sensed["admin"], (0, 3.1), (1, 3.2), (2, 3.3), (3, 4.1), (5, 4.2), (6, 2.0), (10, 3.5))
+    rule_id = make_rule(client, sensed)
+    period = {"device": "WL-1", "since": START.isoformat(), "until": (START + timedelta(minutes=30)).isoformat()}
+    replay = client.post(f"/api/v1/rules/{rule_id}/dry-run", headers=sensed["admin"], json=period)
+    assert replay.status_code == 200, replay.text
+    assert [(e["fired_at"][11:16], (e["cleared_at"] or "")[11:16], e["peak_level"])
+            for e in replay.json()["episodes"]] == [
+        ((START + timedelta(minutes=2)).strftime("%H:%M"), (START + timedelta(minutes=6)).strftime("%H:%M"), "red")]
+    assert [e["kind"] for e in replay.json()["events"]] == ["fired", "level_changed", "cleared"]
+    assert client.get("/api/v1/warnings", headers=sensed["op"]).json()["total"] == 0  # a dry run stores nothing
+    assert client.post(f"/api/v1/rules/{rule_id}/dry-run", headers=sensed["op"], json=period).status_code == 403
+    assert client.post(f"/api/v1/rules/{rule_id}/dry-run", headers=sensed["admin"],
+                       json=period | {"device": "WL-2"}).status_code == 404
