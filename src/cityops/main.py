@@ -23,6 +23,7 @@ from cityops.geo.service import LocatorCache
 from cityops.media.blobs import blob_store
 from cityops.observability import MetricsMiddleware, RequestMetrics
 from cityops.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, ProblemOut, problem_body
+from cityops.sensing.mqtt import ReadingsConsumer
 from cityops.worker import BackgroundWorker
 
 log = logging.getLogger("cityops")
@@ -161,7 +162,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if settings.sweep_interval_s > 0:
             worker = BackgroundWorker(application.state.engine, settings, interval=settings.sweep_interval_s)
             worker.start()
+        consumer = None
+        if settings.mqtt_url:
+            consumer = ReadingsConsumer(application.state.engine, settings.mqtt_url)
+            consumer.start()
         yield
+        if consumer is not None:
+            consumer.stop()
         if worker is not None:
             worker.stop()
 
