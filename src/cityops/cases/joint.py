@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from cityops.errors import Conflict, InvalidInput, PermissionDenied
 from cityops.org.routing import JointMode
+from cityops.times import as_utc
 
 
 class AssignmentRole(StrEnum):
@@ -76,18 +77,6 @@ EVENTS: dict[Event, tuple[frozenset[AssignmentStatus], AssignmentStatus]] = {
     Event.returned: (frozenset({AssignmentStatus.dispatched, AssignmentStatus.in_progress}),
                      AssignmentStatus.returned),
 }
-
-
-def as_utc(value: Any, *, field: str) -> datetime:
-    """An aware datetime (or ISO 8601 text with an offset) in UTC; anything else is bad input."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(f"{field} must be an ISO 8601 date and time, not {value!r}", field=field) from None
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(f"{field} must be a date and time with a UTC offset", field=field)
-    return value.astimezone(UTC)
 
 
 def _department_code(value: Any, *, field: str) -> str:

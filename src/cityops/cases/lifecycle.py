@@ -48,6 +48,7 @@ from cityops.cases import joint
 from cityops.errors import Conflict, InvalidInput, PermissionDenied
 from cityops.org.roles import Role
 from cityops.org.routing import JointMode
+from cityops.times import as_utc
 
 
 class CaseStatus(StrEnum):
@@ -238,7 +239,7 @@ def _flag(data: Mapping[str, Any], key: str) -> bool:
 
 
 def _optional_time(move: Move, key: str) -> None:
-    if move.data.get(key) is not None and joint.as_utc(move.data[key], field=key) <= move.at:
+    if move.data.get(key) is not None and as_utc(move.data[key], field=key) <= move.at:
         raise InvalidInput(f"{key} must lie after the time of the action", field=key)
 
 
@@ -382,7 +383,7 @@ def _check_actor(action: Action, rule: Rule, actor: Actor) -> None:
 
 def _check_input(action: Action, rule: Rule, at: datetime, reason: str | None, attachments: Sequence[str],
                  data: Mapping[str, Any] | None) -> tuple[datetime, str | None, tuple[str, ...], dict[str, Any]]:
-    at = joint.as_utc(at, field="at")
+    at = as_utc(at, field="at")
     if reason is not None and not isinstance(reason, str):
         raise InvalidInput("reason must be text", field="reason")
     reason = (reason or "").strip() or None

@@ -61,6 +61,17 @@ def area_key(session: Session, *, area_id: int) -> AreaKey:
     return memo["area", area_id]
 
 
+def path_within(session: Session, *, viewer: Principal, area_code: str | None) -> str:
+    """The area path a list is filtered to: the viewer's jurisdiction, or the area ``area_code`` inside
+    it (an area outside it is not found, field ``area``)."""
+    if area_code is None:
+        return viewer.area_path
+    area = get_area(session, code=area_code)
+    if not viewer.covers(area.path):
+        raise NotFound(f"no area with code {area_code!r}", code="unknown_area", field="area")
+    return area.path
+
+
 def area_chain(session: Session, *, area: Area) -> list[Area]:
     """The area and its ancestors, city first."""
     codes = [c for c in area.path.strip("/").split("/") if c]

@@ -403,12 +403,7 @@ def list_warnings(session: Session, *, viewer: Principal, status: str | None = N
                   rule_code: str | None = None, area_code: str | None = None, since: datetime | None = None,
                   until: datetime | None = None, limit: int = 100, offset: int = 0) -> tuple[list[WarningRow], int]:
     """Warnings in the viewer's jurisdiction, newest first, by status, level, rule, area and firing time."""
-    within = viewer.area_path
-    if area_code is not None:
-        area = geo_service.get_area(session, code=area_code)
-        if not viewer.covers(area.path):
-            raise NotFound(f"no area with code {area_code!r}", code="unknown_area", field="area")
-        within = area.path
+    within = geo_service.path_within(session, viewer=viewer, area_code=area_code)
     query = select(WarningRow).where(WarningRow.area_path.startswith(within, autoescape=True))
     if status is not None:
         query = query.where(WarningRow.status == status)

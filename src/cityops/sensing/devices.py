@@ -147,12 +147,7 @@ def get_device(session: Session, *, code: str, viewer: Principal | None) -> Devi
 def list_devices(session: Session, *, viewer: Principal, now: datetime, status: DeviceStatus | None = None,
                  type_code: str | None = None, area_code: str | None = None, online: bool | None = None,
                  limit: int = 100, offset: int = 0) -> tuple[list[Device], int]:
-    within = viewer.area_path
-    if area_code is not None:
-        area = geo_service.get_area(session, code=area_code)
-        if not viewer.covers(area.path):
-            raise NotFound(f"no area with code {area_code!r}", code="unknown_area", field="area")
-        within = area.path
+    within = geo_service.path_within(session, viewer=viewer, area_code=area_code)
     query = select(Device).where(Device.area_path.startswith(within, autoescape=True))
     if status is not None:
         query = query.where(Device.status == status.value)

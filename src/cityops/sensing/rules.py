@@ -55,11 +55,12 @@ import math
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from cityops.errors import InvalidInput
+from cityops.times import as_utc
 
 
 class WarningLevel(StrEnum):
@@ -99,18 +100,6 @@ class EventKind(StrEnum):
     fired = "fired"
     level_changed = "level_changed"
     cleared = "cleared"
-
-
-def as_utc(value: Any, *, field: str) -> datetime:
-    """An aware datetime (or ISO 8601 text with an offset) in UTC; anything else is bad input."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(f"{field} must be an ISO 8601 date and time, not {value!r}", field=field) from None
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(f"{field} must be a date and time with a UTC offset", field=field)
-    return value.astimezone(UTC)
 
 
 def as_level(value: Any, *, field: str) -> WarningLevel:

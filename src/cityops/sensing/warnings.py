@@ -41,7 +41,8 @@ from typing import Any
 
 from cityops.errors import Conflict, InvalidInput, PermissionDenied
 from cityops.org.roles import Role
-from cityops.sensing.rules import EventKind, Rule, RuleEvent, RuleKind, WarningLevel, as_level, as_utc
+from cityops.sensing.rules import EventKind, Rule, RuleEvent, RuleKind, WarningLevel, as_level
+from cityops.times import as_utc
 
 
 class WarningStatus(StrEnum):
