@@ -1,5 +1,5 @@
-"""Background work: the time-limit sweeper, the outbox fan-out, webhook delivery and, hourly, the
-retention of sensor readings. In-process beside
+"""Background work: the time-limit sweeper, the outbox fan-out, webhook delivery, the clock of warning
+rules that wait on time and, hourly, the retention of sensor readings. In-process beside
 the API by default; at scale as `cityops worker` processes. Each job runs in its own unit of work
 under its own lease in the store, so several workers never do the same job at once."""
 
@@ -23,6 +23,7 @@ from cityops.config import Settings
 from cityops.db import unit_of_work
 from cityops.notify import service as notify
 from cityops.notify.service import Outgoing
+from cityops.sensing import alerting
 from cityops.sensing import service as sensing_service
 
 log = logging.getLogger("cityops.worker")
@@ -71,11 +72,20 @@ def run_deliveries(engine: Engine, *, holder: str, now: datetime, post: Post = h
     return len(outgoing)
 
 
+def run_rule_clock(engine: Engine, *, holder: str, now: datetime) -> int | None:
+    """Warning rules that wait on time: no data for N minutes, readings held back by a lateness window."""
+    with unit_of_work(engine) as session:
+        if not jobs.acquire(session, name="rule-clock", holder=holder, now=now, ttl=LEASE_TTL):
+            return None
+        return alerting.advance_all(session, now=now)
+
+
 def run_all(engine: Engine, settings: Settings, *, holder: str, post: Post = http_post) -> dict[str, object]:
     now = datetime.now(UTC)
     return {"sweep": run_sweeper(engine, settings, holder=holder, now=now),
             "fanned_out": run_fan_out(engine, holder=holder, now=now),
             "delivered": run_deliveries(engine, holder=holder, now=now, post=post),
+            "rule_clock": run_rule_clock(engine, holder=holder, now=now),
             "pruned": sensing_service.run_prune(engine, holder=holder, now=now, raw_days=settings.readings_raw_days,
                                                 rollup_days=settings.readings_rollup_days)}
 

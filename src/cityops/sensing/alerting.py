@@ -35,6 +35,7 @@ from cityops.geo import service as geo_service
 from cityops.geo.locator import Locator
 from cityops.org.access import Principal
 from cityops.sensing import rules, warnings
+from cityops.sensing.devices import DeviceStatus
 from cityops.sensing.models import (
     Device,
     DeviceType,
@@ -261,7 +262,32 @@ def _stored_values(session: Session, batch: dict[tuple[int, str, datetime], tupl
     return {(d, m, ts): (value, maintenance) for d, m, ts, value, maintenance in found if (d, m, ts) in batch}
 
 
-def _evaluate(session: Session, origins: list[_Origin], *, now: datetime) -> int:
+def advance_all(session: Session, *, now: datetime) -> int:
+    """Tell the rules that wait on time what time it is: a ``no_data`` rule fires when a device has
+    been silent for a level's silence (no reading will ever come to say so), and a rule with a
+    lateness window settles the readings it held back. Devices in maintenance or retired are left
+    alone. Returns how many warning moves it made."""
+    waiting = {item.id: item for item in _active_rules(session)
+               if item.rule.kind is rules.RuleKind.no_data or item.rule.allowed_lateness}
+    if not waiting:
+        return 0
+    keys = session.execute(select(RuleStateRow.rule_id, RuleStateRow.device_id, RuleStateRow.metric)
+                           .where(RuleStateRow.rule_id.in_(waiting))).all()
+    devices = {device.id: device for device in session.scalars(select(Device).where(
+        Device.id.in_({device_id for _, device_id, _ in keys}), Device.status == DeviceStatus.active.value))}
+    type_codes = dict(session.execute(select(DeviceType.id, DeviceType.code).where(
+        DeviceType.id.in_({device.type_id for device in devices.values()}))).all())
+    origins: dict[tuple[int, str], _Origin] = {}
+    for rule_id, device_id, metric in keys:
+        device = devices.get(device_id)
+        if device is None:
+            continue
+        origin = origins.setdefault((device_id, metric), _Origin(device, type_codes[device.type_id], metric, [], []))
+        origin.watched_by.append(waiting[rule_id])
+    return _evaluate(session, list(origins.values()), now=now, by_clock=True)
+
+
+def _evaluate(session: Session, origins: list[_Origin], *, now: datetime, by_clock: bool = False) -> int:
     rule_ids = {item.id for origin in origins for item in origin.watched_by}
     device_ids = {origin.device.id for origin in origins}
     states = {(row.rule_id, row.device_id, row.metric): row for row in session.scalars(
@@ -276,7 +302,8 @@ def _evaluate(session: Session, origins: list[_Origin], *, now: datetime) -> int
             key = (item.id, origin.device.id, origin.metric)
             state_row = states.get(key)
             state = rules.state_from_json(state_row.state) if state_row is not None else rules.RuleState()
-            evaluation = rules.evaluate(item.rule, state, origin.readings)
+            evaluation = (rules.advance(item.rule, state, now=now) if by_clock
+                          else rules.evaluate(item.rule, state, origin.readings))
             if evaluation.state != state:
                 _save_state(session, state_row, key, evaluation.state, now=now)
             if not evaluation.events:
