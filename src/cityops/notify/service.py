@@ -26,7 +26,8 @@ MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=1)
 TOPICS = ("case.reported", "case.dispatched", "case.returned", "case.rework", "case.closed", "case.rejected",
-          "case.merged", "case.reminder", "case.overdue", "case.supervised", "case.summoned")
+          "case.merged", "case.reminder", "case.overdue", "case.supervised", "case.summoned",
+          "warning.fired", "warning.level_changed", "warning.resolved")
 # Who is told of what, by role; "departments" means the handlers of the departments the event names.
 AUDIENCE: dict[str, tuple[str, ...]] = {
     "case.dispatched": ("departments",),
@@ -36,6 +37,9 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "case.returned": ("dispatcher",),
     "case.supervised": ("centre",),
     "case.summoned": ("departments",),
+    "warning.fired": ("operator", "dispatcher"),
+    "warning.level_changed": ("operator", "dispatcher"),
+    "warning.resolved": ("operator", "dispatcher"),
     "case.closed": ("reporter",),
     "case.rejected": ("reporter",),
     "case.merged": ("reporter",),
@@ -52,7 +56,21 @@ WORDS = {
     "case.overdue": "已超时",
     "case.supervised": "督办",
     "case.summoned": "吹哨报到，请按时报到",
+    "warning.fired": "预警",
+    "warning.level_changed": "预警级别变化",
+    "warning.resolved": "预警解除",
 }
+LEVEL_WORDS = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
+
+
+def _text(event: OutboxEvent) -> str:
+    """The inbox line: the case and its title, or the warning with its device, rule and level."""
+    words = WORDS.get(event.topic, event.topic)
+    if event.topic.startswith("warning."):
+        payload = event.payload
+        return (f"预警 #{payload.get('warning_id')} {words}：{payload.get('origin')} {payload.get('metric')} "
+                f"{LEVEL_WORDS.get(payload.get('level'), payload.get('level'))}（规则 {payload.get('rule')}）")
+    return f"案件 #{event.case_id} {words}：{event.payload.get('title', '')}"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -88,7 +106,7 @@ def fan_out(session: Session, *, now: datetime, batch: int = 500) -> int:
                              .order_by(OutboxEvent.id).limit(batch).with_for_update(skip_locked=True)).all()
     hooks = session.scalars(select(Webhook).where(Webhook.active.is_(True))).all()
     for event in events:
-        text = f"案件 #{event.case_id} {WORDS.get(event.topic, event.topic)}：{event.payload.get('title', '')}"
+        text = _text(event)
         recipients = {user for audience in AUDIENCE.get(event.topic, ()) for user in _users(session, event, audience)}
         for user_id in sorted(recipients):
             session.add(Notification(user_id=user_id, event_id=event.id, topic=event.topic, case_id=event.case_id,
