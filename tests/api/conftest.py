@@ -9,9 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from cityops.categories import service as categories_service
+from cityops.geo import service as geo_service
 from cityops.org import responsibility
 from cityops.org import service as org_service
 from cityops.org.responsibility import CellSpec
+from cityops.sensing import devices as registry
+from cityops.sensing.devices import DeviceSpec
 from tests.factories import login, make_city, make_user
 
 STREET, OTHER_STREET = "99010101", "99010102"
@@ -48,3 +51,15 @@ def act(client: TestClient, headers: dict[str, str], case_id: int, action: str, 
     return client.post(f"/api/v1/cases/{case_id}/actions/{action}", headers=headers, json=body)
 
 
+@pytest.fixture
+def sensed(loop: dict[str, Any], client: TestClient, session: Session) -> dict[str, Any]:
+    """The loop's people and city, with water-level gauges WL-1 in the street and WL-2 in the next one,
+    and administrators of the street and of the city."""
+    locator = geo_service.build_locator(session, boundary_distance_m=30)
+    registry.create_device_type(session, code="wl", name="水位计", metrics={"water_level": "m"})
+    for code, place in (("WL-1", IN_STREET), ("WL-2", IN_OTHER_STREET)):
+        registry.create_device(session, spec=DeviceSpec(code=code, name=code, type_code="wl", lon=place["lon"],
+                                                        lat=place["lat"]), locator=locator, actor=None, origin="test")
+    make_user(session, username="admin", roles=["administrator"], area_code=STREET)
+    make_user(session, username="city.admin", roles=["administrator"], area_code="990000")
+    return loop | {"admin": login(client, "admin"), "city.admin": login(client, "city.admin")}

@@ -8,18 +8,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityops.cases.models import Case
-from cityops.geo import service as geo_service
-from cityops.sensing import devices as registry
-from cityops.sensing.devices import DeviceSpec
 from cityops.sensing.models import WarningEntryRow, WarningRow
-from tests.api.conftest import IN_OTHER_STREET, IN_STREET, STREET
-from tests.factories import login, make_user
+from tests.api.conftest import STREET
 
 COMMUNITY = f"{STREET}0101"
 """Where WL-1 stands: the community of the street's first grid."""
@@ -28,18 +23,6 @@ RULE = {"code": "wl-high", "name": "水位超限", "definition": {
     "kind": "threshold", "metric": "water_level", "scope": {"device_type": "wl", "area": STREET}, "for_s": 120,
     "levels": [{"level": "yellow", "fire_at": 3.0, "clear_at": 2.8}, {"level": "red", "fire_at": 4.0, "clear_at": 3.8}],
     "open_case_from": "red", "case_category": "E0102"}}
-
-
-@pytest.fixture
-def sensed(loop: dict[str, Any], client: TestClient, session: Session) -> dict[str, Any]:
-    locator = geo_service.build_locator(session, boundary_distance_m=30)
-    registry.create_device_type(session, code="wl", name="水位计", metrics={"water_level": "m"})
-    for code, place in (("WL-1", IN_STREET), ("WL-2", IN_OTHER_STREET)):
-        registry.create_device(session, spec=DeviceSpec(code=code, name=code, type_code="wl", lon=place["lon"],
-                                                        lat=place["lat"]), locator=locator, actor=None, origin="test")
-    make_user(session, username="admin", roles=["administrator"], area_code=STREET)
-    make_user(session, username="city.admin", roles=["administrator"], area_code="990000")
-    return loop | {"admin": login(client, "admin"), "city.admin": login(client, "city.admin")}
 
 
 def send(client: TestClient, headers: dict[str, str], *values: tuple[int, float], device: str = "WL-1") -> None:

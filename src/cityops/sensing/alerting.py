@@ -396,14 +396,51 @@ def active_silences(session: Session, *, at: datetime) -> list[warnings.Silence]
                              row.ends_at, row.author, row.reason, row.id) for row in rows]
 
 
+SILENCERS = frozenset({"operator", "dispatcher"})
+"""Who may silence warnings: those who judge them (as acknowledging them)."""
+
+
 def create_silence(session: Session, *, matchers: Sequence[tuple[str, str]], starts_at: datetime, ends_at: datetime,
                    reason: str, author: Principal) -> SilenceRow:
+    """Mute the notifications of matching warnings from ``starts_at`` to ``ends_at``. A silence never
+    reaches past its author's jurisdiction: without an ``area`` matcher it gets the author's area,
+    and an ``area`` matcher must name an area inside it."""
+    if not SILENCERS & set(author.roles):
+        raise PermissionDenied("only operators and dispatchers silence warnings", code="role_not_allowed")
+    matchers = list(matchers)
+    areas = [value for label, value in matchers if label == "area"]
+    for code in areas:
+        geo_service.path_within(session, viewer=author, area_code=code)
+    if not areas:
+        matchers.append(("area", author.area_code))
     silence = warnings.Silence(tuple(warnings.Matcher(label, value) for label, value in matchers), starts_at,
                                ends_at, author.name, reason)
     row = SilenceRow(matchers=[[m.label, m.value] for m in silence.matchers], starts_at=silence.starts_at,
                      ends_at=silence.ends_at, author=silence.author, reason=silence.reason,
                      area_path=author.area_path)
     session.add(row)
+    session.flush()
+    return row
+
+
+def list_silences(session: Session, *, viewer: Principal, at: datetime, current: bool = True) -> list[SilenceRow]:
+    """Silences set in the viewer's jurisdiction, newest first; ``current``: only those not over at ``at``."""
+    query = select(SilenceRow).where(SilenceRow.area_path.startswith(viewer.area_path, autoescape=True))
+    if current:
+        query = query.where(SilenceRow.ends_at > at)
+    return list(session.scalars(query.order_by(SilenceRow.id.desc()).limit(500)))
+
+
+def end_silence(session: Session, *, silence_id: int, viewer: Principal, at: datetime) -> SilenceRow:
+    """End a silence now (it stays in the history, ended)."""
+    row = session.get(SilenceRow, silence_id)
+    if row is None or not row.area_path.startswith(viewer.area_path):
+        raise NotFound(f"no silence {silence_id}", code="unknown_silence", field="silence_id")
+    if not SILENCERS & set(viewer.roles):
+        raise PermissionDenied("only operators and dispatchers end silences", code="role_not_allowed")
+    if row.ends_at <= at:
+        raise Conflict("this silence is over already", code="silence_over")
+    row.ends_at = max(at, row.starts_at)
     session.flush()
     return row
 

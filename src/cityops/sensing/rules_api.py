@@ -268,3 +268,50 @@ def convert_to_case(request: Request, session: DbSession, settings: AppSettings,
                                    policy=cases_service.IntakePolicy.from_settings(settings),
                                    category_code=body.category_code if body else None)
     return _one(session, row)
+
+
+SilenceId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class SilenceIn(BaseModel):
+    matchers: dict[str, str] = Field(description="labels to match, all of them: rule, kind, origin (the device), "
+                                                 "device_type, indicator, station, area (and everything in it); "
+                                                 "without area: your own area",
+                                     examples=[{"rule": "wl-high", "area": "99010101"}])
+    starts_at: datetime | None = Field(None, description="default: now")
+    ends_at: datetime
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SilenceOut(BaseModel):
+    id: int
+    matchers: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    author: str
+    reason: str
+
+
+def _silence(row) -> SilenceOut:  # noqa: ANN001
+    return SilenceOut(id=row.id, matchers={label: value for label, value in row.matchers}, starts_at=row.starts_at,
+                      ends_at=row.ends_at, author=row.author, reason=row.reason)
+
+
+@router.post("/silences", response_model=SilenceOut, status_code=201, responses=WRITES,
+             summary="Mute matching warnings' notifications for a time, with the reason")
+def create_silence(session: DbSession, viewer: Reader, body: SilenceIn) -> SilenceOut:
+    return _silence(alerting.create_silence(session, matchers=list(body.matchers.items()),
+                                            starts_at=body.starts_at or _now(), ends_at=body.ends_at,
+                                            reason=body.reason, author=viewer))
+
+
+@router.get("/silences", response_model=list[SilenceOut], responses=READS,
+            summary="Silences set in your jurisdiction (current ones, or all with current=false)")
+def list_silences(session: DbSession, viewer: Reader, current: bool = True) -> list[SilenceOut]:
+    return [_silence(row) for row in alerting.list_silences(session, viewer=viewer, at=_now(), current=current)]
+
+
+@router.post("/silences/{silence_id}/end", response_model=SilenceOut, responses=WRITES,
+             summary="End a silence now")
+def end_silence(session: DbSession, viewer: Reader, silence_id: SilenceId) -> SilenceOut:
+    return _silence(alerting.end_silence(session, silence_id=silence_id, viewer=viewer, at=_now()))

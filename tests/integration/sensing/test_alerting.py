@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cityops.org import service as org_service
 from cityops.outbox import OutboxEvent
 from cityops.sensing import alerting, rules, service
 from cityops.sensing.models import Reading, RuleStateRow, WarningEntryRow, WarningRow
+from tests.factories import make_user
 from tests.integration.sensing.world import NOW, STREET, SensedWorld, make_world, reading
 
 LEVELS = [{"level": "yellow", "fire_at": 3.0, "clear_at": 2.8}, {"level": "orange", "fire_at": 3.5, "clear_at": 3.3},
@@ -133,8 +135,10 @@ def test_readings_outside_a_rules_scope_are_not_watched(session: Session) -> Non
 def test_a_silence_keeps_the_announcement_not_the_warning(session: Session) -> None:
     world = make_world(session)
     make_rule(session, world, for_s=0)
+    operator = org_service.principal_of_user(session, make_user(session, username="street.op", roles=["operator"],
+                                                                area_code=STREET))
     alerting.create_silence(session, matchers=[("area", STREET), ("rule", "wl-high")], reason="汛期演练",
-                            starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1), author=world.admin)
+                            starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1), author=operator)
     send(session, world, ("11:00", 3.2))
     assert warnings_of(session) == [("WL-1", "firing", "yellow")]
     assert topics(session) == []
