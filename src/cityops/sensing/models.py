@@ -165,17 +165,22 @@ class RuleStateRow(Base):
 
 
 class WarningRow(Base):
-    """A warning (预警) of one rule for one origin. At most one is active (firing or acknowledged) per
-    rule and origin: a partial unique index holds that under concurrency. ``area_path`` is the
+    """A warning (预警) of one rule for one origin: a device's metric, or an indicator in one area. At most
+    one is active (firing or acknowledged) per rule and origin: partial unique indexes hold that under
+    concurrency. ``area_path`` is the
     device's, for jurisdiction; ``labels`` are ``warnings.Labels`` as JSON, for silences."""
 
     __tablename__ = "warnings"
     __table_args__ = (Index("uq_warnings_active_origin", "rule_id", "device_id", "metric", unique=True,
-                            postgresql_where=text(ACTIVE_WARNING), sqlite_where=text(ACTIVE_WARNING)),)
+                            postgresql_where=text(ACTIVE_WARNING), sqlite_where=text(ACTIVE_WARNING)),
+                      Index("uq_warnings_active_indicator_origin", "rule_id", "indicator_id", "origin", unique=True,
+                            postgresql_where=text(ACTIVE_WARNING), sqlite_where=text(ACTIVE_WARNING)))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"), index=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    """The device of a device metric's warning; None for an indicator's (origin: the area code)."""
+    indicator_id: Mapped[int | None] = mapped_column(ForeignKey("indicators.id"), index=True)
     metric: Mapped[str] = mapped_column(String(64))
     origin: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -227,3 +232,96 @@ class SilenceRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     area_path: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IndicatorClass(Base):
+    """A class of indicators on the vital-signs screen (水务, 交通, 环境, 城市管理 …)."""
+
+    __tablename__ = "indicator_classes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IndicatorRow(Base):
+    """An indicator (体征指标), ``indicators.Indicator`` with its source as JSON; ``metric`` is a column so
+    that ingest finds the indicators a batch concerns without reading every source. Values are computed
+    for the areas of ``level`` under ``area_path`` (its author's jurisdiction or an area in it).
+    ``computed_until``: case flows are counted up to here; ``fed_until``: buckets before it went to the
+    rules."""
+
+    __tablename__ = "indicators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    class_id: Mapped[int] = mapped_column(ForeignKey("indicator_classes.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(16))
+    interval_s: Mapped[int] = mapped_column(Integer)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metric: Mapped[str | None] = mapped_column(String(64), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    area_path: Mapped[str] = mapped_column(String(1024))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    computed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IndicatorValue(Base):
+    """An indicator's value in one area for one time bucket (the series)."""
+
+    __tablename__ = "indicator_values"
+    __table_args__ = (PrimaryKeyConstraint("indicator_id", "area_id", "bucket", name="pk_indicator_values"),
+                      Index("ix_indicator_values_indicator_bucket", "indicator_id", "bucket"),
+                      {"sqlite_with_rowid": False})
+
+    indicator_id: Mapped[int] = mapped_column(Integer)
+    area_id: Mapped[int] = mapped_column(Integer)
+    bucket: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class IndicatorLatest(Base):
+    """An indicator's newest value per area, with the area's path for jurisdiction."""
+
+    __tablename__ = "indicator_latest"
+    __table_args__ = (PrimaryKeyConstraint("indicator_id", "area_id", name="pk_indicator_latest"),)
+
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    area_code: Mapped[str] = mapped_column(String(64))
+    area_path: Mapped[str] = mapped_column(String(1024), index=True)
+    bucket: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IndicatorMark(Base):
+    """A minute of a metric whose rollups changed since the indicators last looked: ingest marks it,
+    the indicator job recomputes the buckets holding it and removes the mark if ``version`` did not move
+    meanwhile (a batch that lands while the job computes marks it again)."""
+
+    __tablename__ = "indicator_marks"
+    __table_args__ = (PrimaryKeyConstraint("metric", "minute", name="pk_indicator_marks"),)
+
+    metric: Mapped[str] = mapped_column(String(64))
+    minute: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class IndicatorRuleState(Base):
+    """What one rule needs to go on for one indicator in one area (``rules.state_to_json``)."""
+
+    __tablename__ = "indicator_rule_states"
+    __table_args__ = (PrimaryKeyConstraint("rule_id", "indicator_id", "area_id", name="pk_indicator_rule_states"),)
+
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
