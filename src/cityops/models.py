@@ -5,6 +5,7 @@ from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, 
 from cityops.categories.models import Category
 from cityops.geo.models import Area, ChangeStamp, PlaceholderPoint
 from cityops.jobs import JobLease
+from cityops.live import LiveEvent
 from cityops.media.models import Attachment
 from cityops.notify.models import Notification, Webhook, WebhookDelivery
 from cityops.org.models import ApiClient, Department, OpsCentre, Responsibility, ResponsibilityAssist, User
@@ -13,6 +14,6 @@ from cityops.sensing import models as sensing_models  # noqa: F401  (registers t
 
 __all__ = [
     "ApiClient", "Area", "Attachment", "CalendarDay", "Case", "CaseAssignment", "CaseDeadline", "CaseEvent", "Category",
-    "ChangeStamp", "JobLease", "Notification", "OutboxEvent", "Supervision", "Webhook", "WebhookDelivery",
+    "ChangeStamp", "JobLease", "LiveEvent", "Notification", "OutboxEvent", "Supervision", "Webhook", "WebhookDelivery",
     "Department", "OpsCentre", "PlaceholderPoint", "Responsibility", "ResponsibilityAssist", "User",
 ]
