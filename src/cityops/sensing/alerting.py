@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityops import outbox
+from cityops import live, outbox
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service as cases_service
 from cityops.cases.channels import Channel
@@ -364,6 +364,12 @@ def _record(session: Session, row: WarningRow | None, warning: warnings.Warning,
         from_level=entry.from_level.value if entry.from_level else None, to_level=entry.to_level.value,
         actor_role=str(actor.role), actor_name=actor.name, actor_id=actor.id, at=entry.at, reason=entry.reason,
         value=entry.value, case_id=entry.case_id))
+    # every move reaches live screens, silenced or not: silences mute notifications, not the record
+    live.publish(session, kind="warning", area_path=row.area_path, payload={
+        "warning_id": row.id, "version": row.version, "action": entry.action.value, "rule": warning.labels.rule,
+        "origin": row.origin, "metric": row.metric, "status": row.status, "level": row.level,
+        "peak_level": row.peak_level, "value": row.value, "area_code": row.area_path.strip("/").split("/")[-1],
+        "fired_at": row.fired_at.isoformat(), "updated_at": row.updated_at.isoformat(), "case_id": row.case_id})
     return row
 
 
