@@ -61,6 +61,16 @@ def area_key(session: Session, *, area_id: int) -> AreaKey:
     return memo["area", area_id]
 
 
+def area_keys(session: Session, *, within_path: str, level: str) -> list[AreaKey]:
+    """The areas of ``level`` under ``within_path`` (itself included), by path; kept until areas change."""
+    memo = reference.memo(session)
+    if ("level", within_path, level) not in memo:
+        rows = session.execute(select(Area.id, Area.code, Area.path, Area.level).where(
+            Area.path.startswith(within_path, autoescape=True), Area.level == level).order_by(Area.path))
+        memo["level", within_path, level] = [AreaKey(*row) for row in rows]
+    return list(memo["level", within_path, level])
+
+
 def path_within(session: Session, *, viewer: Principal, area_code: str | None) -> str:
     """The area path a list is filtered to: the viewer's jurisdiction, or the area ``area_code`` inside
     it (an area outside it is not found, field ``area``)."""
