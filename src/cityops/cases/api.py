@@ -15,6 +15,7 @@ from cityops.cases import dedup, service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, CaseStatus
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, DuplicateSuggestion
+from cityops.cases.ordering import CaseOrder
 from cityops.cases.schemas import (
     ActionIn,
     AssignmentOut,
@@ -152,13 +153,17 @@ def list_cases(session: DbSession, viewer: Reader,
                status: CaseStatus | None = None, channel: Channel | None = None,
                q: Annotated[str | None, Query(min_length=1, max_length=200,
                                               description="words in the title or description (中文 works)")] = None,
-               after: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+               sort: Annotated[CaseOrder, Query(description=(
+                   "newest or oldest opened first; deadline: the current step's deadline soonest first (cases "
+                   "without a running one last); priority or reports: highest first. Ties go by case id, "
+                   "oldest first (newest first for newest)"))] = CaseOrder.newest,
+               cursor: Annotated[str | None, Query(min_length=1, max_length=200,
+                                                   description="a page's `next_cursor`, for the same sort")] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50) -> CasePage:
-    cases = service.list_cases(session, viewer=viewer, queue=queue, status=status,
-                               channel=channel.value if channel else None, after_id=after, limit=limit,
-                               now=_now(), text_query=q)
-    return CasePage(items=[_out(session, c) for c in cases],
-                    next_after=cases[-1].id if len(cases) == limit else None)
+    page = service.queue_page(session, viewer=viewer, queue=queue, status=status,
+                              channel=channel.value if channel else None, order=sort, cursor=cursor, limit=limit,
+                              now=_now(), text_query=q)
+    return CasePage(items=[_out(session, c) for c in page.cases], next_cursor=page.next_cursor)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case with its timeline")

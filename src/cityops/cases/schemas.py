@@ -123,7 +123,8 @@ class CaseDetail(CaseOut):
 
 class CasePage(BaseModel):
     items: list[CaseOut]
-    next_after: int | None = Field(description="pass as `after` for the next page; null on the last page")
+    next_cursor: str | None = Field(description="pass as `cursor`, with the same sort, for the next page; "
+                                    "null on the last page")
 
 
 class ActionIn(BaseModel):

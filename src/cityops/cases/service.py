@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from cityops import outbox
 from cityops.calendar.workcalendar import WorkCalendar
-from cityops.cases import deadlines, dedup, duplicates, lifecycle
+from cityops.cases import deadlines, dedup, duplicates, lifecycle, ordering
 from cityops.cases.channels import Channel
 from cityops.cases.duplicates import Match
 from cityops.cases.lifecycle import Action, Actor, ActorKind, CaseState, CaseStatus, TimelineEntry
@@ -539,11 +539,56 @@ def by_tracking_code(session: Session, *, code: str) -> Case:
     return case
 
 
+@dataclass(frozen=True)
+class QueuePage:
+    cases: list[Case]
+    next_cursor: str | None
+    """Where the next page starts; None on the last page."""
+
+
+def queue_page(session: Session, *, viewer: Principal, queue: str | None = None, status: CaseStatus | None = None,
+               channel: str | None = None, order: ordering.CaseOrder = ordering.CaseOrder.newest,
+               cursor: str | None = None, limit: int = 50, now: datetime | None = None,
+               text_query: str | None = None) -> QueuePage:
+    """A page of the cases in the viewer's jurisdiction (or held by its department), in ``order``;
+    pass the page's ``next_cursor`` as ``cursor`` for the next one. A cursor made for another order
+    is bad input."""
+    after = ordering.decode(cursor, order=order) if cursor is not None else None
+    query = _cases_in_view(session, viewer=viewer, queue=queue, status=status, channel=channel, now=now,
+                           text_query=text_query)
+    key = _sort_key(order)
+    if key is not None:
+        query = query.add_columns(key)
+    if after is not None:
+        query = query.where(ordering.after(after, case_id=Case.id, key=key))
+    rows = session.execute(query.order_by(*ordering.order_by(order, case_id=Case.id, key=key)).limit(limit)).all()
+    cases = [row[0] for row in rows]
+    if len(rows) < limit:
+        return QueuePage(cases, None)
+    last = rows[-1]
+    return QueuePage(cases, ordering.encode(ordering.Cursor(order, last[1] if key is not None else None, last[0].id)))
+
+
+def _sort_key(order: ordering.CaseOrder) -> Any:  # noqa: ANN401  (a column expression)
+    """What ``order`` sorts by besides the id: for the deadline, the open deadline of the case's
+    current step (summoned departments' report-ins have their own)."""
+    if order is ordering.CaseOrder.deadline:
+        return (select(func.min(CaseDeadline.due_at)).where(
+            CaseDeadline.case_id == Case.id, CaseDeadline.met_at.is_(None), CaseDeadline.department_code.is_(None))
+            .correlate(Case).scalar_subquery().label("due_at"))
+    return {ordering.CaseOrder.priority: Case.priority, ordering.CaseOrder.reports: Case.report_count}.get(order)
+
+
 def list_cases(session: Session, *, viewer: Principal, queue: str | None = None, status: CaseStatus | None = None,
-               channel: str | None = None, after_id: int | None = None, limit: int = 50,
-               now: datetime | None = None, text_query: str | None = None) -> list[Case]:
-    """Cases in the viewer's jurisdiction (or held by its department), newest first, a page at a time:
-    pass the last id of a page as ``after_id`` for the next."""
+               channel: str | None = None, limit: int = 50, now: datetime | None = None,
+               text_query: str | None = None) -> list[Case]:
+    """The first page of cases in the viewer's jurisdiction (or held by its department), newest first."""
+    return queue_page(session, viewer=viewer, queue=queue, status=status, channel=channel, limit=limit, now=now,
+                      text_query=text_query).cases
+
+
+def _cases_in_view(session: Session, *, viewer: Principal, queue: str | None, status: CaseStatus | None,
+                   channel: str | None, now: datetime | None, text_query: str | None):  # noqa: ANN202
     in_view = Case.area_path.startswith(viewer.area_path, autoescape=True)
     if viewer.department_code is not None:
         held = select(CaseAssignment.case_id).where(CaseAssignment.department_code == viewer.department_code)
@@ -573,9 +618,7 @@ def list_cases(session: Session, *, viewer: Principal, queue: str | None = None,
         query = query.where(_text_filter(session, text_query))
     if channel is not None:
         query = query.where(Case.channel == channel)
-    if after_id is not None:
-        query = query.where(Case.id < after_id)
-    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+    return query
 
 
 TRIGRAM = 3
