@@ -23,7 +23,7 @@ from cityops.config import Settings
 from cityops.db import unit_of_work
 from cityops.notify import service as notify
 from cityops.notify.service import Outgoing
-from cityops.sensing import alerting
+from cityops.sensing import alerting, indicators_service
 from cityops.sensing import service as sensing_service
 
 log = logging.getLogger("cityops.worker")
@@ -85,6 +85,7 @@ def run_all(engine: Engine, settings: Settings, *, holder: str, post: Post = htt
     return {"sweep": run_sweeper(engine, settings, holder=holder, now=now),
             "fanned_out": run_fan_out(engine, holder=holder, now=now),
             "delivered": run_deliveries(engine, holder=holder, now=now, post=post),
+            "indicators": indicators_service.run_compute(engine, holder=holder, now=now),
             "rule_clock": run_rule_clock(engine, holder=holder, now=now),
             "pruned": sensing_service.run_prune(engine, holder=holder, now=now, raw_days=settings.readings_raw_days,
                                                 rollup_days=settings.readings_rollup_days)}

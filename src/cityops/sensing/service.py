@@ -27,7 +27,7 @@ from cityops.errors import InvalidInput, PermissionDenied
 from cityops.jobs import JobLease
 from cityops.org.access import Principal
 from cityops.org.roles import Role
-from cityops.sensing import alerting, store
+from cityops.sensing import alerting, indicators_service, store
 from cityops.sensing import devices as registry
 from cityops.sensing.devices import DeviceStatus
 from cityops.sensing.models import Device, DeviceType, HourRollup, MinuteRollup, Reading
@@ -226,6 +226,7 @@ def ingest(session: Session, *, items: Sequence[Any], caller: Principal, now: da
     batch = list(rows.values())
     result.stored = store.write(session.connection(), batch)
     alerting.evaluate_ingested(session, rows=batch, devices=known.values(), stored=result.stored, now=now)
+    indicators_service.mark_ingested(session, rows=batch)
     if contacted:
         session.execute(update(Device).where(Device.id.in_(contacted))
                         .values(last_contact_at=now, updated_at=Device.updated_at),
