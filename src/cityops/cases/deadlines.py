@@ -1,7 +1,11 @@
 """Time limits on the steps of a case: each status a case enters starts a step with a deadline from
 its category's limits (or the platform default) on the work calendar; leaving the status meets it.
-An approved extension moves the open deadline and keeps the original. Deferral stops the clock: the
-open step is closed, and resuming starts the step again with its full limit."""
+
+An approved extension moves the open deadline later (never earlier: ``check_moved_later``), keeps the
+original, and re-arms the sweeper: a reminder before the new deadline, overdue only after it. The
+approval's timeline entry keeps what the replaced deadline was and when it was reminded or marked
+overdue (``replaced``), so the record holds both. Deferral stops the clock: the open step is closed
+with its marks, and resuming starts the step again with its full limit and marks of its own."""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ from cityops.cases.joint import SummonsCall
 from cityops.cases.lifecycle import Action, CaseStatus, TimelineEntry
 from cityops.cases.models import Case, CaseDeadline, CaseEvent
 from cityops.categories import service as categories_service
-from cityops.categories.time_limits import Step, TimeLimit, TimeUnit, format_limit
+from cityops.categories.time_limits import Step, TimeLimit, TimeUnit, format_limit, parse_limit
+from cityops.errors import InvalidInput
+from cityops.times import as_utc
 
 STEP_OF_STATUS: dict[CaseStatus, Step] = {
     CaseStatus.reported: Step.register,
@@ -61,14 +67,42 @@ def track_summons(session: Session, *, case: Case, before: Sequence[SummonsCall]
                 .values(met_at=call.reported_in_at))
 
 
+def check_moved_later(session: Session, *, case: Case, entry: TimelineEntry, current: CaseDeadline | None) -> None:
+    """An extension asked for or granted, or a deferral with an ``until``, must put the open step's
+    deadline off: a time after its current deadline (and after now). Raises ``InvalidInput`` on
+    ``until`` otherwise; the caller checks before writing anything."""
+    if entry.action not in (Action.request_extension, Action.approve_extension, Action.defer) or current is None:
+        return
+    until = _until(session, case=case, entry=entry)
+    if until is None:
+        return
+    if until <= current.due_at:
+        raise InvalidInput(f"until ({until.isoformat()}) must lie after the step's current deadline "
+                           f"({current.due_at.isoformat()}): {entry.action} puts a deadline off, never earlier",
+                           field="until", code="deadline_not_later")
+    if until <= entry.at:
+        raise InvalidInput(f"the deadline asked for ({until.isoformat()}) has passed; give a later until",
+                           field="until", code="deadline_not_later")
+
+
+def replaced(current: CaseDeadline | None) -> dict[str, str | None]:
+    """What an extension replaces, for the approval's timeline entry: the deadline in force and the
+    sweeper's marks against it, which the extension clears to re-arm the step."""
+    if current is None:
+        return {}
+    return {key: value.isoformat() if value is not None else None for key, value in (
+        ("due_at", current.due_at), ("remind_at", current.remind_at), ("reminded_at", current.reminded_at),
+        ("overdue_at", current.overdue_at))}
+
+
 def track(session: Session, *, case: Case, entry: TimelineEntry, calendar: WorkCalendar,
           current: CaseDeadline | None) -> CaseDeadline | None:
     """Bring the case's deadlines up to date with one timeline entry; ``current`` is its open
     deadline before the entry. Returns the open deadline after it."""
     if entry.action is Action.approve_extension:
-        until = entry.data.get("until") or _requested_until(session, case=case)
-        if until and current is not None:
-            _extend(current, until=datetime.fromisoformat(str(until)))
+        until = _until(session, case=case, entry=entry)
+        if until is not None and current is not None:
+            _extend(current, until=until, at=entry.at, calendar=calendar)
         return current
     changed = entry.from_status != entry.to_status
     restarts = (entry.action in (Action.defer, Action.resume)
@@ -98,15 +132,23 @@ def due_and_reminder(start: datetime, limit: TimeLimit, calendar: WorkCalendar) 
     return due, warning_time(start, due, calendar, working=limit.unit in WORKING_UNITS)
 
 
-def _requested_until(session: Session, *, case: Case) -> str | None:
-    request = session.scalar(select(CaseEvent).where(
-        CaseEvent.case_id == case.id, CaseEvent.action == Action.request_extension.value)
-        .order_by(CaseEvent.version.desc()).limit(1))
-    return request.data.get("until") if request is not None else None
+def _until(session: Session, *, case: Case, entry: TimelineEntry) -> datetime | None:
+    """The deadline an entry asks for or grants: its own ``until``, or for an approval without one,
+    the pending request's."""
+    until = entry.data.get("until")
+    if until is None and entry.action is Action.approve_extension:
+        request = session.scalar(select(CaseEvent).where(
+            CaseEvent.case_id == case.id, CaseEvent.action == Action.request_extension.value)
+            .order_by(CaseEvent.version.desc()).limit(1))
+        until = request.data.get("until") if request is not None else None
+    return as_utc(until, field="until") if until is not None else None
 
 
-def _extend(current: CaseDeadline, *, until: datetime) -> None:
+def _extend(current: CaseDeadline, *, until: datetime, at: datetime, calendar: WorkCalendar) -> None:
     current.original_due_at = current.original_due_at or current.due_at
     current.due_at = until
-    current.remind_at = min(current.remind_at, until)
+    # the reminder falls as far into the time granted as it did into the step's own limit
+    current.remind_at = warning_time(at, until, calendar,
+                                     working=parse_limit(current.time_limit).unit in WORKING_UNITS)
+    current.reminded_at = None
     current.overdue_at = None

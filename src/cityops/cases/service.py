@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -283,6 +283,9 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
                            code="illegal_transition")
     new_state, entry = lifecycle.apply(held.state, action, actor=actor, at=at, reason=reason,
                                        attachments=attachments, data=data)
+    deadlines.check_moved_later(session, case=case, entry=entry, current=held.deadline)
+    if action is Action.approve_extension and held.deadline is not None:
+        entry = replace(entry, data={**entry.data, "replaced_deadline": deadlines.replaced(held.deadline)})
     primary = _merge_primary(session, case=case, primary_id=new_state.duplicate_of,
                              viewer=viewer) if action is Action.merge else None
     named_before = {a.department_code for a in held.state.assignments}

@@ -1,5 +1,7 @@
 """The time-limit sweeper: reminds before a step's deadline, marks it overdue after, and opens a
 supervision record (督办) at the operations centre one level up, escalating while it stays overdue.
+An extension re-arms a step (``cases.deadlines``): it is reminded again before its new deadline and
+marked overdue again only after it.
 
 Every change is a conditional update of rows not yet marked, so a sweep repeated or interrupted
 never reminds or supervises twice; the ``sweeper`` lease keeps two workers from sweeping at once."""
@@ -35,22 +37,21 @@ class SweepResult:
 def sweep(session: Session, *, now: datetime, calendar: WorkCalendar, supervision_limit: TimeLimit,
           batch: int = 1000) -> SweepResult:
     result = SweepResult()
-    to_remind = session.scalars(select(CaseDeadline).where(
-        CaseDeadline.met_at.is_(None), CaseDeadline.reminded_at.is_(None), CaseDeadline.remind_at <= now,
-        CaseDeadline.due_at > now).limit(batch)).all()
+    # The updates repeat their selection's conditions: an extension committed in between moves the
+    # deadline, and the step must then wait for the new one.
+    remindable = (CaseDeadline.met_at.is_(None), CaseDeadline.reminded_at.is_(None), CaseDeadline.remind_at <= now,
+                  CaseDeadline.due_at > now)
+    to_remind = session.scalars(select(CaseDeadline).where(*remindable).limit(batch)).all()
     for step in to_remind:
-        marked = session.execute(update(CaseDeadline).where(CaseDeadline.id == step.id,
-                                                            CaseDeadline.reminded_at.is_(None))
+        marked = session.execute(update(CaseDeadline).where(CaseDeadline.id == step.id, *remindable)
                                  .values(reminded_at=now))
         if marked.rowcount:
             result.reminded += 1
             _announce(session, step, "case.reminder", now)
-    due = session.scalars(select(CaseDeadline).where(
-        CaseDeadline.met_at.is_(None), CaseDeadline.overdue_at.is_(None), CaseDeadline.due_at <= now)
-        .order_by(CaseDeadline.due_at).limit(batch)).all()
+    running_late = (CaseDeadline.met_at.is_(None), CaseDeadline.overdue_at.is_(None), CaseDeadline.due_at <= now)
+    due = session.scalars(select(CaseDeadline).where(*running_late).order_by(CaseDeadline.due_at).limit(batch)).all()
     for step in due:
-        marked = session.execute(update(CaseDeadline).where(CaseDeadline.id == step.id,
-                                                            CaseDeadline.overdue_at.is_(None))
+        marked = session.execute(update(CaseDeadline).where(CaseDeadline.id == step.id, *running_late)
                                  .values(overdue_at=now))
         if not marked.rowcount:
             continue
