@@ -13,12 +13,23 @@ same transaction, unless a silence mutes the warning.
 
 A reading sent again is fed to the rules with the value and maintenance flag stored the first time, so
 the rules see what storage holds; the rule state itself ignores readings it has seen.
+
+**Cases opened by rules** (``open_due_cases``): a warning that reaches its rule's ``open_case_from``
+gets a case through the closed loop (``cases.service.intake`` on the ``iot_warning`` channel, at the
+device's place, in the rule's category, routed and dispatched as any case) and keeps following its
+readings with the case linked (``warnings.WarningAction.open_case``). Ingest and the worker's rule
+clock call it in their unit of work right after evaluating; each opening runs in a savepoint, so one
+that fails is logged and undone alone — the warning and the readings stay — and the next call (the
+worker's next round at the latest) tries again. Exactly one case per warning: a warning with a case is
+never due again, the link is a new warning version under a unique (warning, version), and the case's
+external id ``warning-{id}`` is unique on its channel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+import logging
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,10 +37,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityops import live, outbox
+from cityops.calendar.service import CalendarCache
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service as cases_service
 from cityops.cases.channels import Channel
-from cityops.cases.lifecycle import Action
+from cityops.cases.lifecycle import Action, Actor, ActorKind
+from cityops.config import Settings
 from cityops.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from cityops.geo import service as geo_service
 from cityops.geo.locator import Locator
@@ -49,6 +62,7 @@ from cityops.sensing.models import (
 from cityops.sensing.store import ReadingRow
 from cityops.sensing.warnings import WarningAction, WarningStatus
 
+log = logging.getLogger("cityops.sensing.alerting")
 RULES_KEY = "cityops.sensing.active_rules"
 TOPICS = {WarningAction.fire: "warning.fired", WarningAction.change_level: "warning.level_changed",
           WarningAction.resolve: "warning.resolved"}
@@ -522,14 +536,89 @@ def convert_to_case(session: Session, *, row: WarningRow, viewer: Principal, at:
     warnings.apply(warning, WarningAction.convert_to_case, actor=actor, at=at, case_id=1)
     rule = rule_of(session.get(SensingRule, row.rule_id))
     device = session.get(Device, row.device_id)
-    level = rules.WarningLevel(row.level)
-    report = cases_service.Report(
-        channel=Channel.iot_warning, title=f"{device.name}{row.metric}{level.chinese}色预警（{rule.code}）",
-        description=f"预警 #{row.id}：规则 {rule.code}，设备 {device.code}，{row.metric} = {row.value}",
-        category_code=category_code or rule.case_category, lon=device.lon, lat=device.lat,
-        external_id=f"warning-{row.id}")
+    report = _case_report(row, rule, device, category_code=category_code or rule.case_category)
     case = cases_service.intake(session, report=report, actor=cases_service.actor_for(viewer, Action.intake),
                                 receiver=viewer, locator=locator,
                                 calendar=calendar, at=at, policy=policy).case
     moved = warnings.apply(warning, WarningAction.convert_to_case, actor=actor, at=at, case_id=case.id)
     return _record(session, row, *moved, rule_id=row.rule_id, device=device, metric=row.metric)
+
+
+def _case_report(row: WarningRow, rule: rules.Rule, device: Device, *, category_code: str | None
+                 ) -> cases_service.Report:
+    level = rules.WarningLevel(row.level)
+    return cases_service.Report(
+        channel=Channel.iot_warning, title=f"{device.name}{row.metric}{level.chinese}色预警（{rule.code}）",
+        description=f"预警 #{row.id}：规则 {rule.code}，设备 {device.code}，{row.metric} = {row.value}",
+        category_code=category_code, lon=device.lon, lat=device.lat, external_id=f"warning-{row.id}")
+
+
+# Cases opened by the rules -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseIntake:
+    """What opening a case needs besides the unit of work, from the composition root: the process's
+    locator and calendar (cached, rebuilt when areas or overrides change) and the intake policy."""
+
+    locators: geo_service.LocatorCache
+    calendars: CalendarCache
+    policy: cases_service.IntakePolicy
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CaseIntake:
+        return cls(geo_service.LocatorCache(boundary_distance_m=settings.boundary_distance_m),
+                   CalendarCache(settings), cases_service.IntakePolicy.from_settings(settings))
+
+
+@dataclass
+class CaseOpenings:
+    opened: list[int] = field(default_factory=list)
+    """Ids of the warnings that got their case."""
+    failed: list[int] = field(default_factory=list)
+    """Ids of the warnings whose case could not be opened this time (logged; tried again next call)."""
+
+
+def open_due_cases(session: Session, *, intake: CaseIntake, now: datetime,
+                   device_ids: Collection[int] | None = None) -> CaseOpenings:
+    """Open the case of every active warning (of ``device_ids``' devices, or all) that has reached its
+    rule's ``open_case_from`` and has none yet (see the module's doc)."""
+    opening = {item.id: item.rule for item in _active_rules(session) if item.rule.open_case_from is not None}
+    done = CaseOpenings()
+    if not opening or device_ids is not None and not device_ids:
+        return done
+    query = select(WarningRow).where(WarningRow.status.in_(ACTIVE), WarningRow.case_id.is_(None),
+                                     WarningRow.rule_id.in_(opening))
+    if device_ids is not None:
+        query = query.where(WarningRow.device_id.in_(device_ids))
+    for row in session.scalars(query.order_by(WarningRow.id)).all():
+        rule = opening[row.rule_id]
+        if not warnings.should_open_case(_warning_of(row), rule):
+            continue
+        try:
+            with session.begin_nested():
+                _open_case(session, row=row, rule=rule, intake=intake, now=now)
+        except Exception:  # noqa: BLE001  (a case that cannot be opened must cost neither the warning nor the readings)
+            log.exception("could not open a case for warning %s of rule %s; it is tried again later", row.id,
+                          rule.code)
+            done.failed.append(row.id)
+        else:
+            done.opened.append(row.id)
+    return done
+
+
+def _open_case(session: Session, *, row: WarningRow, rule: rules.Rule, intake: CaseIntake, now: datetime) -> None:
+    device = session.get(Device, row.device_id)
+    area = geo_service.area_key(session, area_id=device.area_id)
+    # the rule opens the case on the device's ground: a place the locator cannot file falls back to it
+    receiver = Principal(id=0, kind="client", name=f"预警规则 {rule.code}", roles=("system",), area_id=area.id,
+                         area_code=area.code, area_path=area.path, area_level=area.level)
+    actor = Actor(kind=ActorKind.system, id=None, role="system", name=receiver.name)
+    case = cases_service.intake(session, report=_case_report(row, rule, device, category_code=rule.case_category),
+                                actor=actor, receiver=receiver, locator=intake.locators.get(session),
+                                calendar=intake.calendars.get(session), at=max(now, row.updated_at),
+                                policy=intake.policy).case
+    # the link takes the time of the move that called for it (reading time), so that the moves of readings
+    # still on their way, stamped before now, stay in order after it
+    moved = warnings.apply(_warning_of(row), WarningAction.open_case, actor=warnings.SYSTEM, at=row.updated_at,
+                           case_id=case.id)
+    _record(session, row, *moved, rule_id=row.rule_id, device=device, metric=row.metric)

@@ -8,7 +8,8 @@ The service keeps at most one active warning per (rule, origin), feeds it the ru
                   │             ├──resolve (the rule cleared; system)──▶ resolved
                   │             ├──close_false_alarm (reason)──────────▶ false_alarm
                   │             └──convert_to_case (case id)───────────▶ converted
-                  └── change_level: firing and acknowledged keep their status, the level moves
+                  ├── change_level: firing and acknowledged keep their status, the level moves
+                  └── open_case (case id; system): the status stays, the warning names its case
 
 ``TABLE`` says, for every action, where it may start, where it leads (none: the status stays), who may
 take it and whether it needs a reason; ``apply`` checks role, then status, then input, then hands over
@@ -23,9 +24,13 @@ Decisions:
   but a move *up* opens a new warning, because a rising danger must not be hidden by an earlier judgement.
 - **Only the system resolves and changes levels**: they follow the readings. People acknowledge (研判
   begins), close as a false alarm (with a reason: it feeds the device's false-alarm rate) or convert the
-  warning into a case (naming it; the system does the same when the rule opens cases automatically).
+  warning into a case (naming it), which ends the warning: the case carries the problem from then on.
 - **Opening a case is the rule's choice** (``Rule.open_case_from``): from that level up the system
-  converts the warning into a case (``should_open_case``); below it, or without it, an operator judges.
+  opens a case (``should_open_case``) and links it to the warning (``open_case``) without closing it:
+  the warning goes on following the readings, so a later rise is a level change of the same warning
+  (never a second case) and the clear resolves it while the case runs its course. A warning has one
+  case at most: converting one that has a case is refused. Below that level, or without it, an
+  operator judges.
 - **Silences and inhibition do not change the warning**: they only decide whether it is notified
   (``suppression``), so the history stays whole and a silence can end without losing anything.
 """
@@ -63,6 +68,7 @@ class WarningAction(StrEnum):
     resolve = "resolve"
     close_false_alarm = "close_false_alarm"
     convert_to_case = "convert_to_case"
+    open_case = "open_case"
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ TABLE: dict[WarningAction, Transition] = {
     WarningAction.resolve: _transition("firing acknowledged", "resolved", "system"),
     WarningAction.close_false_alarm: _transition("firing acknowledged", "false_alarm", CENTRE, reason=True),
     WarningAction.convert_to_case: _transition("firing acknowledged", "converted", f"{CENTRE} system"),
+    WarningAction.open_case: _transition("firing acknowledged", "", "system"),
 }
 
 
@@ -197,15 +204,27 @@ def _change_level(warning: Warning, move: Move) -> Warning:
     return replace(warning, level=move.level, peak_level=peak, value=move.value)
 
 
-def _convert(warning: Warning, move: Move) -> Warning:
+def _case_id(warning: Warning, move: Move) -> int:
     if not isinstance(move.case_id, int) or isinstance(move.case_id, bool) or move.case_id < 1:
-        raise InvalidInput("case_id must be the id of the case the warning became", field="case_id")
-    return replace(warning, status=WarningStatus.converted, case_id=move.case_id)
+        raise InvalidInput("case_id must be the id of the warning's case", field="case_id")
+    if warning.case_id is not None:
+        raise Conflict(f"the warning has case {warning.case_id} already", code="has_case",
+                       extra={"case_id": warning.case_id})
+    return move.case_id
+
+
+def _convert(warning: Warning, move: Move) -> Warning:
+    return replace(warning, status=WarningStatus.converted, case_id=_case_id(warning, move))
+
+
+def _link_case(warning: Warning, move: Move) -> Warning:
+    return replace(warning, case_id=_case_id(warning, move))
 
 
 HANDLERS: dict[WarningAction, Callable[[Warning, Move], Warning]] = {
     WarningAction.change_level: _change_level,
     WarningAction.convert_to_case: _convert,
+    WarningAction.open_case: _link_case,
 }
 
 
@@ -257,7 +276,7 @@ def apply(warning: Warning, action: WarningAction | str, *, actor: Actor, at: da
     """Take ``action`` on ``warning``: the new warning and the entry that records it.
 
     Raises ``PermissionDenied`` (``role_not_allowed``) for the wrong role, ``Conflict``
-    (``illegal_transition``, ``same_level``) when the warning's state forbids the move, and
+    (``illegal_transition``, ``same_level``, ``has_case``) when the warning's state forbids the move, and
     ``InvalidInput`` (with the field) for a missing reason, a bad case id or a time before the last move.
     """
     if not isinstance(action, str) or action not in set(WarningAction):
@@ -307,7 +326,7 @@ def follow(active: Warning | None, event: RuleEvent, *, labels: Labels) -> tuple
 def should_open_case(warning: Warning, rule: Rule) -> bool:
     """Whether the platform opens a case for this warning itself: the rule says so from a level the
     warning has reached, it is still active, and it has no case yet. The service opens the case (in the
-    rule's category, routed by the closed loop) and then converts the warning with the case's id."""
+    rule's category, routed by the closed loop) and then links it with ``open_case``."""
     if rule.code != warning.rule:
         raise InvalidInput("the warning comes from another rule", field="rule")
     return (rule.open_case_from is not None and warning.active and warning.case_id is None

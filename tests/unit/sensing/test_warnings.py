@@ -119,10 +119,21 @@ class TestLifecycle:
         assert converted.status is WarningStatus.converted and converted.case_id == entry.case_id == 812
         assert not converted.active and converted.version == 3
 
-    def test_the_system_converts_when_the_rule_opens_cases_itself(self):
+    def test_the_rule_opening_a_case_links_it_and_the_warning_follows_on(self):
         warning, _ = firing()
-        converted, _ = apply(warning, "convert_to_case", actor=SYSTEM, at=at(0), case_id=9)
-        assert converted.status is WarningStatus.converted
+        linked, entry = apply(warning, "open_case", actor=SYSTEM, at=at(0), case_id=9)
+        assert (linked.status, linked.case_id, linked.version) == (WarningStatus.firing, 9, 2)
+        assert (entry.action, entry.from_status, entry.to_status, entry.case_id) == (
+            WarningAction.open_case, WarningStatus.firing, WarningStatus.firing, 9)
+        with pytest.raises(PermissionDenied):
+            apply(warning, "open_case", actor=OPERATOR, at=at(0), case_id=9)
+        for action, actor in (("open_case", SYSTEM), ("convert_to_case", OPERATOR)):
+            with pytest.raises(Conflict) as refused:
+                apply(linked, action, actor=actor, at=at(1), case_id=10)
+            assert refused.value.code == "has_case"
+        _, later = firing([3.1, 4.5])
+        risen, _ = follow(linked, later[-1], labels=GAUGE)
+        assert (risen.level, risen.case_id, risen.status) == ("red", 9, WarningStatus.firing)
 
     def test_an_acknowledged_warning_follows_its_rule(self):
         warning, _ = firing()
