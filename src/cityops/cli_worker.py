@@ -10,6 +10,7 @@ from rich.console import Console
 
 from cityops.config import get_settings
 from cityops.db import get_engine, migrate
+from cityops.sensing.alerting import CaseIntake
 from cityops.worker import holder_name, run_all
 
 console = Console()
@@ -26,8 +27,9 @@ def worker(
     engine = get_engine(settings)
     migrate(engine)
     holder = holder_name()
+    cases = CaseIntake.from_settings(settings)
     while True:
-        console.print(run_all(engine, settings, holder=holder))
+        console.print(run_all(engine, settings, holder=holder, cases=cases))
         if once:
             return
         time.sleep(interval)

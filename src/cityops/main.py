@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cityops import __version__
 from cityops.calendar.service import CalendarCache
+from cityops.cases.service import IntakePolicy
 from cityops.config import Settings, get_settings
 from cityops.db import get_engine, store_status, unit_of_work
 from cityops.errors import CityOpsError, TooManyRequests
@@ -23,6 +25,8 @@ from cityops.geo.service import LocatorCache
 from cityops.media.blobs import blob_store
 from cityops.observability import MetricsMiddleware, RequestMetrics
 from cityops.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, ProblemOut, problem_body
+from cityops.sensing import service as sensing_service
+from cityops.sensing.alerting import CaseIntake
 from cityops.sensing.mqtt import ReadingsConsumer
 from cityops.worker import BackgroundWorker
 
@@ -160,11 +164,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             _settle(application)
         worker = None
         if settings.sweep_interval_s > 0:
-            worker = BackgroundWorker(application.state.engine, settings, interval=settings.sweep_interval_s)
+            worker = BackgroundWorker(application.state.engine, settings, interval=settings.sweep_interval_s,
+                                      cases=application.state.case_intake)
             worker.start()
         consumer = None
         if settings.mqtt_url:
-            consumer = ReadingsConsumer(application.state.engine, settings.mqtt_url)
+            consumer = ReadingsConsumer(application.state.engine, settings.mqtt_url,
+                                        ingest=partial(sensing_service.ingest, cases=application.state.case_intake))
             consumer.start()
         yield
         if consumer is not None:
@@ -183,6 +189,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine or get_engine(settings)
     app.state.locators = LocatorCache(boundary_distance_m=settings.boundary_distance_m)
     app.state.calendars = CalendarCache(settings)
+    app.state.case_intake = CaseIntake(app.state.locators, app.state.calendars, IntakePolicy.from_settings(settings))
     app.state.blobs = blob_store(settings)
     metrics = RequestMetrics()
     app.add_middleware(RejectNulInUrl)

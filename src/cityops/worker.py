@@ -72,21 +72,28 @@ def run_deliveries(engine: Engine, *, holder: str, now: datetime, post: Post = h
     return len(outgoing)
 
 
-def run_rule_clock(engine: Engine, *, holder: str, now: datetime) -> int | None:
-    """Warning rules that wait on time: no data for N minutes, readings held back by a lateness window."""
+def run_rule_clock(engine: Engine, *, holder: str, now: datetime, cases: alerting.CaseIntake) -> int | None:
+    """Warning rules that wait on time: no data for N minutes, readings held back by a lateness window;
+    then the cases of warnings that reached their rule's case level and have none yet (those raised on
+    this clock, and those whose opening failed before)."""
     with unit_of_work(engine) as session:
         if not jobs.acquire(session, name="rule-clock", holder=holder, now=now, ttl=LEASE_TTL):
             return None
-        return alerting.advance_all(session, now=now)
+        moves = alerting.advance_all(session, now=now)
+        alerting.open_due_cases(session, intake=cases, now=now)
+        return moves
 
 
-def run_all(engine: Engine, settings: Settings, *, holder: str, post: Post = http_post) -> dict[str, object]:
+def run_all(engine: Engine, settings: Settings, *, holder: str, post: Post = http_post,
+            cases: alerting.CaseIntake | None = None) -> dict[str, object]:
+    """One round of every job. ``cases`` should be kept across rounds (it caches the locator)."""
     now = datetime.now(UTC)
+    cases = cases or alerting.CaseIntake.from_settings(settings)
     return {"sweep": run_sweeper(engine, settings, holder=holder, now=now),
             "fanned_out": run_fan_out(engine, holder=holder, now=now),
             "delivered": run_deliveries(engine, holder=holder, now=now, post=post),
             "indicators": indicators_service.run_compute(engine, holder=holder, now=now),
-            "rule_clock": run_rule_clock(engine, holder=holder, now=now),
+            "rule_clock": run_rule_clock(engine, holder=holder, now=now, cases=cases),
             "pruned": sensing_service.run_prune(engine, holder=holder, now=now, raw_days=settings.readings_raw_days,
                                                 rollup_days=settings.readings_rollup_days)}
 
@@ -94,8 +101,10 @@ def run_all(engine: Engine, settings: Settings, *, holder: str, post: Post = htt
 class BackgroundWorker:
     """Runs every job every ``interval`` seconds on a daemon thread until stopped."""
 
-    def __init__(self, engine: Engine, settings: Settings, *, interval: float) -> None:
+    def __init__(self, engine: Engine, settings: Settings, *, interval: float,
+                 cases: alerting.CaseIntake | None = None) -> None:
         self.engine, self.settings, self.interval = engine, settings, interval
+        self.cases = cases or alerting.CaseIntake.from_settings(settings)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cityops-worker", daemon=True)
         self.holder = holder_name()
@@ -110,6 +119,6 @@ class BackgroundWorker:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                run_all(self.engine, self.settings, holder=self.holder)
+                run_all(self.engine, self.settings, holder=self.holder, cases=self.cases)
             except Exception:  # noqa: BLE001  (a failed round is logged and retried next interval)
                 log.exception("background jobs failed")

@@ -76,8 +76,12 @@ def test_warnings_are_seen_in_their_jurisdiction_with_their_history(client: Test
     send(client, sensed["admin"], (3, 4.2), (5, 4.3))
     one = client.get(f"/api/v1/warnings/{warning_id}", headers=sensed["insp"]).json()
     assert (one["level"], one["peak_level"], one["area_code"], one["rule"]) == ("red", "red", COMMUNITY, "wl-high")
+    # red is the rule's case level: the case is opened and linked, the warning goes on firing
     assert [(e["action"], e["from_level"], e["to_level"]) for e in one["entries"]] == [
-        ("fire", None, "yellow"), ("change_level", "yellow", "red")]
+        ("fire", None, "yellow"), ("change_level", "yellow", "red"), ("open_case", "red", "red")]
+    assert one["case_id"] == one["entries"][-1]["case_id"] is not None
+    refused = client.post(f"/api/v1/warnings/{warning_id}/convert-to-case", headers=sensed["op"])
+    assert (refused.status_code, refused.json()["code"]) == (409, "has_case")
     assert client.get("/api/v1/warnings", headers=sensed["other.op"]).json()["total"] == 0
     assert client.get(f"/api/v1/warnings/{warning_id}", headers=sensed["other.op"]).status_code == 404
     assert client.get("/api/v1/warnings?area=99010102", headers=sensed["op"]).status_code == 404

@@ -234,7 +234,7 @@ def send_readings(session: DbSession, caller: CurrentPrincipal, request: Request
     accepted ones and lists every rejected one by its index, with a code and a reason. A reading
     sent again (same device, metric and ts) is accepted and stored once."""
     items = service.parse_batch(body, content_type=request.headers.get("content-type"))
-    result = service.ingest(session, items=items, caller=caller, now=_now())
+    result = service.ingest(session, items=items, caller=caller, now=_now(), cases=request.app.state.case_intake)
     return IngestOut(received=result.received, accepted=result.accepted, stored=result.stored,
                      duplicates=result.duplicates, maintenance=result.maintenance,
                      rejected=[RejectedOut(**r.__dict__) for r in result.rejected])

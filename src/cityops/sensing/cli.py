@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +19,8 @@ from cityops.config import get_settings
 from cityops.db import get_engine, migrate, unit_of_work
 from cityops.errors import CityOpsError
 from cityops.geo import service as geo_service
+from cityops.sensing import alerting, mqtt, service
 from cityops.sensing import devices as registry
-from cityops.sensing import mqtt, service
 
 app = typer.Typer(help="Sensing: IoT devices and their readings.", no_args_is_help=True)
 console = Console()
@@ -89,7 +90,9 @@ def consume(
     migrate(engine)
     try:
         consumer = mqtt.ReadingsConsumer(engine, settings.mqtt_url, client_id=client_id, batch_size=batch,
-                                         max_delay=delay, subscriptions=subscription or (mqtt.TOPIC_FILTER,))
+                                         max_delay=delay, subscriptions=subscription or (mqtt.TOPIC_FILTER,),
+                                         ingest=partial(service.ingest,
+                                                        cases=alerting.CaseIntake.from_settings(settings)))
     except CityOpsError as exc:
         raise _fail(exc) from exc
     stopped = threading.Event()

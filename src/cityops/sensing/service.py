@@ -150,8 +150,11 @@ _REASONS = {
 }
 
 
-def ingest(session: Session, *, items: Sequence[Any], caller: Principal, now: datetime) -> IngestResult:
-    """Check every reading of a batch on its own and store the good ones (see the module's doc)."""
+def ingest(session: Session, *, items: Sequence[Any], caller: Principal, now: datetime,
+           cases: alerting.CaseIntake | None = None) -> IngestResult:
+    """Check every reading of a batch on its own and store the good ones (see the module's doc). With
+    ``cases``, the warnings of the batch's devices that reached their rule's case level get their case
+    (``alerting.open_due_cases``); without, the worker's rule clock opens them."""
     sender = _sender(session, caller)
     result = IngestResult(received=len(items))
     codes = {item["device"] for item in items if isinstance(item, dict) and isinstance(item.get("device"), str)}
@@ -227,6 +230,8 @@ def ingest(session: Session, *, items: Sequence[Any], caller: Principal, now: da
     result.stored = store.write(session.connection(), batch)
     alerting.evaluate_ingested(session, rows=batch, devices=known.values(), stored=result.stored, now=now)
     indicators_service.mark_ingested(session, rows=batch)
+    if cases is not None:
+        alerting.open_due_cases(session, intake=cases, now=now, device_ids=contacted)
     if contacted:
         session.execute(update(Device).where(Device.id.in_(contacted))
                         .values(last_contact_at=now, updated_at=Device.updated_at),
