@@ -86,6 +86,11 @@ def _wake_hubs(session: Session) -> None:
         hub.wake()
 
 
+def latest_id(session: Session) -> int:
+    """The id of the newest event (0: none yet): where a client that has seen nothing starts from."""
+    return session.scalar(select(func.max(LiveEvent.id))) or 0
+
+
 def prune(session: Session, *, now: datetime, keep: timedelta = KEEP) -> int:
     """Forget events older than ``keep``; returns how many."""
     return session.execute(delete(LiveEvent).where(LiveEvent.created_at < now - keep)).rowcount or 0
@@ -133,14 +138,18 @@ class LiveHub:
         self._ready: asyncio.Event | None = None
         self._max_seen = 0
         self._gaps: dict[int, float] = {}
-        self._settled = 0
+        self._settled: int | None = None
         self._closed = False
         _HUBS.add(self)
 
     @property
-    def settled(self) -> int:
-        """Every id up to this one has been read (or given up as rolled back)."""
+    def settled(self) -> int | None:
+        """Every id up to this one has been read (or given up as rolled back); None while not reading."""
         return self._settled
+
+    def cursor_of(self, event_id: int) -> int:
+        settled = self._settled
+        return event_id if settled is None else min(event_id, settled)
 
     async def subscribe(self, area_path: str) -> Subscription:
         """A subscription to the events under ``area_path`` found from now on."""
@@ -178,17 +187,16 @@ class LiveHub:
 
     async def backlog(self, *, area_path: str, after: int, limit: int) -> list[Event]:
         """Stored events under ``area_path`` after id ``after``, oldest first, at most ``limit``."""
-        return await anyio.to_thread.run_sync(self._read_backlog, area_path, after, limit)
+        return await anyio.to_thread.run_sync(self.read_backlog, area_path, after, limit)
 
-    def _read_backlog(self, area_path: str, after: int, limit: int) -> list[Event]:
+    def read_backlog(self, area_path: str, after: int, limit: int) -> list[Event]:
         with unit_of_work(self.engine, read_only=True) as session:
             rows = session.execute(select(LiveEvent.id, LiveEvent.kind, LiveEvent.area_path, LiveEvent.payload,
                                           LiveEvent.created_at)
                                    .where(LiveEvent.id > after,
                                           LiveEvent.area_path.startswith(area_path, autoescape=True))
                                    .order_by(LiveEvent.id).limit(limit)).all()
-        settled = self.settled
-        return [Event(*row, cursor=min(row[0], settled)) for row in rows]
+        return [Event(*row, cursor=self.cursor_of(row[0])) for row in rows]
 
     async def _poll(self) -> None:
         assert self._woken is not None and self._ready is not None
@@ -211,12 +219,14 @@ class LiveHub:
             if len(found) < self.batch:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), self.poll_s)
+        # nobody listens: what was settled goes stale; the next subscription starts from the latest again
+        self._settled = None
 
     def _start_from_latest(self) -> None:
         with unit_of_work(self.engine, read_only=True) as session:
-            latest = session.scalar(select(func.max(LiveEvent.id))) or 0
-        if latest > self._max_seen:
-            self._max_seen, self._gaps, self._settled = latest, {}, latest
+            latest = latest_id(session)
+        self._max_seen = max(latest, self._max_seen)
+        self._gaps, self._settled = {}, self._max_seen
 
     def _read_new(self) -> list[Event]:
         newer = LiveEvent.id > self._max_seen
@@ -233,7 +243,7 @@ class LiveHub:
                 self._gaps.update(dict.fromkeys(range(max(self._max_seen + 1, row[0] - MAX_GAP), row[0]), now))
                 self._max_seen = row[0]
         self._gaps = {id_: since for id_, since in self._gaps.items() if now - since < self.gap_grace_s}
-        self._settled = settled = min(self._gaps, default=self._max_seen + 1) - 1
-        return [Event(*row, cursor=min(row[0], settled)) for row in rows]
+        self._settled = min(self._gaps, default=self._max_seen + 1) - 1
+        return [Event(*row, cursor=self.cursor_of(row[0])) for row in rows]
 
 

@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from cityops.open311.api import router as open311_router
     from cityops.org.api import router as org_router
     from cityops.org.responsibility_api import router as responsibility_router
+    from cityops.sensing import stream_api
     from cityops.sensing.api import router as sensing_router
     from cityops.sensing.rules_api import router as rules_router
 
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                                         ingest=partial(sensing_service.ingest, cases=application.state.case_intake))
             consumer.start()
         yield
+        await application.state.live.close()
         if consumer is not None:
             consumer.stop()
         if worker is not None:
@@ -191,6 +193,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.calendars = CalendarCache(settings)
     app.state.case_intake = CaseIntake(app.state.locators, app.state.calendars, IntakePolicy.from_settings(settings))
     app.state.blobs = blob_store(settings)
+    stream_api.install(app)
     metrics = RequestMetrics()
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
@@ -212,6 +215,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
                    cases_router, notify_router, media_router, open311_router,
-                   analytics_router, sensing_router, rules_router):
+                   analytics_router, sensing_router, rules_router, stream_api.router):
         app.include_router(router)
     return app

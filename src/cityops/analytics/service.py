@@ -48,3 +48,17 @@ def case_facts(session: Session, *, viewer: Principal, start: datetime, end: dat
 def performance(session: Session, *, viewer: Principal, by: str, start: datetime, end: datetime,
                 area_level: AreaLevel = AreaLevel.district) -> list[dict[str, object]]:
     return tabulate(case_facts(session, viewer=viewer, start=start, end=end, area_level=area_level), by=by)
+
+
+def screen_counts(session: Session, *, area_path: str, day_start: datetime, now: datetime) -> dict[str, int]:
+    """The case counters of an operations-centre screen for the cases under ``area_path``: reported
+    since ``day_start`` (the start of the local day, merged reports included: each is a report), and
+    now dispatched (waiting to be acknowledged), in progress, and overdue (a step's deadline passed unmet)."""
+    under = Case.area_path.startswith(area_path, autoescape=True)
+    by_status = dict(session.execute(select(Case.status, func.count()).where(
+        under, Case.status.in_(("dispatched", "in_progress"))).group_by(Case.status)).all())
+    reported = session.scalar(select(func.count()).select_from(Case).where(under, Case.opened_at >= day_start))
+    overdue = session.scalar(select(func.count(func.distinct(CaseDeadline.case_id))).join(
+        Case, Case.id == CaseDeadline.case_id).where(under, CaseDeadline.met_at.is_(None), CaseDeadline.due_at < now))
+    return {"reported_today": reported or 0, "dispatched": by_status.get("dispatched", 0),
+            "in_progress": by_status.get("in_progress", 0), "overdue": overdue or 0}
