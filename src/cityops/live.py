@@ -49,11 +49,14 @@ from sqlalchemy import JSON, BigInteger, Engine, Integer, String, delete, event,
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from cityops import jobs
 from cityops.db import Base, UTCDateTime, unit_of_work, utcnow
+from cityops.jobs import JobLease
 
 log = logging.getLogger("cityops.live")
 KEEP = timedelta(hours=24)
 """How long events are kept for clients that resume."""
+PRUNE_LEASE = "live-prune"
 MAX_GAP = 10_000
 """At most this many skipped ids below a new one are looked for again."""
 _WAKE_KEY = "cityops.live.wake"
@@ -94,6 +97,18 @@ def latest_id(session: Session) -> int:
 def prune(session: Session, *, now: datetime, keep: timedelta = KEEP) -> int:
     """Forget events older than ``keep``; returns how many."""
     return session.execute(delete(LiveEvent).where(LiveEvent.created_at < now - keep)).rowcount or 0
+
+
+def run_prune(engine: Engine, *, holder: str, now: datetime, every: timedelta = timedelta(hours=1)) -> int | None:
+    """Prune for the background worker at most once per ``every`` among all workers (the lease's
+    expiry is when the next prune is due); None when it is not due."""
+    with unit_of_work(engine) as session:
+        due = session.scalar(select(JobLease.expires_at).where(JobLease.name == PRUNE_LEASE))
+        if due is not None and due > now:
+            return None
+        if not jobs.acquire(session, name=PRUNE_LEASE, holder=holder, now=now, ttl=every):
+            return None
+        return prune(session, now=now)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import Engine
 
-from cityops import jobs
+from cityops import jobs, live
 from cityops.calendar import service as calendar_service
 from cityops.cases.sweeper import sweep
 from cityops.categories.time_limits import parse_limit
@@ -95,7 +95,8 @@ def run_all(engine: Engine, settings: Settings, *, holder: str, post: Post = htt
             "indicators": indicators_service.run_compute(engine, holder=holder, now=now),
             "rule_clock": run_rule_clock(engine, holder=holder, now=now, cases=cases),
             "pruned": sensing_service.run_prune(engine, holder=holder, now=now, raw_days=settings.readings_raw_days,
-                                                rollup_days=settings.readings_rollup_days)}
+                                                rollup_days=settings.readings_rollup_days),
+            "live_pruned": live.run_prune(engine, holder=holder, now=now)}
 
 
 class BackgroundWorker:

@@ -37,6 +37,6 @@ def test_the_worker_prunes_old_readings_once_an_hour(scratch_store: Engine) -> N
 
 def test_each_round_of_the_worker_includes_retention(scratch_store: Engine, settings) -> None:  # noqa: ANN001
     done = worker.run_all(scratch_store, settings, holder="worker-a", post=lambda outgoing: 200)
-    assert set(done) == {"sweep", "fanned_out", "delivered", "indicators", "rule_clock", "pruned"}
+    assert set(done) == {"sweep", "fanned_out", "delivered", "indicators", "rule_clock", "pruned", "live_pruned"}
     assert done["pruned"] is not None  # the first round is due
     assert worker.run_all(scratch_store, settings, holder="worker-a", post=lambda outgoing: 200)["pruned"] is None
