@@ -99,8 +99,9 @@ def create_indicator(session: Session, *, code: str, name: str, class_code: str,
         raise InvalidInput("interval_s is a whole number of seconds", field="interval_s")
     indicator = Indicator(code=code, name=name, class_code=class_code, unit=unit, level=level,
                           interval=timedelta(seconds=interval_s), source=indicators.source_from_json(source))
-    area = geo_service.path_within(session, viewer=author, area_code=area_code or author.area_code)
     root = geo_service.get_area(session, code=area_code or author.area_code)
+    if not author.covers(root.path):
+        raise NotFound(f"no area with code {root.code!r}", code="unknown_area", field="area_code")
     if LEVEL_RANKS.get(root.level, 99) > LEVEL_RANKS[level]:
         raise InvalidInput(f"{root.code} is a {root.level}: it holds no {level} to compute for", field="level")
     _check_source(session, indicator.source)
@@ -108,7 +109,7 @@ def create_indicator(session: Session, *, code: str, name: str, class_code: str,
         raise Conflict(f"an indicator {code!r} exists", code="duplicate_code", field="code")
     row = IndicatorRow(code=code, name=name, class_id=indicator_class.id, unit=unit, level=level,
                        interval_s=interval_s, source=indicators.source_to_json(indicator.source),
-                       metric=indicator.metric, area_id=root.id, area_path=area, active=True, author=author.name,
+                       metric=indicator.metric, area_id=root.id, area_path=root.path, active=True, author=author.name,
                        created_at=now, computed_until=now, fed_until=indicators.bucket_of(now, indicator.interval))
     session.add(row)
     session.flush()

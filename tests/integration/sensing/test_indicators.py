@@ -177,7 +177,7 @@ def test_the_catalogue_refuses_bad_indicators_and_keeps_nothing_of_them(session:
         assert raised.value.field == field, extra
     with pytest.raises(NotFound) as raised:  # a street's administrator, for the other street
         make_indicator(session, world.admin, code="x", area_code=OTHER_STREET)
-    assert raised.value.field == "area"
+    assert raised.value.field == "area_code"
     assert session.scalars(select(IndicatorRow.code)).all() == ["wl-max"]
 
 
