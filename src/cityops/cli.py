@@ -19,6 +19,7 @@ from cityops.history.cli import app as cases_app
 from cityops.history.cli import responsibilities_app
 from cityops.org.cli import app as users_app
 from cityops.sensing.cli import app as sensing_app
+from cityops.sensing.simulate_cli import app as simulate_app
 
 app = typer.Typer(help="CityOps: city operations platform (城市运行“一网统管”).", no_args_is_help=True)
 db_app = typer.Typer(help="The store: migrations and status.", no_args_is_help=True)
@@ -33,6 +34,7 @@ app.command()(worker)
 app.command()(report)
 app.add_typer(demo_app, name="demo")
 app.add_typer(sensing_app, name="sensing")
+app.add_typer(simulate_app, name="simulate")
 console = Console()
 
 

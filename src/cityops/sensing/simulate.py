@@ -114,21 +114,30 @@ DEVICE_KINDS: tuple[DeviceKind, ...] = (
 )
 
 
-def kinds_for(count: int) -> list[DeviceKind]:
-    """The kinds of a fleet of ``count`` devices, in their shares (largest remainder), interleaved."""
-    if count < 0:
-        raise InvalidInput("a fleet has zero or more devices", field="devices")
-    exact = [kind.share * count for kind in DEVICE_KINDS]
+def _interleaved(size: int) -> tuple[DeviceKind, ...]:
+    exact = [kind.share * size for kind in DEVICE_KINDS]
     counts = [math.floor(value) for value in exact]
-    for index in sorted(range(len(exact)), key=lambda i: counts[i] - exact[i])[:count - sum(counts)]:
+    for index in sorted(range(len(exact)), key=lambda i: counts[i] - exact[i])[:size - sum(counts)]:
         counts[index] += 1
     ordered: list[DeviceKind] = []
-    while len(ordered) < count:
+    while len(ordered) < size:
         for index, kind in enumerate(DEVICE_KINDS):
             if counts[index]:
                 ordered.append(kind)
                 counts[index] -= 1
-    return ordered
+    return tuple(ordered)
+
+
+KIND_PATTERN = _interleaved(20)
+"""The kinds of every 20 devices in their shares: device n's kind depends on n only, so a fleet that
+grows keeps its devices."""
+
+
+def kinds_for(count: int) -> list[DeviceKind]:
+    """The kinds of a fleet of ``count`` devices, the shares interleaved."""
+    if count < 0:
+        raise InvalidInput("a fleet has zero or more devices", field="devices")
+    return [KIND_PATTERN[number % len(KIND_PATTERN)] for number in range(count)]
 
 
 def seed_of(*parts: object) -> int:
