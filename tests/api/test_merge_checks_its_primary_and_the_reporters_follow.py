@@ -88,3 +88,60 @@ def test_a_citizen_whose_report_was_merged_rates_the_case_it_follows(client: Tes
     assert rated.json()["rating"] == 4
     again_rated = client.post(f"/api/v1/public/cases/{again['tracking_code']}/rating", json={"score": 5})
     assert again_rated.status_code == 409 and again_rated.json()["code"] == "already_rated"
+
+
+def _chain(client: TestClient, loop: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """Two reports (c, d) merged into b, then b merged into a: four reports of one streetlight."""
+    a, b, c, d = (_case(client, loop["op"], title, lon=121.005 + 0.02 * n, lat=31.05 + 0.03 * n)
+                  for n, title in enumerate(("路灯不亮", "这里晚上没有灯", "路灯坏了好几天", "晚上路口很黑")))
+    for merged in (c, d):
+        assert act(client, loop["op"], merged["id"], "merge", reason="同一路灯",
+                   data={"primary": b["id"]}).status_code == 200
+    assert act(client, loop["op"], b["id"], "merge", reason="同一路灯", data={"primary": a["id"]}).status_code == 200
+    return a, b, c, d
+
+
+def _get(client: TestClient, loop: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
+    return client.get(f"/api/v1/cases/{case['id']}", headers=loop["op"]).json()
+
+
+def test_reports_merged_into_a_case_follow_it_when_it_is_merged_in_turn(client: TestClient,
+                                                                         loop: dict[str, Any]) -> None:
+    a, b, c, d = _chain(client, loop)
+    primary = _get(client, loop, a)
+    assert (primary["report_count"], primary["priority"]) == (4, 2)
+    assert [(m["id"], m["merged_into"]) for m in primary["merged_reports"]] == [
+        (b["id"], a["id"]), (c["id"], b["id"]), (d["id"], b["id"])]
+    assert (_get(client, loop, c)["duplicate_of"], _get(client, loop, c)["follows"]) == (b["id"], a["id"])
+    act(client, loop["op"], a["id"], "register")
+    act(client, loop["disp"], a["id"], "dispatch", data={"lead": "greening-990101"})
+    followed = client.get(f"/api/v1/public/cases/{c['tracking_code']}").json()
+    assert followed["status"] == "dispatched"
+    assert [p["step"] for p in followed["progress"]] == ["received", "merged", "registered", "sent to the department"]
+    early = client.post(f"/api/v1/public/cases/{c['tracking_code']}/rating", json={"score": 5})
+    assert early.status_code == 409, early.text
+    act(client, loop["greener"], a["id"], "acknowledge")
+    act(client, loop["greener"], a["id"], "report", reason="已更换灯泡")
+    act(client, loop["insp"], a["id"], "verify", data={"passed": True})
+    closed = client.get(f"/api/v1/public/cases/{d['tracking_code']}").json()
+    assert (closed["status"], closed["progress"][-1]["step"]) == ("closed", "checked")
+    assert closed["closed_at"] is not None
+    rated = client.post(f"/api/v1/public/cases/{c['tracking_code']}/rating", json={"score": 5})
+    assert rated.status_code == 200 and rated.json()["rating"] == 5, rated.text
+
+
+def test_unmerging_anywhere_in_the_chain_takes_the_reports_back_exactly(client: TestClient,
+                                                                        loop: dict[str, Any]) -> None:
+    a, b, c, d = _chain(client, loop)
+    assert act(client, loop["op"], c["id"], "unmerge", reason="不是同一盏灯").status_code == 200
+    assert [(_get(client, loop, x)["report_count"], _get(client, loop, x)["priority"]) for x in (a, b)] == [
+        (3, 1), (2, 1)]
+    assert [m["id"] for m in _get(client, loop, a)["merged_reports"]] == [b["id"], d["id"]]
+    assert client.get(f"/api/v1/public/cases/{c['tracking_code']}").json()["status"] == "reported"
+    assert act(client, loop["op"], b["id"], "unmerge", reason="不是同一处").status_code == 200
+    assert [(_get(client, loop, x)["report_count"], _get(client, loop, x)["priority"]) for x in (a, b)] == [
+        (1, 0), (2, 1)]
+    assert _get(client, loop, a)["merged_reports"] == []
+    assert _get(client, loop, d)["follows"] == b["id"]
+    act(client, loop["op"], b["id"], "register")
+    assert client.get(f"/api/v1/public/cases/{d['tracking_code']}").json()["status"] == "registered"

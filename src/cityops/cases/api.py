@@ -28,6 +28,7 @@ from cityops.cases.schemas import (
     DeadlineOut,
     DuplicateOut,
     EventOut,
+    MergedReportOut,
     RatingIn,
 )
 from cityops.categories import service as categories_service
@@ -89,9 +90,13 @@ def _detail(session: Session, case: Case, viewer: Principal | None,
         steps = taken_in.rows(CaseDeadline)
         suggestions = sorted(taken_in.rows(DuplicateSuggestion), key=lambda d: -d.score)
         events = sorted(taken_in.rows(CaseEvent), key=lambda e: e.version)
+        # a new case has no reports merged into it, and only ever merges into an open case
+        merged, follows = [], case.duplicate_of_id
     else:
         assignments, steps = service.assignments(session, case=case), service.deadlines_of(session, case=case)
         suggestions, events = None, service.timeline(session, case=case)
+        merged = service.merged_reports(session, case=case)
+        follows = service.final_primary(session, case=case).id if case.duplicate_of_id is not None else None
     return CaseDetail(**_out(session, case).model_dump(), description=case.description, address=case.address,
                       reporter_name=case.reporter_name, reporter_phone=case.reporter_phone,
                       assignments=[AssignmentOut(department_code=a.department_code, role=a.role, position=a.position,
@@ -100,6 +105,12 @@ def _detail(session: Session, case: Case, viewer: Principal | None,
                                              due_at=d.due_at, remind_at=d.remind_at, original_due_at=d.original_due_at,
                                              overdue_at=d.overdue_at, met_at=d.met_at) for d in steps],
                       duplicates=_duplicates(session, case, viewer, suggestions), duplicate_of=case.duplicate_of_id,
+                      follows=follows,
+                      merged_reports=[MergedReportOut(id=m.id, tracking_code=m.tracking_code, channel=m.channel,
+                                                      title=m.title, reporter_name=m.reporter_name,
+                                                      reporter_phone=m.reporter_phone, opened_at=m.opened_at,
+                                                      merged_into=m.duplicate_of_id)
+                                      for m in merged if viewer is None or viewer.covers(m.area_path)],
                       timeline=[EventOut(version=e.version, action=e.action, from_status=e.from_status,
                                          to_status=e.to_status, actor_kind=e.actor_kind, actor_role=e.actor_role,
                                          actor_name=e.actor_name, actor_department=e.actor_department, at=e.at,
@@ -187,12 +198,12 @@ def take_action(request: Request, session: DbSession, principal: CurrentPrincipa
 
 
 def _citizen_view(session: Session, case: Case) -> CitizenCaseOut:
-    """What a reporter sees; a report merged into another case follows that case from then on."""
+    """What a reporter sees; a report merged into another case follows that case from then on (and,
+    when that case is merged in turn, the case at the end of the chain)."""
     progress = [{"step": CITIZEN_STEPS[e.action], "at": e.at.isoformat()}
                 for e in service.timeline(session, case=case) if e.action in CITIZEN_STEPS]
-    followed = case
-    if case.duplicate_of_id is not None:
-        followed = session.get(Case, case.duplicate_of_id)
+    followed = service.final_primary(session, case=case)
+    if followed is not case:
         progress += [{"step": CITIZEN_STEPS[e.action], "at": e.at.isoformat()}
                      for e in service.timeline(session, case=followed)
                      if e.action in CITIZEN_STEPS and e.action != "intake" and e.at >= case.opened_at]

@@ -109,6 +109,17 @@ class DuplicateOut(BaseModel):
     merged: bool
 
 
+class MergedReportOut(BaseModel):
+    id: int
+    tracking_code: str
+    channel: Channel
+    title: str
+    reporter_name: str | None
+    reporter_phone: str | None
+    opened_at: datetime
+    merged_into: int = Field(description="the case it was merged into: this one, or one merged into it later")
+
+
 class CaseDetail(CaseOut):
     description: str
     address: str | None
@@ -118,6 +129,10 @@ class CaseDetail(CaseOut):
     deadlines: list[DeadlineOut]
     duplicates: list[DuplicateOut] = Field(description="open cases this report may duplicate, best first")
     duplicate_of: int | None
+    follows: int | None = Field(description="for a merged case, the case its reporter follows: the one it was "
+                                "merged into or, when that was merged in turn, the last of the chain")
+    merged_reports: list[MergedReportOut] = Field(description="reports merged into this case, directly or through "
+                                                  "a case merged into it, whose reporters follow it")
     timeline: list[EventOut]
 
 

@@ -277,8 +277,8 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
     held = _hold(session, case)
     following = held.state.duplicate_of
     if action is Action.rate and following is not None:
-        followed = session.get(Case, following)
-        if followed is None or followed.status != CaseStatus.closed.value:
+        followed = final_primary(session, case=case)
+        if followed.status != CaseStatus.closed.value:
             raise Conflict("the case this report follows is not closed yet; rate it once it is",
                            code="illegal_transition")
     new_state, entry = lifecycle.apply(held.state, action, actor=actor, at=at, reason=reason,
@@ -298,9 +298,9 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
             _check_department(session, case=case, code=call.department_code, field="departments")
     _record(session, case, held, new_state, entry, calendar)
     if primary is not None:
-        _count_reports(primary, case.report_count)
+        _count_reports(session, primary, case.report_count)
     elif action is Action.unmerge and following is not None:
-        _count_reports(session.get(Case, following), -case.report_count)
+        _count_reports(session, session.get(Case, following), -case.report_count)
     session.flush()
     return case
 
@@ -331,10 +331,31 @@ def _merge_primary(session: Session, *, case: Case, primary_id: int | None, view
     return primary
 
 
-def _count_reports(primary: Case, reports: int) -> None:
-    """The reports a case stands for set its priority: each merged report raises it."""
-    primary.report_count = max(1, primary.report_count + reports)
-    primary.priority = duplicates.priority_for(primary.report_count)
+def _count_reports(session: Session, primary: Case, reports: int) -> None:
+    """The reports a case stands for set its priority: each merged report raises it. A primary that
+    is itself merged passes them on up to the case its reporters now follow, so a report counts
+    once on every case it stands behind and leaves them all again on an unmerge."""
+    while primary is not None:
+        primary.report_count = max(1, primary.report_count + reports)
+        primary.priority = duplicates.priority_for(primary.report_count)
+        primary = session.get(Case, primary.duplicate_of_id) if primary.duplicate_of_id is not None else None
+
+
+def final_primary(session: Session, *, case: Case) -> Case:
+    """The case a report follows: the case it was merged into or, when that was merged in turn, the
+    one at the end of the chain (the case itself when it is not merged). Merges never form a loop:
+    a merged case cannot become a primary."""
+    while case.duplicate_of_id is not None:
+        case = session.get(Case, case.duplicate_of_id)
+    return case
+
+
+def merged_reports(session: Session, *, case: Case) -> list[Case]:
+    """The reports merged into ``case``, directly or through a case merged into it, oldest first:
+    their reporters follow it."""
+    merged = select(Case.id).where(Case.duplicate_of_id == case.id).cte("merged", recursive=True)
+    merged = merged.union_all(select(Case.id).join(merged, Case.duplicate_of_id == merged.c.id))
+    return list(session.scalars(select(Case).where(Case.id.in_(select(merged.c.id))).order_by(Case.id)))
 
 
 def _act(session: Session, case: Case, held: _Held, action: Action, *, actor: Actor, at: datetime,
@@ -495,7 +516,7 @@ def _merge_into(session: Session, case: Case, held: _Held, primary: Match, *, at
          reason=f"duplicate of case {primary.case_id}: {primary.distance_m:.0f} m and {primary.minutes:.0f} min "
                 f"apart, text similarity {primary.text_similarity:.2f}",
          data={"primary": primary.case_id, "score": primary.score})
-    _count_reports(session.get(Case, primary.case_id), case.report_count)
+    _count_reports(session, session.get(Case, primary.case_id), case.report_count)
 
 
 def _route(session: Session, *, case: Case, area_code: str) -> RouteDecision | None:
