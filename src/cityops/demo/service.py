@@ -13,12 +13,14 @@ import csv
 import io
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from cityops.categories import service as categories_service
 from cityops.demo import catalogue, sources
+from cityops.demo import indicators as demo_indicators
 from cityops.demo.areas import AreaRef, DemoAreas, Progress, build_areas
 from cityops.demo.catalogue import CITIES, DEPARTMENTS, ORIGIN, UNIT_LEVELS, CityPlan, Duty
 from cityops.errors import Conflict, InvalidInput, NotFound
@@ -86,6 +88,7 @@ def load_demo(session: Session, *, city: str = "shanghai", data_dir: Path, passw
     _create_matrix(session, areas, report)
     _add_placeholder(session, plan)
     _create_users(session, plan, areas, password, report)
+    demo_indicators.ensure_demo_indicators(session, city_code=plan.code, now=datetime.now(UTC))
     summary = _summarise(session, plan, geo_service.get_area(session, code=plan.code), created=True,
                          started=started)
     summary.warnings = source.warnings

@@ -529,6 +529,9 @@ def convert_to_case(session: Session, *, row: WarningRow, viewer: Principal, at:
                     category_code: str | None = None) -> WarningRow:
     """Open a case for the warning through the closed loop (channel ``iot_warning``, the rule's category
     unless the caller names one, at the device's place) and convert the warning into it."""
+    if row.device_id is None:
+        raise Conflict("an indicator's warning has no device to place a case at: open a case for its area "
+                       "through intake", code="not_a_device_warning")
     warning = _warning_of(row)
     actor = _actor(viewer, WarningAction.convert_to_case)
     at = max(at, row.updated_at)

@@ -302,7 +302,7 @@ def _store(session: Session, row: IndicatorRow, indicator: Indicator, bucket: da
           "bucket": bucket, "value": value, "updated_at": now} for area, value in changed])
     for area, value in changed:
         live.publish(session, kind="indicator", area_path=area.path, payload={
-            "indicator": row.code, "area": area.code, "bucket": bucket.isoformat(), "value": value,
+            "indicator": row.code, "area": area.code, "at": bucket.isoformat(), "value": value,
             "unit": row.unit})
         report.updates.append((row.code, area.code, bucket, value))
     report.changed += len(changed)

@@ -247,6 +247,9 @@ class Rule:
         elif self.rate_window is not None or self.rate_per is not None:
             raise InvalidInput("only a rate rule has a rate window", field="rate_window")
         if self.open_case_from is not None:
+            if self.scope.indicator is not None:
+                raise InvalidInput("a rule on an indicator opens no cases: an area's value has no place to open "
+                                   "one at", field="open_case_from")
             object.__setattr__(self, "open_case_from", as_level(self.open_case_from, field="open_case_from"))
             if not isinstance(self.case_category, str) or not self.case_category.strip():
                 raise InvalidInput("a rule that opens cases names their category", field="case_category")

@@ -24,6 +24,7 @@ from cityops.org.access import Principal
 from cityops.sensing import alerting, service
 from cityops.sensing import indicators_service as indicators
 from cityops.sensing.models import IndicatorLatest, IndicatorMark, IndicatorRow, IndicatorValue, WarningRow
+from cityops.sensing.warnings import WarningAction
 from tests.factories import make_user
 from tests.integration.sensing.world import NOW, STREET, SensedWorld, make_world, reading
 
@@ -95,8 +96,8 @@ def test_a_late_reading_recomputes_its_own_bucket_and_only_changes_are_written(s
     assert latest_of(session, row) == {STREET: 2.2}  # a late bucket never moves the latest value back
     events = session.scalars(select(LiveEvent).where(LiveEvent.kind == "indicator").order_by(LiveEvent.id)).all()
     assert len(events) == published + 1
-    assert events[-1].payload | {"bucket": None} == {"indicator": "wl-max", "area": STREET, "bucket": None,
-                                                     "value": 3.1, "unit": "m"}
+    assert events[-1].payload == {"indicator": "wl-max", "area": STREET, "at": NOW.isoformat(), "value": 3.1,
+                                  "unit": "m"}
     send(session, admin, reading("WL-1", "2026-11-15T12:00:10Z", 2.0))  # the same reading again
     assert indicators.compute(session, now=NOW + timedelta(minutes=8)).changed == 0
 
@@ -217,3 +218,27 @@ def test_a_rule_on_an_indicator_warns_per_area_once_a_bucket_is_over(session: Se
     assert [entry.action for entry in alerting.entries_of(session, warning_ids=[warning.id])[warning.id]] == [
         "fire", "change_level", "resolve"]
     assert session.scalar(select(func.count()).select_from(WarningRow)) == 1
+
+
+def test_people_acknowledge_an_indicators_warning_but_it_opens_no_case(session: Session) -> None:
+    world = make_world(session)
+    admin = city_admin(session)
+    make_indicator(session, admin)
+    rule = {"kind": "threshold", "scope": {"indicator": "wl-max"}, "levels": [{"level": "yellow", "fire_at": 3.0}]}
+    with pytest.raises(InvalidInput) as raised:
+        alerting.create_rule(session, code="wl-case", name="n", author=admin,
+                             definition=rule | {"open_case_from": "yellow", "case_category": "E01"})
+    assert raised.value.field == "open_case_from"
+    alerting.create_rule(session, code="wl-street-high", name="街道最高水位", author=admin, definition=rule)
+    send(session, admin, reading("WL-1", "2026-11-15T12:00:10Z", 3.2))
+    indicators.compute(session, now=NOW + timedelta(minutes=1, seconds=40))
+    operator = org_service.principal_of_user(session, make_user(session, username="op", roles=["operator"],
+                                                                area_code=STREET))
+    warning = alerting.get_warning(session, warning_id=session.scalar(select(WarningRow.id)), viewer=operator)
+    alerting.act(session, row=warning, action=WarningAction.acknowledge, viewer=operator, at=NOW + timedelta(minutes=2))
+    assert warning.status == "acknowledged"
+    with pytest.raises(Conflict) as refused:
+        alerting.convert_to_case(session, row=warning, viewer=operator, at=NOW + timedelta(minutes=3),
+                                 locator=world.locator, calendar=WorkCalendar(), policy=cases_service.IntakePolicy())
+    assert refused.value.code == "not_a_device_warning"
+    assert (warning.status, warning.case_id) == ("acknowledged", None)

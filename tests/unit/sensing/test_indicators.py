@@ -151,3 +151,14 @@ def test_a_step_is_a_whole_multiple_of_the_interval() -> None:
         with pytest.raises(InvalidInput) as error:
             step_of(step, HOUR)
         assert error.value.field == "step"
+
+
+def test_a_rule_on_an_indicator_opens_no_cases() -> None:
+    from cityops.sensing import rules
+
+    levels = (rules.LevelThreshold("yellow", 10.0),)
+    assert rules.Rule(code="surge", kind="threshold", scope=rules.Scope(indicator="hotline"), levels=levels)
+    with pytest.raises(InvalidInput) as error:
+        rules.Rule(code="surge", kind="threshold", scope=rules.Scope(indicator="hotline"), levels=levels,
+                   open_case_from="yellow", case_category="E01")
+    assert error.value.field == "open_case_from"
