@@ -9,7 +9,7 @@ The timeline is the source of truth: to act on a case its events are replayed, t
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -671,3 +671,13 @@ def count_cases(session: Session, *, viewer: Principal) -> dict[str, int]:
     rows = session.execute(select(Case.status, func.count()).where(
         Case.area_path.startswith(viewer.area_path, autoescape=True)).group_by(Case.status)).all()
     return {status: count for status, count in rows}
+
+
+def statuses_of(session: Session, *, case_ids: Collection[int]) -> dict[int, str]:
+    """The current status of each of ``case_ids`` that exists (for records linked to cases, such as
+    warnings converted into cases)."""
+    found: dict[int, str] = {}
+    ids = sorted(set(case_ids))
+    for first in range(0, len(ids), 500):
+        found.update(session.execute(select(Case.id, Case.status).where(Case.id.in_(ids[first:first + 500]))).all())
+    return found
