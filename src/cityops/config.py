@@ -51,6 +51,9 @@ class Settings(BaseSettings):
                           "from garbage collection (a full collection over it paused requests for 100–250 ms); "
                           "default: on, except in tests")
     shared_data_dir: Path = Field(Path("../shared/data"), description="public data used by the demo city")
+    demo_fleet_devices: int = Field(24, ge=0, le=10_000, description="simulated devices the served demo feeds "
+                                    "in-process when the store holds a demo city (not in tests unless set); 0: none")
+    demo_fleet_rate: float = Field(2.0, gt=0, description="readings per second of the served demo's simulated fleet")
     s3_bucket: str | None = Field(None, description="keep photos and videos in this S3-compatible bucket "
                                   "instead of data_dir (needs `pip install 'cityops[s3]'`)")
     s3_prefix: str = Field("attachments/", description="key prefix of attachments in the bucket")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -28,6 +29,7 @@ from cityops.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, ProblemOut,
 from cityops.sensing import service as sensing_service
 from cityops.sensing.alerting import CaseIntake
 from cityops.sensing.mqtt import ReadingsConsumer
+from cityops.sensing.simulate_fleet import DemoFleet
 from cityops.worker import BackgroundWorker
 
 log = logging.getLogger("cityops")
@@ -174,7 +176,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             consumer = ReadingsConsumer(application.state.engine, settings.mqtt_url,
                                         ingest=partial(sensing_service.ingest, cases=application.state.case_intake))
             consumer.start()
+        fleet = None
+        if settings.demo_fleet_devices and (settings.environment != "test"
+                                            or "demo_fleet_devices" in settings.model_fields_set):
+            fleet = DemoFleet(application.state.engine, cases=application.state.case_intake,
+                              count=settings.demo_fleet_devices, rate=settings.demo_fleet_rate,
+                              fault_every=timedelta(hours=2)).start()
         yield
+        if fleet is not None:
+            fleet.stop()
         await application.state.live.close()
         if consumer is not None:
             consumer.stop()
