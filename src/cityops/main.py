@@ -159,6 +159,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from cityops.sensing import stream_api
     from cityops.sensing.api import router as sensing_router
     from cityops.sensing.indicators_api import router as indicators_router
+    from cityops.sensing.quality_api import router as quality_router
     from cityops.sensing.rules_api import router as rules_router
 
     settings = settings or get_settings()
@@ -225,7 +226,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return metrics.render()
 
     for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
-                   cases_router, notify_router, media_router, open311_router,
-                   analytics_router, sensing_router, rules_router, indicators_router, stream_api.router):
+                   cases_router, notify_router, media_router, open311_router, analytics_router,
+                   # before sensing's /devices/{code}, which would take "quality" for a device code
+                   quality_router, sensing_router, rules_router, indicators_router, stream_api.router):
         app.include_router(router)
     return app

@@ -103,9 +103,10 @@ def online(*, reported_hours: Iterable[datetime], start: datetime, end: datetime
 
 
 def assess(record: DeviceRecord, *, start: datetime, end: datetime, thresholds: Thresholds = Thresholds()) -> Quality:
-    """The device's quality over ``[start, end)`` (see the module's doc)."""
-    if end <= start:
-        raise InvalidInput("the period must end after it starts", field="to")
+    """The device's quality over ``[start, end)`` (see the module's doc); ``end`` no later than now, since
+    nothing is expected of the future."""
+    if end < start:
+        raise InvalidInput("the period must not end before it starts", field="to")
     expected, reported = online(reported_hours=record.reported_hours, start=start, end=end,
                                 installed_at=record.installed_at, every_hours=record.every_hours)
     online_rate = reported / expected if expected else None
