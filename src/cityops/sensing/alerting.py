@@ -17,11 +17,12 @@ the rules see what storage holds; the rule state itself ignores readings it has 
 **Cases opened by rules** (``open_due_cases``): a warning that reaches its rule's ``open_case_from``
 gets a case through the closed loop (``cases.service.intake`` on the ``iot_warning`` channel, at the
 device's place, in the rule's category, routed and dispatched as any case) and keeps following its
-readings with the case linked (``warnings.WarningAction.open_case``). Ingest and the worker's rule
-clock call it in their unit of work right after evaluating; each opening runs in a savepoint, so one
-that fails is logged and undone alone — the warning and the readings stay — and the next call (the
-worker's next round at the latest) tries again. Exactly one case per warning: a warning with a case is
-never due again, the link is a new warning version under a unique (warning, version), and the case's
+readings with the case linked (``warnings.WarningAction.open_case``); one that cleared within the same
+batch still gets it. Ingest and the worker's rule clock call it in their unit of work right after
+evaluating; each opening runs in a savepoint, so one that fails is logged and undone alone — the
+warning and the readings stay — and the next call (the worker's next round at the latest) tries again,
+for a day after a warning cleared. Exactly one case per warning: a warning with a case is never due
+again, the link is a new warning version under a unique (warning, version), and the case's
 external id ``warning-{id}`` is unique on its channel.
 """
 
@@ -33,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cityops import live, outbox
@@ -64,6 +65,8 @@ from cityops.sensing.warnings import WarningAction, WarningStatus
 
 log = logging.getLogger("cityops.sensing.alerting")
 RULES_KEY = "cityops.sensing.active_rules"
+CASE_RETRY_WINDOW = timedelta(days=1)
+"""How long a warning that cleared keeps waiting for a case that could not be opened."""
 TOPICS = {WarningAction.fire: "warning.fired", WarningAction.change_level: "warning.level_changed",
           WarningAction.resolve: "warning.resolved"}
 ACTIVE = tuple(status.value for status in warnings.ACTIVE)
@@ -583,14 +586,18 @@ class CaseOpenings:
 
 def open_due_cases(session: Session, *, intake: CaseIntake, now: datetime,
                    device_ids: Collection[int] | None = None) -> CaseOpenings:
-    """Open the case of every active warning (of ``device_ids``' devices, or all) that has reached its
-    rule's ``open_case_from`` and has none yet (see the module's doc)."""
+    """Open the case of every warning (of ``device_ids``' devices, or all) that has reached its rule's
+    ``open_case_from`` and has none yet: active ones, and those resolved in the last
+    ``CASE_RETRY_WINDOW`` (see the module's doc)."""
     opening = {item.id: item.rule for item in _active_rules(session) if item.rule.open_case_from is not None}
     done = CaseOpenings()
     if not opening or device_ids is not None and not device_ids:
         return done
-    query = select(WarningRow).where(WarningRow.status.in_(ACTIVE), WarningRow.case_id.is_(None),
-                                     WarningRow.rule_id.in_(opening))
+    recent = now - CASE_RETRY_WINDOW
+    query = select(WarningRow).where(
+        WarningRow.case_id.is_(None), WarningRow.rule_id.in_(opening),
+        or_(WarningRow.status.in_(ACTIVE),
+            and_(WarningRow.status == WarningStatus.resolved.value, WarningRow.closed_at >= recent)))
     if device_ids is not None:
         query = query.where(WarningRow.device_id.in_(device_ids))
     for row in session.scalars(query.order_by(WarningRow.id)).all():

@@ -9,7 +9,8 @@ The service keeps at most one active warning per (rule, origin), feeds it the ru
                   │             ├──close_false_alarm (reason)──────────▶ false_alarm
                   │             └──convert_to_case (case id)───────────▶ converted
                   ├── change_level: firing and acknowledged keep their status, the level moves
-                  └── open_case (case id; system): the status stays, the warning names its case
+                  └── open_case (case id; system; also once resolved): the status stays, the warning
+                      names its case
 
 ``TABLE`` says, for every action, where it may start, where it leads (none: the status stays), who may
 take it and whether it needs a reason; ``apply`` checks role, then status, then input, then hands over
@@ -59,6 +60,8 @@ class WarningStatus(StrEnum):
 
 
 ACTIVE = frozenset({WarningStatus.firing, WarningStatus.acknowledged})
+CASE_DUE = ACTIVE | {WarningStatus.resolved}
+"""Where a rule's case may still be opened: not where a person closed the warning."""
 
 
 class WarningAction(StrEnum):
@@ -93,7 +96,7 @@ TABLE: dict[WarningAction, Transition] = {
     WarningAction.resolve: _transition("firing acknowledged", "resolved", "system"),
     WarningAction.close_false_alarm: _transition("firing acknowledged", "false_alarm", CENTRE, reason=True),
     WarningAction.convert_to_case: _transition("firing acknowledged", "converted", f"{CENTRE} system"),
-    WarningAction.open_case: _transition("firing acknowledged", "", "system"),
+    WarningAction.open_case: _transition("firing acknowledged resolved", "", "system"),
 }
 
 
@@ -325,12 +328,14 @@ def follow(active: Warning | None, event: RuleEvent, *, labels: Labels) -> tuple
 
 def should_open_case(warning: Warning, rule: Rule) -> bool:
     """Whether the platform opens a case for this warning itself: the rule says so from a level the
-    warning has reached, it is still active, and it has no case yet. The service opens the case (in the
-    rule's category, routed by the closed loop) and then links it with ``open_case``."""
+    warning has reached (its peak: one that cleared before its case could be opened, within the same
+    batch, still gets it), no person has closed it (false alarm, converted), and it has no case yet. The
+    service opens the case (in the rule's category, routed by the closed loop) and then links it with
+    ``open_case``."""
     if rule.code != warning.rule:
         raise InvalidInput("the warning comes from another rule", field="rule")
-    return (rule.open_case_from is not None and warning.active and warning.case_id is None
-            and warning.level.rank >= rule.open_case_from.rank)
+    return (rule.open_case_from is not None and warning.status in CASE_DUE and warning.case_id is None
+            and warning.peak_level.rank >= rule.open_case_from.rank)
 
 
 @dataclass(frozen=True)

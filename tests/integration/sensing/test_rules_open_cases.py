@@ -113,6 +113,19 @@ def test_level_changes_do_not_open_a_second_case_and_the_next_warning_gets_its_o
     assert len(set(session.scalars(select(WarningRow.case_id)))) == 2
 
 
+def test_a_warning_that_clears_within_its_batch_still_gets_its_case(session: Session,
+                                                                   intake: alerting.CaseIntake) -> None:
+    world = make_loop(session)
+    opening_rule(session, world)
+    send(session, world, intake, ("11:00", 3.6), ("11:01", 2.0))
+    warning = session.scalar(select(WarningRow))
+    assert (warning.status, warning.peak_level, warning.closed_at) == ("resolved", "orange", NOW.replace(minute=1,
+                                                                                                         hour=11))
+    assert session.get(Case, warning.case_id).external_id == f"warning-{warning.id}"
+    assert session.scalars(select(WarningEntryRow.action).order_by(WarningEntryRow.version)).all() == [
+        "fire", "resolve", "open_case"]
+
+
 def test_a_rule_without_a_case_level_waits_for_an_operator(session: Session, intake: alerting.CaseIntake) -> None:
     world = make_loop(session)
     make_rule(session, world, for_s=0)

@@ -298,6 +298,17 @@ class TestCaseOpening:
         closed, _ = apply(orange, "close_false_alarm", actor=OPERATOR, at=at(1), reason="sensor fouled")
         assert not should_open_case(closed, self.rule)
 
+    def test_a_warning_that_cleared_after_reaching_the_level_still_gets_its_case(self):
+        warnings, _ = follow_all(dry_run(water_rule(), series([3.6, 2.0])).events)
+        resolved = warnings[-1]
+        assert (resolved.status, resolved.peak_level) == (WarningStatus.resolved, "orange")
+        assert should_open_case(resolved, self.rule)
+        linked, _ = apply(resolved, "open_case", actor=SYSTEM, at=resolved.updated_at, case_id=4)
+        assert (linked.status, linked.case_id) == (WarningStatus.resolved, 4)
+        assert not should_open_case(linked, self.rule)
+        below, _ = follow_all(dry_run(water_rule(), series([3.1, 2.0])).events)
+        assert not should_open_case(below[-1], self.rule)
+
     def test_a_rule_without_it_waits_for_an_operator(self):
         red, _ = firing([4.5])
         assert not should_open_case(red, water_rule())
