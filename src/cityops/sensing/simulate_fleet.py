@@ -111,6 +111,7 @@ def ensure_fleet(session: Session, *, count: int, locator: Locator, seed: int = 
     """The first ``count`` simulated devices, registering the missing ones (see the module's doc)."""
     if count < 1 or count > 100_000:
         raise InvalidInput("simulate 1 to 100,000 devices", field="devices")
+    city = _city(session)
     devices = fleet_devices(count)
     types = {device_type.code for device_type in registry.list_device_types(session)}
     for kind in simulate.DEVICE_KINDS:
@@ -121,7 +122,6 @@ def ensure_fleet(session: Session, *, count: int, locator: Locator, seed: int = 
     missing = [(number, device) for number, device in enumerate(devices) if device.code not in present]
     if not missing:
         return devices
-    city = _city(session)
     streets, _ = geo_service.list_areas(session, within_path=city.path, level=AreaLevel.street, limit=100_000)
     if not streets:
         raise InvalidInput("the city has no streets to place devices in: load the demo city (cityops demo)",
