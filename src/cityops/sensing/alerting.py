@@ -332,6 +332,8 @@ def _evaluate(session: Session, origins: list[_Origin], *, now: datetime, by_clo
                 moved = warnings.follow(_warning_of(row) if row is not None else None, event, labels=labels)
                 if moved is None:
                     continue
+                if moved[1].action is WarningAction.fire:
+                    row = None  # a new warning: the one this batch resolved before it stays as it is
                 row = _record(session, row, *moved, rule_id=item.id, device=origin.device, metric=origin.metric)
                 actives[key] = row
                 notifier.announce(row, moved[1], labels)

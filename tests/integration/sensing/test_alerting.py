@@ -76,6 +76,14 @@ def test_a_warning_fires_after_its_for_duration_rises_and_resolves_on_clear(sess
     assert warnings_of(session) == [("WL-1", "resolved", "red"), ("WL-1", "firing", "yellow")]
 
 
+def test_a_warning_resolved_and_raised_again_within_one_batch_is_two_warnings(session: Session) -> None:
+    world = make_world(session)
+    make_rule(session, world, for_s=0)
+    send(session, world, ("11:00", 3.6), ("11:01", 2.0), ("11:02", 4.1), ("11:03", 4.2))
+    assert warnings_of(session) == [("WL-1", "resolved", "orange"), ("WL-1", "firing", "red")]
+    assert entries(session) == [("fire", None, "orange"), ("resolve", "orange", "orange"), ("fire", None, "red")]
+
+
 def snapshot(session: Session) -> tuple[Any, ...]:
     return (warnings_of(session), entries(session), topics(session),
             sorted((r.rule_id, r.metric, str(r.state)) for r in session.scalars(select(RuleStateRow))))
