@@ -204,13 +204,15 @@ class LiveHub:
         """Stored events under ``area_path`` after id ``after``, oldest first, at most ``limit``."""
         return await anyio.to_thread.run_sync(self.read_backlog, area_path, after, limit)
 
-    def read_backlog(self, area_path: str, after: int, limit: int) -> list[Event]:
-        with unit_of_work(self.engine, read_only=True) as session:
-            rows = session.execute(select(LiveEvent.id, LiveEvent.kind, LiveEvent.area_path, LiveEvent.payload,
-                                          LiveEvent.created_at)
-                                   .where(LiveEvent.id > after,
-                                          LiveEvent.area_path.startswith(area_path, autoescape=True))
-                                   .order_by(LiveEvent.id).limit(limit)).all()
+    def read_backlog(self, area_path: str, after: int, limit: int, session: Session | None = None) -> list[Event]:
+        """As ``backlog``, in ``session`` (or a unit of work of its own)."""
+        if session is None:
+            with unit_of_work(self.engine, read_only=True) as own:
+                return self.read_backlog(area_path, after, limit, own)
+        rows = session.execute(select(LiveEvent.id, LiveEvent.kind, LiveEvent.area_path, LiveEvent.payload,
+                                      LiveEvent.created_at)
+                               .where(LiveEvent.id > after, LiveEvent.area_path.startswith(area_path, autoescape=True))
+                               .order_by(LiveEvent.id).limit(limit)).all()
         return [Event(*row, cursor=self.cursor_of(row[0])) for row in rows]
 
     async def _poll(self) -> None:

@@ -25,6 +25,7 @@ import anyio
 import orjson
 from fastapi.sse import format_sse_event
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from cityops.analytics import service as analytics_service
 from cityops.db import unit_of_work
@@ -52,14 +53,14 @@ def encode(item: Event) -> bytes:
     return format_sse_event(data_str=orjson.dumps(event_data(item)).decode(), event=item.kind, id=str(item.cursor))
 
 
-def counters(engine: Engine, *, area_path: str, timezone: str, now: datetime) -> dict[str, int]:
-    """The screen's counters for ``area_path`` now."""
+def counters(session: Session, *, area_path: str, timezone: str, now: datetime) -> dict[str, int]:
+    """The screen's counters for ``area_path`` now: the cases' (``analytics.screen_counts``, the day
+    starting at local midnight) and the active warnings."""
     day_start = now.astimezone(ZoneInfo(timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
-    with unit_of_work(engine, read_only=True) as session:
-        counts = analytics_service.screen_counts(session, area_path=area_path, day_start=day_start, now=now)
-        counts["warnings_active"] = session.scalar(select(func.count()).select_from(WarningRow).where(
-            WarningRow.area_path.startswith(area_path, autoescape=True),
-            WarningRow.status.in_([status.value for status in ACTIVE]))) or 0
+    counts = analytics_service.screen_counts(session, area_path=area_path, day_start=day_start, now=now)
+    counts["warnings_active"] = session.scalar(select(func.count()).select_from(WarningRow).where(
+        WarningRow.area_path.startswith(area_path, autoescape=True),
+        WarningRow.status.in_([status.value for status in ACTIVE]))) or 0
     return counts
 
 
@@ -68,18 +69,21 @@ class SharedCounters:
 
     def __init__(self, engine: Engine, *, timezone: str, max_age_s: float) -> None:
         self.engine, self.timezone, self.max_age_s = engine, timezone, max_age_s
-        self._read: dict[str, tuple[float, dict[str, int]]] = {}
+        self._latest: dict[str, tuple[float, dict[str, int]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def get(self, area_path: str) -> dict[str, int]:
         lock = self._locks.setdefault(area_path, asyncio.Lock())
         async with lock:
-            read = self._read.get(area_path)
+            read = self._latest.get(area_path)
             if read is None or time.monotonic() - read[0] >= self.max_age_s:
-                counts = await anyio.to_thread.run_sync(lambda: counters(
-                    self.engine, area_path=area_path, timezone=self.timezone, now=datetime.now(UTC)))
-                read = self._read[area_path] = (time.monotonic(), counts)
+                counts = await anyio.to_thread.run_sync(self._read, area_path)
+                read = self._latest[area_path] = (time.monotonic(), counts)
             return read[1]
+
+    def _read(self, area_path: str) -> dict[str, int]:
+        with unit_of_work(self.engine, read_only=True) as session:
+            return counters(session, area_path=area_path, timezone=self.timezone, now=datetime.now(UTC))
 
 
 _IDLE = object()

@@ -17,10 +17,10 @@ import anyio
 from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from cityops.db import unit_of_work
-from cityops.deps import Reader
+from cityops.deps import DbSession, Reader
 from cityops.errors import InvalidInput
 from cityops.live import LiveHub, latest_id
 from cityops.problems import problem_responses
@@ -60,15 +60,13 @@ def _event_id(header: str | None, query: int | None) -> int | None:
     return int(header)
 
 
-def _page(request: Request, area_path: str, after: int | None) -> LivePage:
-    engine = request.app.state.engine
-    counts = stream.counters(engine, area_path=area_path, timezone=request.app.state.settings.timezone,
+def _page(request: Request, session: Session, area_path: str, after: int | None) -> LivePage:
+    counts = stream.counters(session, area_path=area_path, timezone=request.app.state.settings.timezone,
                              now=datetime.now(UTC))
-    with unit_of_work(engine, read_only=True) as session:
-        latest = latest_id(session)
+    latest = latest_id(session)
     if after is None:
         return LivePage(counts=counts, events=[], last_event_id=latest, resync=False)
-    found = request.app.state.live.read_backlog(area_path, after, BACKLOG_LIMIT + 1)
+    found = request.app.state.live.read_backlog(area_path, after, BACKLOG_LIMIT + 1, session)
     if len(found) > BACKLOG_LIMIT:
         return LivePage(counts=counts, events=[], last_event_id=latest, resync=True)
     events = [LiveEventOut(id=item.id, cursor=item.cursor, kind=item.kind, data=stream.event_data(item))
@@ -81,6 +79,7 @@ def _page(request: Request, area_path: str, after: int | None) -> LivePage:
                        **problem_responses(401, 403, 422)})
 async def live_stream(
     request: Request,
+    session: DbSession,
     viewer: Reader,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=32,
                                                 description="resume after this event")] = None,
@@ -91,7 +90,7 @@ async def live_stream(
     after ``Last-Event-ID`` with the counters (see the module's doc)."""
     resume = _event_id(last_event_id, after)
     if "text/event-stream" not in request.headers.get("accept", ""):
-        return await anyio.to_thread.run_sync(_page, request, viewer.area_path, resume)
+        return await anyio.to_thread.run_sync(_page, request, session, viewer.area_path, resume)
     state = request.app.state
     return EventSourceResponse(stream.events(hub=state.live, counts=state.live_counts, area_path=viewer.area_path,
                                              last_event_id=resume, timing=state.live_timing),
