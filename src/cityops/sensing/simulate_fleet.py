@@ -107,6 +107,36 @@ def _owner(session: Session, kind: DeviceKind, *, city_code: str, district_code:
     return known[code]
 
 
+@dataclass(frozen=True)
+class Place:
+    lon: float
+    lat: float
+    street_name: str
+    district_code: str
+
+
+def places_in_streets(session: Session, codes: Sequence[str], *, seed: int) -> list[Place]:
+    """A point for each device code inside one of the city's streets, the same for the same seed."""
+    if not codes:
+        return []
+    city = _city(session)
+    streets, _ = geo_service.list_areas(session, within_path=city.path, level=AreaLevel.street, limit=100_000)
+    if not streets:
+        raise InvalidInput("the city has no streets to place devices in: load the demo city (cityops demo)",
+                           field="devices")
+    shapes: dict[int, Any] = {}
+    places = []
+    for code in codes:
+        chance = random.Random(simulate.seed_of(seed, "place", code))
+        street = streets[chance.randrange(len(streets))]
+        if street.id not in shapes:
+            shapes[street.id] = geo_service.geometry_of(street)
+        lon, lat = _point_inside(shapes[street.id], chance)
+        chain = street.path.strip("/").split("/")
+        places.append(Place(lon, lat, street.name, chain[1] if len(chain) > 2 else street.code))
+    return places
+
+
 def ensure_fleet(session: Session, *, count: int, locator: Locator, seed: int = 0) -> list[SimDevice]:
     """The first ``count`` simulated devices, registering the missing ones (see the module's doc)."""
     if count < 1 or count > 100_000:
@@ -120,26 +150,13 @@ def ensure_fleet(session: Session, *, count: int, locator: Locator, seed: int = 
                                         offline_after_s=kind.offline_after_s)
     present = set(registry.devices_by_code(session, codes=[device.code for device in devices]))
     missing = [(number, device) for number, device in enumerate(devices) if device.code not in present]
-    if not missing:
-        return devices
-    streets, _ = geo_service.list_areas(session, within_path=city.path, level=AreaLevel.street, limit=100_000)
-    if not streets:
-        raise InvalidInput("the city has no streets to place devices in: load the demo city (cityops demo)",
-                           field="devices")
-    shapes: dict[int, Any] = {}
     owners: dict[str, str | None] = {}
-    for number, device in missing:
-        chance = random.Random(simulate.seed_of(seed, "place", device.code))
-        street = streets[chance.randrange(len(streets))]
-        if street.id not in shapes:
-            shapes[street.id] = geo_service.geometry_of(street)
-        lon, lat = _point_inside(shapes[street.id], chance)
-        chain = street.path.strip("/").split("/")
-        district_code = chain[1] if len(chain) > 2 else street.code
-        owner = _owner(session, device.kind, city_code=city.code, district_code=district_code, known=owners)
-        name = f"{device.kind.name.removesuffix('（模拟）')} {street.name} {number:04d}（模拟）"
+    for (number, device), place in zip(missing, places_in_streets(
+            session, [device.code for _, device in missing], seed=seed), strict=True):
+        owner = _owner(session, device.kind, city_code=city.code, district_code=place.district_code, known=owners)
+        name = f"{device.kind.name.removesuffix('（模拟）')} {place.street_name} {number:04d}（模拟）"
         registry.create_device(session, spec=DeviceSpec(code=device.code, name=name, type_code=device.kind.type_code,
-                                                        lon=lon, lat=lat, department_code=owner),
+                                                        lon=place.lon, lat=place.lat, department_code=owner),
                                locator=locator, actor=None, origin=ORIGIN)
     return devices
 
@@ -183,11 +200,16 @@ def _category(session: Session, code: str) -> str | None:
         return None
 
 
+def city_author(session: Session) -> Principal:
+    """The simulator as the author of city-wide rules: the platform's system, over the whole city."""
+    city = _city(session)
+    return Principal(id=0, kind="client", name="演示模拟器", roles=(Role.system.value,), area_id=city.id,
+                     area_code=city.code, area_path=city.path, area_level=AreaLevel.city.value)
+
+
 def ensure_demo_rules(session: Session) -> list[str]:
     """Add the demo's rules that are missing (see ``demo_rules``); returns the codes added."""
-    city = _city(session)
-    author = Principal(id=0, kind="client", name="演示模拟器", roles=(Role.system.value,), area_id=city.id,
-                       area_code=city.code, area_path=city.path, area_level=AreaLevel.city.value)
+    author = city_author(session)
     existing = {row.code for row in alerting.list_rules(session)}
     added = []
     for code, name, definition in demo_rules(waterlogging=_category(session, "E0111"),
