@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     mqtt_url: str | None = Field(None, description="MQTT broker (mqtt://host:1883, mqtts://…) whose "
                                  "cityops/devices/{device}/readings the API consumes in-process; "
                                  "`cityops sensing consume` reads it too")
+    sqlite_checkpoint_interval_s: float = Field(
+        1.0, ge=0, description="the server copies SQLite's write-ahead log back from a thread of its own this often, "
+                               "instead of inside whichever request's commit fills it (a 120–260 ms stall); "
+                               "0: SQLite's own automatic checkpoints")
     settle_at_startup: bool | None = Field(
         None, description="build the locator and calendar before the first request, then exempt what is alive "
                           "from garbage collection (a full collection over it paused requests for 100–250 ms); "

@@ -20,7 +20,7 @@ from cityops import __version__
 from cityops.calendar.service import CalendarCache
 from cityops.cases.service import IntakePolicy
 from cityops.config import Settings, get_settings
-from cityops.db import get_engine, store_status, unit_of_work
+from cityops.db import WalCheckpointer, checkpointing, get_engine, keeps_a_wal, store_status, unit_of_work
 from cityops.errors import CityOpsError, TooManyRequests
 from cityops.geo.service import LocatorCache
 from cityops.media.blobs import blob_store
@@ -167,6 +167,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(application: FastAPI):  # noqa: ANN202
         if settings.settle_at_startup or (settings.settle_at_startup is None and settings.environment != "test"):
             _settle(application)
+        checkpointer = None
+        engine = application.state.engine
+        # a second lifespan on the same store (a test harness running its own) leaves the first one's
+        if settings.sqlite_checkpoint_interval_s > 0 and keeps_a_wal(engine) and not checkpointing(engine):
+            checkpointer = WalCheckpointer(engine, interval_s=settings.sqlite_checkpoint_interval_s).start()
         worker = None
         if settings.sweep_interval_s > 0:
             worker = BackgroundWorker(application.state.engine, settings, interval=settings.sweep_interval_s,
@@ -191,6 +196,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             consumer.stop()
         if worker is not None:
             worker.stop()
+        if checkpointer is not None:
+            checkpointer.stop()
 
     app = FastAPI(
         lifespan=lifespan,
