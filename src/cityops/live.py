@@ -28,8 +28,9 @@ MQTT consumer, ``cityops worker``) reach every stream, on SQLite and PostgreSQL 
 **Order and resume.** Ids come from the store. On PostgreSQL two transactions may commit out of id
 order, so the poller also re-reads the ids it skipped (a gap) until they appear or ``gap_grace_s``
 passes (the transaction rolled back). An event's ``cursor`` — what the stream sends as its SSE id — is
-its id, or lower while a gap below it is open: a client that resumes from a cursor (``Last-Event-ID``)
-misses nothing, and may receive an event twice. Rows are kept ``KEEP`` long for resuming
+the highest id up to which every event has been handed out once it is: its own id as a rule, lower
+while a gap below it is open, higher when it fills one. A client that resumes from a cursor
+(``Last-Event-ID``) misses nothing, and may receive an event twice. Rows are kept ``KEEP`` long for resuming
 (``prune``, run by the background worker).
 """
 
@@ -119,7 +120,7 @@ class Event:
     payload: dict[str, Any]
     at: datetime
     cursor: int
-    """Resume from here to miss nothing (``id``, or lower while an earlier id may still commit)."""
+    """Resume from here to miss nothing (see the module's doc)."""
 
 
 class Subscription:
@@ -253,14 +254,20 @@ class LiveHub:
                                    .where(or_(newer, LiveEvent.id.in_(list(self._gaps))) if self._gaps else newer)
                                    .order_by(LiveEvent.id).limit(self.batch)).all()
         now = time.monotonic()
+        # ids not seen for gap_grace_s belonged to transactions that rolled back
+        self._gaps = {id_: since for id_, since in self._gaps.items() if now - since < self.gap_grace_s}
+        found = []
         for row in rows:
             self._gaps.pop(row[0], None)
             if row[0] > self._max_seen:
                 # ids skipped here may belong to transactions still committing; look for them a while
                 self._gaps.update(dict.fromkeys(range(max(self._max_seen + 1, row[0] - MAX_GAP), row[0]), now))
                 self._max_seen = row[0]
-        self._gaps = {id_: since for id_, since in self._gaps.items() if now - since < self.gap_grace_s}
-        self._settled = min(self._gaps, default=self._max_seen + 1) - 1
-        return [Event(*row, cursor=self.cursor_of(row[0])) for row in rows]
+            # everything up to the first open gap has now been handed out, this event included
+            self._settled = min(self._gaps, default=self._max_seen + 1) - 1
+            found.append(Event(*row, cursor=self._settled))
+        if not rows:
+            self._settled = min(self._gaps, default=self._max_seen + 1) - 1
+        return found
 
 

@@ -1,17 +1,20 @@
 """Live events on both stores: published in the unit of work of the change, so a rolled-back unit of
 work publishes nothing; kept a day for clients that resume, pruned by the worker at most once an hour
-among all workers; ids never reused after pruning, so an old Last-Event-ID never skips a new event."""
+among all workers; ids never reused after pruning, so an old Last-Event-ID never skips a new event;
+a hub delivers events committed out of id order, with cursors that never skip one."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import anyio
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from cityops import live
 from cityops.db import unit_of_work
-from cityops.live import LiveEvent
+from cityops.live import LiveEvent, LiveHub
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 AREA = "/990000/990101/99010101/"
@@ -50,3 +53,31 @@ def test_the_worker_prunes_old_events_once_an_hour_and_ids_are_never_reused(scra
         assert session.scalar(select(func.count()).select_from(LiveEvent)) == 0
         live.publish(session, kind="after", area_path=AREA, payload={})
     assert stored(scratch_store)[0][0] > recent_id > old_id
+
+
+def test_an_event_committed_after_a_later_one_is_still_delivered(scratch_store: Engine) -> None:
+    """PostgreSQL may commit id 2 before id 1: the hub hands out 2, keeps looking for 1, and the cursors
+    never let a resuming client skip 1."""
+
+    def commit(event_id: int, area_path: str = AREA) -> None:
+        with unit_of_work(scratch_store) as session:
+            session.execute(insert(LiveEvent).values(id=event_id, kind="indicator", area_path=area_path,
+                                                     payload={"n": event_id}, created_at=NOW))
+
+    async def scenario() -> list[tuple[int, int]]:
+        hub = LiveHub(scratch_store, poll_s=0.02)
+        subscription = await hub.subscribe(AREA)
+        delivered = []
+        for event_id in (2, 3, 1):
+            commit(event_id)
+            item = await asyncio.wait_for(subscription.queue.get(), 10)
+            delivered.append((item.id, item.cursor))
+        commit(4, area_path="/990000/990102/")  # elsewhere: moves the cursor on, reaches no one here
+        commit(5)
+        item = await asyncio.wait_for(subscription.queue.get(), 10)
+        delivered.append((item.id, item.cursor))
+        await hub.close()
+        assert await subscription.queue.get() is None  # closing ends the subscription
+        return delivered
+
+    assert anyio.run(scenario) == [(2, 0), (3, 0), (1, 3), (5, 5)]
