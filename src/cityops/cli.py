@@ -64,5 +64,7 @@ def serve(
     settings = get_settings()
     migrate(get_engine(settings))
     console.print(f"CityOps on [bold]http://{host}:{port}[/bold]  (API docs: http://{host}:{port}/docs)")
+    # live streams never end on their own: past this many seconds a shutdown stops waiting for them
+    # (their clients reconnect to another process with their Last-Event-ID)
     uvicorn.run("cityops.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", timeout_graceful_shutdown=5)
