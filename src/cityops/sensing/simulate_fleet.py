@@ -259,13 +259,14 @@ class IngestSender:
 class HttpSender:
     """POSTs each batch to a running API, with a token of a system client."""
 
-    def __init__(self, url: str, *, token: str, timeout: float = 60.0) -> None:
-        self.client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout,
-                                   headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    def __init__(self, url: str, *, token: str, timeout: float = 60.0, client: httpx.Client | None = None) -> None:
+        """``client``: an HTTP client of one's own (its base URL is the API's) instead of one for ``url``."""
+        self.client = client or httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def send(self, readings: list[dict[str, Any]]) -> Sent:
         try:
-            response = self.client.post("/api/v1/readings", content=orjson.dumps(readings))
+            response = self.client.post("/api/v1/readings", content=orjson.dumps(readings), headers=self.headers)
         except httpx.HTTPError as error:
             raise ServiceUnavailable(f"the API at {self.client.base_url} did not answer: {error}",
                                      code="api_unreachable") from error
