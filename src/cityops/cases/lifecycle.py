@@ -7,6 +7,10 @@ dispatches, say) cannot both succeed.
 the status stays), the roles that may take it and whether it needs a reason. ``apply`` checks the
 role (and that a department's action names the department), then the status, then the input, and
 hands over to the action's handler (``HANDLERS``; a plain move just takes the table's one target).
+The handlers of the centre's own decisions (merge, verify, reopen) and the citizen's rating are
+here; those of joint handling and summons are in ``cases.handling``, those of extensions and
+deferral in ``cases.clock``, and the data they share (statuses, actions, state, entry) in
+``cases.states``, all re-exported from here.
 
 Decisions:
 
@@ -39,61 +43,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from cityops.cases import joint
+from cityops.cases import clock, handling, joint
+from cityops.cases.states import Action, Actor, ActorKind, CaseState, CaseStatus, Effect, Move, TimelineEntry, evolve
 from cityops.errors import Conflict, InvalidInput, PermissionDenied
 from cityops.org.roles import Role
-from cityops.org.routing import JointMode
 from cityops.times import as_utc
 
-
-class CaseStatus(StrEnum):
-    reported = "reported"
-    registered = "registered"
-    rejected = "rejected"
-    merged = "merged"
-    dispatched = "dispatched"
-    in_progress = "in_progress"
-    returned = "returned"
-    handled = "handled"
-    closed = "closed"
-
-
-class Action(StrEnum):
-    intake = "intake"
-    register = "register"
-    reject = "reject"
-    merge = "merge"
-    unmerge = "unmerge"
-    dispatch = "dispatch"
-    acknowledge = "acknowledge"
-    return_ = "return"
-    reassign = "reassign"
-    report = "report"
-    verify = "verify"
-    close = "close"
-    reopen = "reopen"
-    rate = "rate"
-    request_extension = "request_extension"
-    approve_extension = "approve_extension"
-    deny_extension = "deny_extension"
-    defer = "defer"
-    resume = "resume"
-    summon = "summon"
-    report_in = "report_in"
-
-
-class ActorKind(StrEnum):
-    user = "user"
-    client = "client"
-    """An API client: a department's system, a trusted channel."""
-    citizen = "citizen"
-    system = "system"
-    """The platform itself: auto-registration, routing, the sweeper."""
+__all__ = ["ACTIONS", "ACTOR_ROLES", "CITIZEN", "DEPARTMENT_ACTIONS", "DERIVED_KEYS", "HANDLERS", "TABLE", "Action",
+           "Actor", "ActorKind", "CaseState", "CaseStatus", "Rule", "TimelineEntry", "apply", "open_case", "replay"]
 
 
 CITIZEN = "citizen"
@@ -151,84 +112,9 @@ TABLE: dict[Action, Rule] = {
 }
 
 
-@dataclass(frozen=True)
-class Actor:
-    kind: ActorKind
-    id: str | None
-    """The user's or client's id as text; None for the system and for a citizen without an account."""
-    role: str
-    name: str
-    department: str | None = None
-    """The code of the department a handler acts for."""
-
-
-@dataclass(frozen=True)
-class CaseState:
-    status: CaseStatus = CaseStatus.reported
-    version: int = 1
-    """How many timeline entries the case has."""
-    rework_count: int = 0
-    return_count: int = 0
-    reopen_count: int = 0
-    rating: int | None = None
-    duplicate_of: int | None = None
-    status_before_merge: CaseStatus | None = None
-    deferred: bool = False
-    extension_pending: bool = False
-    joint_mode: JointMode | None = None
-    assignments: tuple[joint.Assignment, ...] = ()
-    summons: tuple[joint.SummonsCall, ...] = ()
-
-
-_STATE_FIELDS = frozenset(f.name for f in fields(CaseState))
-
-
-def _evolve(state: CaseState, /, **changes: Any) -> CaseState:
-    """``dataclasses.replace`` for the state without its per-call introspection, which was most of
-    the cost of replaying and importing timelines. The state has no __post_init__ to skip."""
-    unknown = changes.keys() - _STATE_FIELDS
-    if unknown:
-        raise TypeError(f"CaseState has no field {', '.join(sorted(unknown))}")
-    new = object.__new__(CaseState)
-    new.__dict__.update(state.__dict__)
-    new.__dict__.update(changes)
-    return new
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    action: Action
-    from_status: CaseStatus | None
-    """None for the entry that opens the case."""
-    to_status: CaseStatus
-    actor: Actor
-    at: datetime
-    """Aware, in UTC."""
-    reason: str | None
-    attachments: tuple[str, ...]
-    data: Mapping[str, Any]
-    version: int
-    """The case's version after this entry: 1, 2, 3 … in the order of the timeline."""
-
-
-@dataclass(frozen=True)
-class Move:
-    """What a handler gets besides the case."""
-
-    action: Action
-    actor: Actor
-    at: datetime
-    reason: str | None
-    data: Mapping[str, Any]
-
-
-Effect = tuple[CaseState, dict[str, Any]]
-"""A handler's result: the new state, and anything to add to the entry's data."""
-
-
 def _single_target(case: CaseState, move: Move) -> Effect:
     targets = TABLE[move.action].targets
-    return (_evolve(case, status=next(iter(targets))) if targets else case), {}
+    return (evolve(case, status=next(iter(targets))) if targets else case), {}
 
 
 def _flag(data: Mapping[str, Any], key: str) -> bool:
@@ -238,60 +124,33 @@ def _flag(data: Mapping[str, Any], key: str) -> bool:
     return value
 
 
-def _optional_time(move: Move, key: str) -> None:
-    if move.data.get(key) is not None and as_utc(move.data[key], field=key) <= move.at:
-        raise InvalidInput(f"{key} must lie after the time of the action", field=key)
-
-
-def _dispatch(case: CaseState, move: Move) -> Effect:
-    mode = move.data.get("mode", JointMode.parallel)
-    if not isinstance(mode, str) or mode not in set(JointMode):
-        raise InvalidInput(f"mode must be one of {', '.join(JointMode)}", field="mode")
-    mode = JointMode(mode)
-    roster = joint.plan(lead=move.data.get("lead"), assisting=move.data.get("assisting", ()), mode=mode)
-    return _evolve(case, status=CaseStatus.dispatched, joint_mode=mode, assignments=roster), {}
-
-
-def _department_event(event: joint.Event) -> Callable[[CaseState, Move], Effect]:
-    def handle(case: CaseState, move: Move) -> Effect:
-        step = joint.advance(case.assignments, mode=case.joint_mode or JointMode.parallel,
-                             department=move.actor.department, event=event)
-        if event is joint.Event.returned:
-            return _evolve(case, status=CaseStatus.returned, assignments=step.assignments,
-                           return_count=case.return_count + 1), {}
-        status = CaseStatus.handled if step.all_reported else CaseStatus.in_progress
-        extra = {"next_department": step.next_department} if step.next_department else {}
-        return _evolve(case, status=status, assignments=step.assignments), extra
-    return handle
-
-
 def _verify(case: CaseState, move: Move) -> Effect:
     if _flag(move.data, "passed"):
-        return _evolve(case, status=CaseStatus.closed), {}
+        return evolve(case, status=CaseStatus.closed), {}
     if not move.reason:
         raise InvalidInput("a failed verification needs a reason: what is still wrong", field="reason")
-    return _evolve(case, status=CaseStatus.in_progress, rework_count=case.rework_count + 1,
-                   assignments=joint.rework(case.assignments)), {}
+    return evolve(case, status=CaseStatus.in_progress, rework_count=case.rework_count + 1,
+                  assignments=joint.rework(case.assignments)), {}
 
 
 def _merge(case: CaseState, move: Move) -> Effect:
     primary = move.data.get("primary")
     if not isinstance(primary, int) or isinstance(primary, bool) or primary < 1:
         raise InvalidInput("primary must be the id of the case this one duplicates", field="primary")
-    return _evolve(case, status=CaseStatus.merged, duplicate_of=primary, status_before_merge=case.status), {}
+    return evolve(case, status=CaseStatus.merged, duplicate_of=primary, status_before_merge=case.status), {}
 
 
 def _unmerge(case: CaseState, move: Move) -> Effect:
     # a rating given for the case it followed does not stay with it
-    return _evolve(case, status=case.status_before_merge or CaseStatus.reported, duplicate_of=None,
-                   status_before_merge=None, rating=None), {}
+    return evolve(case, status=case.status_before_merge or CaseStatus.reported, duplicate_of=None,
+                  status_before_merge=None, rating=None), {}
 
 
 def _reopen(case: CaseState, move: Move) -> Effect:
-    reopened = _evolve(case, reopen_count=case.reopen_count + 1, rating=None)
+    reopened = evolve(case, reopen_count=case.reopen_count + 1, rating=None)
     if case.assignments:
-        return _evolve(reopened, status=CaseStatus.in_progress, assignments=joint.rework(case.assignments)), {}
-    return _evolve(reopened, status=CaseStatus.registered), {}
+        return evolve(reopened, status=CaseStatus.in_progress, assignments=joint.rework(case.assignments)), {}
+    return evolve(reopened, status=CaseStatus.registered), {}
 
 
 def _rate(case: CaseState, move: Move) -> Effect:
@@ -302,74 +161,19 @@ def _rate(case: CaseState, move: Move) -> Effect:
         raise InvalidInput("score must be a whole number from 1 to 5", field="score")
     if not isinstance(move.data.get("comment", ""), str):
         raise InvalidInput("comment must be text", field="comment")
-    return _evolve(case, rating=score), {}
-
-
-def _request_extension(case: CaseState, move: Move) -> Effect:
-    if case.extension_pending:
-        raise Conflict("an extension request is already waiting for a decision", code="extension_pending")
-    if case.deferred:
-        raise Conflict("the case is deferred: its clock is stopped", code="case_deferred")
-    if move.data.get("until") is None:
-        raise InvalidInput("until: the deadline asked for is required", field="until")
-    _optional_time(move, "until")
-    assignment = case.assignments[joint.department_index(case.assignments, move.actor.department)]
-    if assignment.status is not joint.AssignmentStatus.in_progress:
-        raise Conflict(f"department {assignment.department_code} is not handling the case "
-                       f"(its assignment is {assignment.status})", code="illegal_transition")
-    return _evolve(case, extension_pending=True), {}
-
-
-def _decide_extension(case: CaseState, move: Move) -> Effect:
-    if not case.extension_pending:
-        raise Conflict("no extension request is waiting for a decision", code="no_extension_pending")
-    _optional_time(move, "until")
-    return _evolve(case, extension_pending=False), {}
-
-
-def _defer(case: CaseState, move: Move) -> Effect:
-    if case.deferred:
-        raise Conflict("the case is already deferred", code="already_deferred")
-    if case.extension_pending:
-        raise Conflict("decide the pending extension request first", code="extension_pending")
-    _optional_time(move, "until")
-    return _evolve(case, deferred=True), {}
-
-
-def _resume(case: CaseState, move: Move) -> Effect:
-    if not case.deferred:
-        raise Conflict("the case is not deferred", code="not_deferred")
-    return _evolve(case, deferred=False), {}
-
-
-def _summon(case: CaseState, move: Move) -> Effect:
-    return _evolve(case, summons=joint.summon(case.summons, deadlines=move.data.get("departments"),
-                                              at=move.at)), {}
-
-
-def _report_in(case: CaseState, move: Move) -> Effect:
-    return _evolve(case, summons=joint.report_in(case.summons, department=move.actor.department, at=move.at)), {}
+    return evolve(case, rating=score), {}
 
 
 HANDLERS: dict[Action, Callable[[CaseState, Move], Effect]] = {
     Action.merge: _merge,
     Action.unmerge: _unmerge,
-    Action.dispatch: _dispatch,
-    Action.reassign: _dispatch,
-    Action.acknowledge: _department_event(joint.Event.acknowledged),
-    Action.report: _department_event(joint.Event.reported),
-    Action.return_: _department_event(joint.Event.returned),
     Action.verify: _verify,
     Action.reopen: _reopen,
     Action.rate: _rate,
-    Action.request_extension: _request_extension,
-    Action.approve_extension: _decide_extension,
-    Action.deny_extension: _decide_extension,
-    Action.defer: _defer,
-    Action.resume: _resume,
-    Action.summon: _summon,
-    Action.report_in: _report_in,
+    **handling.HANDLERS,
+    **clock.HANDLERS,
 }
+"""Each action's handler; an action without one just takes the table's one target."""
 
 
 def _check_actor(action: Action, rule: Rule, actor: Actor) -> None:
@@ -447,7 +251,7 @@ def apply(case: CaseState, action: Action, *, actor: Actor, at: datetime, reason
     new, extra = HANDLERS.get(action, _single_target)(case, Move(action, actor, at, reason, data))
     if new.status not in (rule.targets or {case.status}):
         raise AssertionError(f"handler for {action} led to {new.status}, outside the table")
-    new = _evolve(new, version=case.version + 1, **(_LEAVING if new.status != case.status else {}))
+    new = evolve(new, version=case.version + 1, **(_LEAVING if new.status != case.status else {}))
     return new, TimelineEntry(action, case.status, new.status, actor, at, reason, attachments, data | extra,
                               new.version)
 
