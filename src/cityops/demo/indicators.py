@@ -7,7 +7,8 @@ devices and the cases, and a rule that warns when a street's hotline reports sur
 - 区超期未结案件: open cases with a step past its deadline per district, sampled hourly.
 
 The simulated device types are registered here when missing, as the simulator would on first use, so
-the catalogue is whole before the first reading arrives. Nothing existing is changed.
+the catalogue is whole before the first reading arrives. Codes start with the city's code
+(``310000.street-max-water-level``), as several demo cities may share a store. Nothing existing is changed.
 """
 
 from __future__ import annotations
@@ -60,13 +61,15 @@ def ensure_demo_indicators(session: Session, *, city_code: str, now: datetime) -
             added.append(code)
     present = {row.code for row in indicators_service.list_indicators(session, viewer=author)}
     for code, name, class_code, unit, level, interval_s, source in INDICATORS:
-        if code not in present:
-            indicators_service.create_indicator(session, code=code, name=name, class_code=class_code, unit=unit,
-                                                level=level, interval_s=interval_s, source=source, author=author,
-                                                now=now)
-            added.append(code)
+        if f"{city.code}.{code}" not in present:
+            indicators_service.create_indicator(session, code=f"{city.code}.{code}", name=name,
+                                                class_code=class_code, unit=unit, level=level, interval_s=interval_s,
+                                                source=source, author=author, now=now)
+            added.append(f"{city.code}.{code}")
     code, name, definition = HOTLINE_SURGE
-    if code not in {row.code for row in alerting.list_rules(session)}:
-        alerting.create_rule(session, code=code, name=name, definition=definition, author=author)
-        added.append(code)
+    if f"{city.code}.{code}" not in {row.code for row in alerting.list_rules(session)}:
+        indicator = f"{city.code}.{definition['scope']['indicator']}"
+        alerting.create_rule(session, code=f"{city.code}.{code}", name=name, author=author,
+                             definition=definition | {"scope": {"indicator": indicator}})
+        added.append(f"{city.code}.{code}")
     return added
