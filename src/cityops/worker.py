@@ -1,5 +1,6 @@
-"""Background work: the time-limit sweeper, the outbox fan-out, webhook delivery, the clock of warning
-rules that wait on time and, hourly, the retention of sensor readings. In-process beside
+"""Background work: the time-limit sweeper, the outbox fan-out, webhook delivery, the indicator job
+(``sensing.indicators_service``), the clock of warning rules that wait on time and, hourly, the retention
+of sensor readings. In-process beside
 the API by default; at scale as `cityops worker` processes. Each job runs in its own unit of work
 under its own lease in the store, so several workers never do the same job at once."""
 
