@@ -114,3 +114,19 @@ def test_a_series_per_area_in_steps(client: TestClient, sensed: dict[str, Any], 
                                   ({"area": STREET, "since": since, "until": since}, 422, "until")):
         refused = client.get("/api/v1/indicators/wl-max/series", headers=sensed["op"], params=params)
         assert (refused.status_code, refused.json()["field"]) == (status, field), (params, refused.text)
+
+
+def test_new_values_reach_the_live_stream_of_their_areas_only(client: TestClient, sensed: dict[str, Any],
+                                                              session: Session) -> None:
+    add_indicator(client, sensed)
+    now = readings_now(client, sensed, session)
+
+    def indicator_events(headers: dict[str, str]) -> list[tuple[str, float, str]]:
+        page = client.get("/api/v1/stream", headers=headers, params={"after": 0})
+        assert page.status_code == 200, page.text
+        return [(e["data"]["area"], e["data"]["value"], e["data"]["at"]) for e in page.json()["events"]
+                if e["kind"] == "indicator"]
+
+    assert indicator_events(sensed["op"]) == [(STREET, 2.7, now.isoformat())]
+    assert sorted(indicator_events(sensed["city.admin"])) == [(STREET, 2.7, now.isoformat()),
+                                                              (OTHER_STREET, 1.1, now.isoformat())]
