@@ -1,9 +1,10 @@
-"""`cityops sensing …`: import devices, consume readings from MQTT and prune old readings from the command
-line."""
+"""`cityops sensing …`: import devices, consume readings from MQTT, prune old readings, list the indicators
+and compute them from the command line."""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from datetime import UTC, datetime
@@ -14,12 +15,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from cityops.config import get_settings
 from cityops.db import get_engine, migrate, unit_of_work
 from cityops.errors import CityOpsError
 from cityops.geo import service as geo_service
-from cityops.sensing import alerting, mqtt, service
+from cityops.sensing import alerting, indicators_service, mqtt, service
 from cityops.sensing import devices as registry
 
 app = typer.Typer(help="Sensing: IoT devices and their readings.", no_args_is_help=True)
@@ -105,3 +107,35 @@ def consume(
     finally:
         consumer.stop()
     console.print(consumer.stats.__dict__)
+
+
+@app.command("indicators")
+def indicators(
+    class_code: Annotated[str | None, typer.Option("--class", help="only this class of indicators")] = None,
+) -> None:
+    """The indicator catalogue, with how many areas have a value and the newest bucket of each."""
+    migrate(get_engine())
+    with unit_of_work(read_only=True) as session:
+        rows = indicators_service.list_indicators(session, viewer=None, class_code=class_code)
+        classes = indicators_service.class_codes(session)
+        summary = indicators_service.latest_summary(session, indicator_ids=[row.id for row in rows])
+    table = Table("code", "name", "class", "level", "interval", "source", "areas", "newest")
+    for row in rows:
+        areas, newest = summary.get(row.id, (0, None))
+        table.add_row(row.code, row.name, classes[row.class_id], row.level, f"{row.interval_s} s",
+                      indicators_service.describe_source(row.source), str(areas),
+                      newest.isoformat() if newest else "—")
+    console.print(table)
+
+
+@app.command("compute-indicators")
+def compute_indicators() -> None:
+    """Run one round of the indicator job now (the background worker runs it every round), unless a worker
+    holds its lease."""
+    engine = get_engine()
+    migrate(engine)
+    report = indicators_service.run_compute(engine, holder=f"cli:{os.getpid()}", now=datetime.now(UTC))
+    if report is None:
+        console.print("[yellow]a worker is computing the indicators now; nothing done[/yellow]")
+        raise typer.Exit(1)
+    console.print({"buckets": report.buckets, "changed": report.changed, "warning_moves": report.warning_moves})

@@ -142,8 +142,10 @@ def _visible(viewer: Principal):  # noqa: ANN202
                func.substr(viewer.area_path, 1, func.length(IndicatorRow.area_path)) == IndicatorRow.area_path)
 
 
-def list_indicators(session: Session, *, viewer: Principal, class_code: str | None = None) -> list[IndicatorRow]:
-    query = select(IndicatorRow).where(_visible(viewer))
+def list_indicators(session: Session, *, viewer: Principal | None, class_code: str | None = None
+                    ) -> list[IndicatorRow]:
+    """The indicators the viewer may see (all of them without a viewer: the command line), by code."""
+    query = select(IndicatorRow) if viewer is None else select(IndicatorRow).where(_visible(viewer))
     if class_code is not None:
         query = query.join(IndicatorClass, IndicatorClass.id == IndicatorRow.class_id).where(
             IndicatorClass.code == class_code)
@@ -155,6 +157,23 @@ def get_indicator(session: Session, *, code: str, viewer: Principal) -> Indicato
     if row is None:
         raise NotFound(f"no indicator {code!r}", code="unknown_indicator", field="code")
     return row
+
+
+def describe_source(source: dict[str, Any]) -> str:
+    """A source in a few words, for tables (``max(water_level) of sim_water_gauge``, ``cases opened …``)."""
+    found = indicators.source_from_json(source)
+    if isinstance(found, DeviceMetricSource):
+        return f"{found.aggregate}({found.metric})" + (f" of {found.device_type}" if found.device_type else "")
+    filters = [", ".join(found.channels), found.category and f"category {found.category}",
+               ", ".join(found.statuses), "overdue" if found.overdue else ""]
+    return " ".join(["cases", found.measure.value, *[text for text in filters if text]])
+
+
+def latest_summary(session: Session, *, indicator_ids: Sequence[int]) -> dict[int, tuple[int, datetime]]:
+    """Per indicator: how many areas have a latest value, and the newest bucket among them."""
+    return {indicator_id: (areas, newest) for indicator_id, areas, newest in session.execute(
+        select(IndicatorLatest.indicator_id, func.count(), func.max(IndicatorLatest.bucket))
+        .where(IndicatorLatest.indicator_id.in_(indicator_ids)).group_by(IndicatorLatest.indicator_id))}
 
 
 # Ingest ---------------------------------------------------------------------------------------
