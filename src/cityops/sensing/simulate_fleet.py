@@ -352,10 +352,12 @@ def run(fleet: simulate.Fleet, schedule: simulate.Schedule, sender: Sender, *, d
     stats = RunStats(faults=sum(len(faults) for faults in fleet.faults.values()))
     started, began = clock(), time.perf_counter()
     end = started + duration if duration is not None else None
-    since = started
+    since, next_tick = started, began + tick
     while True:
-        if stop.wait(tick) and end is None:
+        # ticks keep their pace whatever a batch took to send
+        if stop.wait(max(0.0, next_tick - time.perf_counter())) and end is None:
             break
+        next_tick = max(next_tick + tick, time.perf_counter())
         until = clock() if end is None else min(clock(), end)
         readings = fleet.readings(schedule, since, until)
         since = until
