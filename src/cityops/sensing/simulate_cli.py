@@ -21,6 +21,7 @@ from cityops.errors import CityOpsError
 from cityops.geo import service as geo_service
 from cityops.sensing import replay, replay_run, rules, simulate_fleet
 from cityops.sensing import service as sensing_service
+from cityops.sensing.alerting import CaseIntake
 from cityops.sensing.simulate_fleet import HttpSender, IngestSender, MqttSender, RunStats, Sender
 
 app = typer.Typer(help="Simulated and replayed sensors for the demo city.", no_args_is_help=True)
@@ -47,14 +48,13 @@ def open_sender(*, mqtt: bool, direct: bool, url: str, mqtt_url: str | None) -> 
     settings = get_settings()
     engine = get_engine(settings)
     if direct:
-        from cityops.sensing.alerting import CaseIntake
-
         return IngestSender(engine, cases=CaseIntake.from_settings(settings)), None
     if mqtt:
         broker = mqtt_url or settings.mqtt_url
         if not broker:
             raise typer.BadParameter("give --mqtt-url or set CITYOPS_MQTT_URL", param_hint="--mqtt-url")
         return MqttSender(broker), None
+    simulate_fleet.check_api(url)
     with unit_of_work(engine) as session:
         client_id, token = simulate_fleet.simulator_token(session)
     return HttpSender(url, token=token), client_id

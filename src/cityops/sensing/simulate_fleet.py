@@ -317,6 +317,15 @@ class MqttSender:
         self.client.disconnect()
 
 
+def check_api(url: str) -> None:
+    """Fail fast, and say what to do, when no API answers at ``url``."""
+    try:
+        httpx.get(f"{url.rstrip('/')}/healthz", timeout=10.0).raise_for_status()
+    except httpx.HTTPError as error:
+        raise ServiceUnavailable(f"no CityOps API answers at {url} ({error}); start one with `cityops serve`, "
+                                 "or send with --mqtt or --direct", code="api_unreachable") from error
+
+
 def simulator_token(session: Session) -> tuple[int, str]:
     """A fresh token of a system client of the city for one run over HTTP (revoke it afterwards)."""
     city = _city(session)
