@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from cityops.deps import DbSession, Reader, requires
 from cityops.errors import NotFound
 from cityops.files import MEGABYTE, read_limited
-from cityops.geo import service
+from cityops.geo import outlines, service
 from cityops.geo.coords import Crs, convert
 from cityops.geo.geojson import read_feature_collection
 from cityops.geo.levels import AreaLevel
@@ -35,6 +35,7 @@ router = APIRouter(prefix="/api/v1", tags=["places"])
 METRES_PER_DEGREE = 111_320.0
 MAX_UPLOAD_BYTES = 50 * MEGABYTE
 GEOJSON = "application/geo+json"
+MAX_OUTLINES = 2000
 Manager = Annotated[Principal, requires(Permission.manage_areas)]
 
 
@@ -88,6 +89,28 @@ def _visible_area(session: DbSession, viewer: Principal, code: str) -> Area:
     if not viewer.covers(area.path):
         raise NotFound(f"no area with code {code!r}", code="unknown_area", field="code")
     return area
+
+
+@router.get("/public/areas", tags=["citizens"], summary="Area outlines for a map, simplified for a zoom level",
+            responses={200: {"content": {GEOJSON: {"schema": GeoJsonFeatureCollection.model_json_schema()}},
+                             "description": "a GeoJSON FeatureCollection (WGS84) of code, name and level"}})
+def public_outlines(
+    session: DbSession,
+    level: AreaLevel = AreaLevel.district,
+    parent: Annotated[str | None, Query(max_length=64, description="code of the parent area")] = None,
+    zoom: Annotated[int, Query(ge=outlines.MIN_ZOOM, le=outlines.MAX_ZOOM,
+                               description="web-map zoom level the shapes are drawn at")] = 10,
+) -> Response:
+    """The shapes citizens tap on to place a report, without an account: names and outlines only,
+    each simplified to about one pixel at ``zoom``."""
+    areas, total = service.list_areas(session, within_path="/", level=level, parent_code=parent,
+                                      limit=MAX_OUTLINES)
+    features = [{"type": "Feature", "id": a.code,
+                 "properties": {"code": a.code, "name": a.name, "level": a.level},
+                 "geometry": shapely.geometry.mapping(outlines.simplified(service.geometry_of(a), zoom=zoom))}
+                for a in areas]
+    body = {"type": "FeatureCollection", "features": features, "total": total}
+    return Response(orjson.dumps(body), media_type=GEOJSON, headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/areas/{code}", response_model=AreaDetail, summary="One area, with its chain")
