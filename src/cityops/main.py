@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cityops import __version__
+from cityops import __version__, web
 from cityops.calendar.service import CalendarCache
 from cityops.cases.service import IntakePolicy
 from cityops.config import Settings, get_settings
@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from cityops.calendar.api import router as calendar_router
     from cityops.cases.api import router as cases_router
     from cityops.categories.api import router as categories_router
+    from cityops.classify.api import router as classify_router
     from cityops.geo.api import router as geo_router
     from cityops.media.api import router as media_router
     from cityops.notify.api import router as notify_router
@@ -233,8 +234,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return metrics.render()
 
     for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
-                   cases_router, notify_router, media_router, open311_router, analytics_router,
+                   cases_router, classify_router, notify_router, media_router, open311_router, analytics_router,
                    # before sensing's /devices/{code}, which would take "quality" for a device code
                    quality_router, sensing_router, rules_router, indicators_router, stream_api.router):
         app.include_router(router)
+    web.install(app)  # last: its page fallback takes only paths no route above claims
     return app
