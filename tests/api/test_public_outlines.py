@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from shapely.geometry import Point, shape
 from sqlalchemy.orm import Session
 
 from tests.factories import make_city
@@ -15,10 +16,13 @@ def test_anyone_gets_the_districts_as_geojson(client: TestClient, session: Sessi
     assert response.headers["content-type"].startswith("application/geo+json")
     body = response.json()
     assert body["type"] == "FeatureCollection" and body["total"] == 2
-    assert [f["properties"] for f in body["features"]] == [
-        {"code": "990101", "name": "测试1区", "level": "district"},
-        {"code": "990102", "name": "测试2区", "level": "district"}]
-    assert body["features"][0]["geometry"]["type"] == "Polygon"
+    properties = [f["properties"] for f in body["features"]]
+    centres = [p.pop("center") for p in properties]
+    assert properties == [{"code": "990101", "name": "测试1区", "level": "district"},
+                          {"code": "990102", "name": "测试2区", "level": "district"}]
+    for feature, centre in zip(body["features"], centres, strict=True):
+        assert feature["geometry"]["type"] == "Polygon"
+        assert shape(feature["geometry"]).contains(Point(centre))  # where a keyboard user's pin goes
 
 
 def test_the_streets_of_one_district(client: TestClient, session: Session) -> None:

@@ -101,12 +101,13 @@ def public_outlines(
     zoom: Annotated[int, Query(ge=outlines.MIN_ZOOM, le=outlines.MAX_ZOOM,
                                description="web-map zoom level the shapes are drawn at")] = 10,
 ) -> Response:
-    """The shapes citizens tap on to place a report, without an account: names and outlines only,
-    each simplified to about one pixel at ``zoom``."""
+    """The shapes citizens tap on to place a report, without an account: names, outlines (each
+    simplified to about one pixel at ``zoom``) and a point inside each area (``center``)."""
     areas, total = service.list_areas(session, within_path="/", level=level, parent_code=parent,
                                       limit=MAX_OUTLINES)
     features = [{"type": "Feature", "id": a.code,
-                 "properties": {"code": a.code, "name": a.name, "level": a.level},
+                 "properties": {"code": a.code, "name": a.name, "level": a.level,
+                                "center": [a.center_lon, a.center_lat]},
                  "geometry": shapely.geometry.mapping(outlines.simplified(service.geometry_of(a), zoom=zoom))}
                 for a in areas]
     body = {"type": "FeatureCollection", "features": features, "total": total}
