@@ -84,25 +84,25 @@ def _key(order: CaseOrder, value: Any) -> SortKey:
 
 
 def order_by(order: CaseOrder, *, case_id: ColumnElement, key: ColumnElement | None) -> list[ColumnElement]:
-    """The ORDER BY of ``order``; ``key`` is the column it sorts by (none for the orders by id)."""
+    """The ORDER BY of ``order``; ``key`` is the column it sorts by (none for the orders by id). For
+    the deadline, this orders the cases with a running deadline; those without follow by id."""
     if order is CaseOrder.newest:
         return [case_id.desc()]
     if order is CaseOrder.oldest:
         return [case_id.asc()]
     if order is CaseOrder.deadline:
-        return [key.asc().nulls_last(), case_id.asc()]
+        return [key.asc(), case_id.asc()]
     return [key.desc(), case_id.asc()]
 
 
 def after(cursor: Cursor, *, case_id: ColumnElement, key: ColumnElement | None) -> ColumnElement:
-    """The cases that come after the cursor's in its order."""
+    """The cases that come after the cursor's in its order (for the deadline: among cases with a
+    running deadline when the cursor's has one, else among those without)."""
     if cursor.order is CaseOrder.newest:
         return case_id < cursor.case_id
-    if cursor.order is CaseOrder.oldest:
+    if cursor.order is CaseOrder.oldest or (cursor.order is CaseOrder.deadline and cursor.key is None):
         return case_id > cursor.case_id
     later_case = and_(key == cursor.key, case_id > cursor.case_id)
     if cursor.order is CaseOrder.deadline:
-        if cursor.key is None:
-            return and_(key.is_(None), case_id > cursor.case_id)
-        return or_(key > cursor.key, later_case, key.is_(None))
+        return or_(key > cursor.key, later_case)
     return or_(key < cursor.key, later_case)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, inspect, select, text
+from sqlalchemy import Select, and_, exists, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -580,27 +580,41 @@ def queue_page(session: Session, *, viewer: Principal, queue: str | None = None,
     after = ordering.decode(cursor, order=order) if cursor is not None else None
     query = _cases_in_view(session, viewer=viewer, queue=queue, status=status, channel=channel, now=now,
                            text_query=text_query)
-    key = _sort_key(order)
-    if key is not None:
-        query = query.add_columns(key)
-    if after is not None:
-        query = query.where(ordering.after(after, case_id=Case.id, key=key))
-    rows = session.execute(query.order_by(*ordering.order_by(order, case_id=Case.id, key=key)).limit(limit)).all()
-    cases = [row[0] for row in rows]
+    if order is ordering.CaseOrder.deadline:
+        rows = _by_deadline(session, query, after=after, limit=limit)
+    else:
+        key = {ordering.CaseOrder.priority: Case.priority, ordering.CaseOrder.reports: Case.report_count}.get(order)
+        if after is not None:
+            query = query.where(ordering.after(after, case_id=Case.id, key=key))
+        query = query.order_by(*ordering.order_by(order, case_id=Case.id, key=key)).limit(limit)
+        rows = [(case, getattr(case, key.key) if key is not None else None) for case in session.scalars(query)]
+    cases = [case for case, _ in rows]
     if len(rows) < limit:
         return QueuePage(cases, None)
-    last = rows[-1]
-    return QueuePage(cases, ordering.encode(ordering.Cursor(order, last[1] if key is not None else None, last[0].id)))
+    last, last_key = rows[-1]
+    return QueuePage(cases, ordering.encode(ordering.Cursor(order, last_key, last.id)))
 
 
-def _sort_key(order: ordering.CaseOrder) -> Any:  # noqa: ANN401  (a column expression)
-    """What ``order`` sorts by besides the id: for the deadline, the open deadline of the case's
-    current step (summoned departments' report-ins have their own)."""
-    if order is ordering.CaseOrder.deadline:
-        return (select(func.min(CaseDeadline.due_at)).where(
-            CaseDeadline.case_id == Case.id, CaseDeadline.met_at.is_(None), CaseDeadline.department_code.is_(None))
-            .correlate(Case).scalar_subquery().label("due_at"))
-    return {ordering.CaseOrder.priority: Case.priority, ordering.CaseOrder.reports: Case.report_count}.get(order)
+def _by_deadline(session: Session, query: Select, *, after: ordering.Cursor | None,
+                 limit: int) -> list[tuple[Case, datetime | None]]:
+    """Cases with a running step deadline (summoned departments' report-ins have their own), soonest
+    first, then those without one (closed, rejected, merged, deferred) by id: each part walks an index
+    in order and stops at the page's end, where one sort over both would read every case in view."""
+    open_step = and_(CaseDeadline.case_id == Case.id, CaseDeadline.met_at.is_(None),
+                     CaseDeadline.department_code.is_(None))
+    rows: list[tuple[Case, datetime | None]] = []
+    if after is None or after.key is not None:
+        running = query.join(CaseDeadline, open_step).add_columns(CaseDeadline.due_at)
+        if after is not None:
+            running = running.where(ordering.after(after, case_id=Case.id, key=CaseDeadline.due_at))
+        order = ordering.order_by(ordering.CaseOrder.deadline, case_id=Case.id, key=CaseDeadline.due_at)
+        rows = [(case, due) for case, due in session.execute(running.order_by(*order).limit(limit))]
+    if len(rows) < limit:
+        idle = query.where(~exists().where(open_step))
+        if after is not None and after.key is None:
+            idle = idle.where(ordering.after(after, case_id=Case.id, key=None))
+        rows += [(case, None) for case in session.scalars(idle.order_by(Case.id).limit(limit - len(rows)))]
+    return rows
 
 
 def list_cases(session: Session, *, viewer: Principal, queue: str | None = None, status: CaseStatus | None = None,
@@ -612,7 +626,7 @@ def list_cases(session: Session, *, viewer: Principal, queue: str | None = None,
 
 
 def _cases_in_view(session: Session, *, viewer: Principal, queue: str | None, status: CaseStatus | None,
-                   channel: str | None, now: datetime | None, text_query: str | None):  # noqa: ANN202
+                   channel: str | None, now: datetime | None, text_query: str | None) -> Select:
     in_view = Case.area_path.startswith(viewer.area_path, autoescape=True)
     if viewer.department_code is not None:
         held = select(CaseAssignment.case_id).where(CaseAssignment.department_code == viewer.department_code)
