@@ -6,11 +6,12 @@ that was the only one before, in the same store and run.
 Setup: a scratch SQLite store (and, with --postgres, a scratch database on PostgreSQL, dropped
 afterwards) with the test city (two districts of two streets) and N cases bulk-inserted with Core,
 spread over the four streets: 40 % closed, the rest open in the usual mix of statuses, each open case
-with the open deadline of its step (due from a day ago to ten days ahead), priority and report count
-skewed (most cases reported once). Then, for two viewers — the city (every case, no queue) and one
-district's handle queue (``to_handle``) — the first page of 50 and the page after nine more
-(following the cursor) are read R times in each sort; the median of each is printed with its ratio
-to the newest-first page of the same viewer and depth. Human lines first, one JSON object last.
+with the open deadline of its step (due from a day ago to ten days ahead) and a met deadline for each
+step it has been through, priority and report count skewed (most cases reported once). Then, for two
+viewers — the city (every case, no queue) and one district's handle queue (``to_handle``) — the
+first page of 50 and the page after nine more (following the cursor) are read R times in each sort;
+the median of each is printed with its ratio to the newest-first page of the same viewer and depth.
+Human lines first, one JSON object last.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ STATUSES = {"closed": 0.40, "reported": 0.06, "registered": 0.06, "dispatched": 
             "returned": 0.03, "handled": 0.09}
 STEP = {"reported": "register", "registered": "dispatch", "returned": "dispatch", "dispatched": "acknowledge",
         "in_progress": "handle", "handled": "verify"}
+STEPS_MET = {"reported": 0, "registered": 1, "dispatched": 2, "in_progress": 3, "returned": 3, "handled": 4,
+             "closed": 5}
+"""How many steps a case in each status has met already, each a deadline row of its own."""
 CHUNK = 20_000
 PAGE = 50
 DEPTH = 10
@@ -102,6 +106,9 @@ def load(engine: Engine, count: int, rng: np.random.Generator, now: datetime) ->
                           "rework_count": 0, "return_count": 0, "deferred": False, "opened_at": opened_at,
                           "closed_at": now if status == "closed" else None, "origin": "bench",
                           "created_at": now, "updated_at": now})
+            deadlines.extend({"case_id": i + 1, "step": "register", "time_limit": "5wd", "started_at": opened_at,
+                              "due_at": opened_at + timedelta(days=1), "remind_at": opened_at, "met_at": opened_at}
+                             for _ in range(STEPS_MET[status]))
             if status != "closed":
                 deadlines.append({"case_id": i + 1, "step": STEP[status], "time_limit": "5wd",
                                   "started_at": opened_at, "due_at": now + timedelta(hours=float(due_hours[i])),
