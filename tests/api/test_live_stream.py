@@ -21,10 +21,10 @@ from sqlalchemy import Engine, insert
 from cityops.config import Settings
 from cityops.db import make_engine, unit_of_work
 from cityops.geo import service as geo_service
-from cityops.live import LiveEvent
+from cityops.live import LiveEvent, publish
 from cityops.main import create_app
 from cityops.sensing import devices as registry
-from cityops.sensing import stream_api
+from cityops.sensing import stream, stream_api
 from cityops.sensing.devices import DeviceSpec
 from cityops.sensing.stream import StreamTiming
 from tests.factories import login, make_city, make_user
@@ -188,3 +188,44 @@ def test_a_client_that_goes_away_leaves_nothing_subscribed(live: dict[str, Any])
     while hub.subscriptions and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not hub.subscriptions
+
+
+def commit_indicators(live: dict[str, Any], count: int) -> None:
+    with unit_of_work(live["engine"]) as session:
+        for n in range(count):
+            publish(session, kind="indicator", area_path=f"/990000/990101/{STREET}/", payload={"n": n})
+
+
+def test_a_client_too_far_behind_is_told_to_resync(live: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream, "BACKLOG_LIMIT", 3)
+    commit_indicators(live, 5)
+    with live["client"].stream("GET", "/api/v1/stream",
+                               headers={**live["op"], **SSE, "Last-Event-ID": "0"}) as response:
+        events = Stream(response.iter_lines())
+        resync = events.next(lambda event: event.get("event") in ("indicator", "resync"))
+        assert (resync["event"], resync["data"]) == ("resync", {"reason": "too_far_behind"})
+        commit_indicators(live, 1)
+        assert events.next(kind("indicator"))["data"]["n"] == 0  # the new one; the five are not replayed
+    within_reach = live["client"].get("/api/v1/stream", headers={**live["op"], "Last-Event-ID": resync["id"]}).json()
+    assert [event["data"]["n"] for event in within_reach["events"]] == [0]
+
+
+def test_a_client_that_stops_reading_is_let_go_and_resumes_from_the_store(live: dict[str, Any]) -> None:
+    live["app"].state.live.max_queued = 2
+    with live["client"].stream("GET", "/api/v1/stream", headers={**live["op"], **SSE}) as response:
+        lines = response.iter_lines()
+        Stream(lines).next(kind("counts"))
+        commit_indicators(live, 20)  # the client reads none of them while they come
+        hub = live["app"].state.live
+        deadline = time.monotonic() + 10
+        while hub.subscriptions and not next(iter(hub.subscriptions)).overflowed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        received, last_id = [], None
+        for line in lines:  # the stream hands out what it held, then ends
+            if line.startswith("data:") and '"n"' in line:
+                received.append(orjson.loads(line[5:])["n"])
+            elif line.startswith("id:"):
+                last_id = line[3:].strip()
+    assert 0 < len(received) < 20 and received == list(range(len(received)))
+    rest = live["client"].get("/api/v1/stream", headers={**live["op"], "Last-Event-ID": last_id}).json()["events"]
+    assert [event["data"]["n"] for event in rest] == list(range(len(received), 20))

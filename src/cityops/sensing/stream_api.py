@@ -25,7 +25,7 @@ from cityops.errors import InvalidInput
 from cityops.live import LiveHub, latest_id
 from cityops.problems import problem_responses
 from cityops.sensing import stream
-from cityops.sensing.stream import BACKLOG_LIMIT, SharedCounters, StreamTiming
+from cityops.sensing.stream import SharedCounters, StreamTiming
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
@@ -66,8 +66,8 @@ def _page(request: Request, session: Session, area_path: str, after: int | None)
     latest = latest_id(session)
     if after is None:
         return LivePage(counts=counts, events=[], last_event_id=latest, resync=False)
-    found = request.app.state.live.read_backlog(area_path, after, BACKLOG_LIMIT + 1, session)
-    if len(found) > BACKLOG_LIMIT:
+    found = request.app.state.live.read_backlog(area_path, after, stream.BACKLOG_LIMIT + 1, session)
+    if len(found) > stream.BACKLOG_LIMIT:
         return LivePage(counts=counts, events=[], last_event_id=latest, resync=True)
     events = [LiveEventOut(id=item.id, cursor=item.cursor, kind=item.kind, data=stream.event_data(item))
               for item in found]
