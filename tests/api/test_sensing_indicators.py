@@ -130,3 +130,21 @@ def test_new_values_reach_the_live_stream_of_their_areas_only(client: TestClient
     assert indicator_events(sensed["op"]) == [(STREET, 2.7, now.isoformat())]
     assert sorted(indicator_events(sensed["city.admin"])) == [(STREET, 2.7, now.isoformat()),
                                                               (OTHER_STREET, 1.1, now.isoformat())]
+
+
+def test_a_deactivated_indicator_keeps_its_values_and_stops(client: TestClient, sensed: dict[str, Any],
+                                                            session: Session) -> None:
+    add_indicator(client, sensed)
+    readings_now(client, sensed, session)
+    street_admin = client.post("/api/v1/indicators/wl-max/deactivate", headers=sensed["admin"])
+    assert street_admin.status_code == 403 and street_admin.json()["field"] == "code"  # it reaches the next street
+    done = client.post("/api/v1/indicators/wl-max/deactivate", headers=sensed["city.admin"])
+    assert done.status_code == 200 and done.json()["active"] is False, done.text
+    again = client.post("/api/v1/indicators/wl-max/deactivate", headers=sensed["city.admin"])
+    assert again.status_code == 409
+    later = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    item = {"device": "WL-1", "metric": "water_level", "ts": later.isoformat(), "value": 9.9}
+    assert client.post("/api/v1/readings", headers=sensed["city.admin"], json=[item]).json()["stored"] == 1
+    assert indicators_service.compute(session, now=later + timedelta(seconds=30)).buckets == 0
+    latest = client.get("/api/v1/indicators/wl-max/latest", headers=sensed["op"]).json()
+    assert [v["value"] for v in latest["values"]] == [2.7]

@@ -1,9 +1,9 @@
 """HTTP API of indicators (体征): their classes and the catalogue, a series per indicator and area, the
 latest values in the caller's jurisdiction.
 
-Administrators add classes and indicators (for areas in their jurisdiction); whoever reads records
-reads them: the indicators inside their jurisdiction or computed over it, and values of the areas in it
-only.
+Administrators add classes and indicators (for areas in their jurisdiction) and deactivate them; whoever
+reads records reads them: the indicators inside their jurisdiction or computed over it, and values of the
+areas in it only.
 """
 
 from __future__ import annotations
@@ -166,6 +166,13 @@ def list_indicators(
             summary="One indicator", responses=READS)
 def get_indicator(session: DbSession, viewer: Reader, code: str) -> IndicatorOut:
     return _out(session, service.get_indicator(session, code=code, viewer=viewer))
+
+
+@router.post("/indicators/{code}/deactivate", response_model=IndicatorOut, response_model_by_alias=True,
+             summary="Stop computing an indicator (its values stay)", responses=WRITES)
+def deactivate_indicator(session: DbSession, admin: Administrator, code: str) -> IndicatorOut:
+    row = service.get_indicator(session, code=code, viewer=admin)
+    return _out(session, service.deactivate_indicator(session, row=row, author=admin))
 
 
 @router.get("/indicators/{code}/series", response_model=SeriesOut, summary="An indicator's values in one area",

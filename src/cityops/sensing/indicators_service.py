@@ -32,7 +32,7 @@ from cityops import jobs, live
 from cityops.cases import counts as case_counts
 from cityops.cases.channels import Channel
 from cityops.db import unit_of_work
-from cityops.errors import Conflict, InvalidInput, NotFound
+from cityops.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from cityops.geo import service as geo_service
 from cityops.geo.service import AreaKey
 from cityops.org.access import Principal
@@ -156,6 +156,20 @@ def get_indicator(session: Session, *, code: str, viewer: Principal) -> Indicato
     row = session.scalar(select(IndicatorRow).where(IndicatorRow.code == code, _visible(viewer)))
     if row is None:
         raise NotFound(f"no indicator {code!r}", code="unknown_indicator", field="code")
+    return row
+
+
+def deactivate_indicator(session: Session, *, row: IndicatorRow, author: Principal) -> IndicatorRow:
+    """Stop computing the indicator (its values, latest values and warnings stay); only an author whose
+    jurisdiction holds all its areas may."""
+    if not author.covers(row.area_path):
+        raise PermissionDenied(f"indicator {row.code!r} reaches past your jurisdiction", code="outside_jurisdiction",
+                               field="code")
+    if not row.active:
+        raise Conflict(f"indicator {row.code!r} is inactive already", code="illegal_transition")
+    row.active = False
+    session.flush()
+    session.info.pop(WATCHED_KEY, None)
     return row
 
 
