@@ -2,7 +2,8 @@
 reading by reading, stored, rolled up into 1-minute and 1-hour buckets, latest values moved), against
 a raw ``executemany`` of the same rows into the readings table of an empty store of the same schema,
 in the same run. Run as `python bench/readings.py [--readings N] [--batch B] [--devices D]
-[--database-url URL]` (default: SQLite in a temporary folder); the last line is one JSON object.
+[--database-url URL]` (default: SQLite in a temporary folder); the last line is one JSON object,
+with the server's resident memory after the run (`--devices 100000` gives the figure for a large fleet).
 
 Target (issue 5): ≥ 200,000 readings/s through HTTP batches on a 2-core machine, ≥ 0.2 of the raw insert.
 """
@@ -94,7 +95,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def through_http(store: str, token: str, bodies: list[bytes], count: int) -> float:
+def resident_mib(pid: int) -> dict[str, float]:
+    """The process's resident memory now and at its peak, in MiB (Linux)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {name: round(int(fields[key].split()[0]) / 1024, 1) for name, key in (("now", "VmRSS"), ("peak", "VmHWM"))}
+
+
+def through_http(store: str, token: str, bodies: list[bytes], count: int) -> tuple[float, dict[str, float]]:
     port = free_port()
     env = {**os.environ, "CITYOPS_DATABASE_URL": store, "CITYOPS_SWEEP_INTERVAL_S": "0",
            "CITYOPS_ENVIRONMENT": "dev"}
@@ -116,12 +123,13 @@ def through_http(store: str, token: str, bodies: list[bytes], count: int) -> flo
                 answer.raise_for_status()
                 stored += answer.json()["stored"]
             elapsed = time.perf_counter() - started
+            memory = resident_mib(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
     if stored != count:
         raise SystemExit(f"the server stored {stored} readings of {count}")
-    return elapsed
+    return elapsed, memory
 
 
 def raw_executemany(store: str, rows: list[tuple[int, str, datetime, float, bool]], batch: int) -> float:
@@ -161,7 +169,7 @@ def main() -> None:
         bodies = [orjson.dumps([{"device": d, "metric": m, "ts": ts.isoformat(), "value": v}
                                 for d, m, ts, v in readings[i:i + args.batch]])
                   for i in range(0, len(readings), args.batch)]
-        http_s = through_http(served, token, bodies, len(readings))
+        http_s, server_memory = through_http(served, token, bodies, len(readings))
         raw = fresh_store(args.database_url, Path(folder), "raw")
         ids = {f"D{i:06d}": i + 1 for i in range(args.devices)}
         raw_s = raw_executemany(raw, [(ids[d], m, ts, v, False) for d, m, ts, v in readings], args.batch)
@@ -170,7 +178,8 @@ def main() -> None:
     result = {"bench": "readings", "backend": "postgresql" if args.database_url else "sqlite",
               "readings": len(readings), "batch": args.batch, "devices": args.devices,
               "http_readings_per_s": round(len(readings) / http_s), "raw_readings_per_s": round(len(readings) / raw_s),
-              "ratio_to_raw": round(raw_s / http_s, 3)}
+              "ratio_to_raw": round(raw_s / http_s, 3), "server_rss_mib": server_memory["now"],
+              "server_peak_rss_mib": server_memory["peak"]}
     print(json.dumps(result))
 
 

@@ -49,7 +49,7 @@ from cityops.geo import service as geo_service
 from cityops.geo.locator import Locator
 from cityops.org.access import Principal
 from cityops.sensing import rules, warnings
-from cityops.sensing.devices import DeviceStatus
+from cityops.sensing.devices import DeviceKey, DeviceStatus
 from cityops.sensing.models import (
     Device,
     DeviceType,
@@ -226,14 +226,14 @@ def dry_run(session: Session, *, row: SensingRule, device: Device, metric: str, 
 
 @dataclass
 class _Origin:
-    device: Device
+    device: DeviceKey
     device_type: str
     metric: str
     watched_by: list[ActiveRule]
     readings: list[rules.Reading]
 
 
-def evaluate_ingested(session: Session, *, rows: Sequence[ReadingRow], devices: Iterable[Device], stored: int,
+def evaluate_ingested(session: Session, *, rows: Sequence[ReadingRow], devices: Iterable[DeviceKey], stored: int,
                       now: datetime) -> int:
     """Feed a stored batch to the rules watching it (see the module's doc); returns how many warning
     moves it made."""
@@ -364,7 +364,7 @@ def _warning_of(row: WarningRow) -> warnings.Warning:
 
 
 def _record(session: Session, row: WarningRow | None, warning: warnings.Warning, entry: warnings.WarningEntry, *,
-            rule_id: int, device: Device, metric: str) -> WarningRow:
+            rule_id: int, device: DeviceKey, metric: str) -> WarningRow:
     """Save the warning as ``warning`` says (a new row when ``row`` is None) with its entry."""
     if row is None:
         row = WarningRow(rule_id=rule_id, device_id=device.id, metric=metric, origin=warning.origin,

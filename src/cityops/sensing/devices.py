@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -385,3 +386,23 @@ def device_of_client(session: Session, *, client_id: int) -> Device | None:
 
 def devices_by_code(session: Session, *, codes: Sequence[str]) -> dict[str, Device]:
     return {d.code: d for d in session.scalars(select(Device).where(Device.code.in_(codes)))} if codes else {}
+
+
+class DeviceKey(Protocol):
+    """What checking and evaluating readings needs of a device; a ``Device`` is one too."""
+
+    id: int
+    code: str
+    type_id: int
+    area_path: str
+    status: str
+
+
+def device_keys_by_code(session: Session, *, codes: Sequence[str]) -> dict[str, DeviceKey]:
+    """The ``DeviceKey`` of each of ``codes`` that is registered, as plain rows: loading a batch's
+    devices as ORM instances took 29% of ingesting 10,000 readings from 5,000 devices."""
+    if not codes:
+        return {}
+    found = session.execute(select(Device.id, Device.code, Device.type_id, Device.area_path, Device.status)
+                            .where(Device.code.in_(codes)))
+    return {row.code: row for row in found}

@@ -158,7 +158,7 @@ def ingest(session: Session, *, items: Sequence[Any], caller: Principal, now: da
     sender = _sender(session, caller)
     result = IngestResult(received=len(items))
     codes = {item["device"] for item in items if isinstance(item, dict) and isinstance(item.get("device"), str)}
-    known = registry.devices_by_code(session, codes=sorted(codes))
+    known = registry.device_keys_by_code(session, codes=sorted(codes))
     metrics = {t.id: t.metrics for t in session.scalars(
         select(DeviceType).where(DeviceType.id.in_({d.type_id for d in known.values()})))} if known else {}
     # plain tuples: ORM attribute access per reading costs more than the checks themselves
@@ -236,9 +236,9 @@ def ingest(session: Session, *, items: Sequence[Any], caller: Principal, now: da
         session.execute(update(Device).where(Device.id.in_(contacted))
                         .values(last_contact_at=now, updated_at=Device.updated_at),
                         execution_options={"synchronize_session": False})
-        for device in known.values():
-            if device.id in contacted:
-                session.expire(device, ["last_contact_at"])
+        for loaded in list(session.identity_map.values()):  # the sender's device, say
+            if isinstance(loaded, Device) and loaded.id in contacted:
+                session.expire(loaded, ["last_contact_at"])
     return result
 
 
