@@ -6,7 +6,7 @@ PORT ?= 8000
 CITYOPS_DATA_DIR ?= ./var
 export CITYOPS_DATA_DIR
 
-.PHONY: demo test install serve lint bench clean
+.PHONY: demo test install web browser serve lint bench clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "CityOps needs Python >= 3.11"; exit 1; }
@@ -20,14 +20,42 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 install: $(VENV)/.installed
 
-demo: install
+# The screens (web/) are built into the package, which serves them. npm ci runs again only when the
+# lock file changes, the build only when a file under web/ does.
+WEB_BUILT := src/cityops/web/dist/.built
+WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -type f -print 2>/dev/null)
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "building the screens needs Node.js >= 20.19 and npm"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEB_BUILT): web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+	@touch $@
+
+web: $(WEB_BUILT)
+
+# The browser tests drive Debian's chromium (Playwright's own download cannot be reached here) with a
+# Chinese font for readable screenshots.
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM) $(CJK_FONT):
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei
+
+browser: $(CHROMIUM) $(CJK_FONT)
+
+demo: install web
 	$(BIN)/cityops demo
 	$(BIN)/cityops serve --port $(PORT)
 
 serve: install
 	$(BIN)/cityops serve --port $(PORT)
 
-test: install
+test: install web browser
 	$(BIN)/python -m pytest
 
 lint: install
@@ -37,4 +65,4 @@ bench: install
 	$(BIN)/python bench/locate.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis web/node_modules src/cityops/web/dist
