@@ -7,8 +7,8 @@ the platform, and the demo fleet the served demo runs beside the API.
   of its kind where the demo has one (水务 for gauges, 生态环境 for air and noise, the gas company for
   manholes). Device types are created on first use. Nothing existing is changed.
 - ``ensure_demo_rules`` adds the demo's warning rules on those types when missing: high water (red
-  opens a 道路积水 case), manhole methane (orange opens a case), PM2.5 by China's air-quality bands,
-  night-time-blind noise, and a gauge that falls silent.
+  opens a 道路积水 case), manhole methane (orange opens a 燃气管道破裂 case), PM2.5 by China's
+  air-quality bands, noise above 75 dB(A) for five minutes, and a gauge that falls silent.
 - Senders: ``IngestSender`` stores batches in-process through ``service.ingest`` (one unit of work
   each), ``HttpSender`` POSTs them to a running API's ``/api/v1/readings``, ``MqttSender`` publishes each
   device's readings to ``cityops/devices/{device}/readings`` at QoS 1 and waits for the broker's
