@@ -87,7 +87,10 @@ def publish(session: Session, *, kind: str, area_path: str, payload: dict[str, A
 def _wake_hubs(session: Session) -> None:
     session.info.pop(_WAKE_KEY, None)
     for hub in list(_HUBS):
-        hub.wake()
+        try:
+            hub.wake()
+        except Exception:  # noqa: BLE001  (the change is committed; a hub that misses the call polls anyway)
+            log.exception("live events: could not wake a hub")
 
 
 def latest_id(session: Session) -> int:
@@ -188,7 +191,8 @@ class LiveHub:
         """Read the store now (thread-safe; called after a publishing unit of work commits)."""
         loop, woken = self._loop, self._woken
         if loop is not None and woken is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(woken.set)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody to wake
+                loop.call_soon_threadsafe(woken.set)
 
     async def close(self) -> None:
         """End every subscription and stop reading (the application is shutting down)."""
@@ -219,17 +223,28 @@ class LiveHub:
     async def _poll(self) -> None:
         assert self._woken is not None and self._ready is not None
         try:
-            await anyio.to_thread.run_sync(self._start_from_latest)
-        except SQLAlchemyError:
-            log.exception("live events: cannot read the store; streams will hear nothing")
-        self._ready.set()
+            await self._follow()
+        finally:
+            self._ready.set()  # no subscriber waits for a poller that has stopped
+            # nobody listens: what was settled goes stale; the next subscription starts from the latest again
+            self._settled = None
+
+    async def _follow(self) -> None:
+        assert self._woken is not None and self._ready is not None
+        started = False
         while self.subscriptions and not self._closed:
             self._woken.clear()
+            found: list[Event] = []
             try:
-                found = await anyio.to_thread.run_sync(self._read_new)
+                if not started:
+                    # from the newest event on: what came before is for resuming clients to ask for
+                    await anyio.to_thread.run_sync(self._start_from_latest)
+                    started = True
+                else:
+                    found = await anyio.to_thread.run_sync(self._read_new)
             except SQLAlchemyError:
                 log.exception("live events: reading the store failed; trying again")
-                found = []
+            self._ready.set()
             for item in found:
                 for subscription in list(self.subscriptions):
                     if item.area_path.startswith(subscription.area_path):
@@ -237,8 +252,6 @@ class LiveHub:
             if len(found) < self.batch:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), self.poll_s)
-        # nobody listens: what was settled goes stale; the next subscription starts from the latest again
-        self._settled = None
 
     def _start_from_latest(self) -> None:
         with unit_of_work(self.engine, read_only=True) as session:
