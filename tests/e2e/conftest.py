@@ -1,0 +1,137 @@
+"""Browser tests: Debian's chromium, driven by Playwright, against a real server with the built screens.
+
+The server is `cityops serve` in a subprocess on a fresh store holding the Shanghai demo city (the
+test city of tests.factories when the public data folder is absent). Without a build of the screens or
+without chromium these tests skip with the reason; in CI (CITYOPS_TEST_REQUIRE_SERVICES=1) that is a
+failure. `make test` installs chromium and builds the screens first. Screenshots go to
+tests/.artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from cityops import web
+from cityops.db import make_engine, migrate, unit_of_work
+from tests.conftest import REPO, REQUIRE_SERVICES, SHARED_DATA
+
+CHROMIUM = Path(os.environ.get("CITYOPS_TEST_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = REPO / "tests" / ".artifacts" / "screenshots"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@dataclass(frozen=True)
+class ServedCity:
+    url: str
+    database_url: str
+    demo: bool
+    """The Shanghai demo city (real polygons) rather than the small test city."""
+
+    @property
+    def inside(self) -> tuple[float, float, str]:
+        """A point (WGS84) well inside a district, and that district's name."""
+        return (121.4737, 31.2304, "黄浦区") if self.demo else (121.02, 31.05, "测试1区")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _load_test_city(database_url: str) -> None:
+    from tests.factories import make_city
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    with unit_of_work(engine) as session:
+        make_city(session)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def served_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedCity]:
+    if not (web.BUILD_DIR / "index.html").is_file():
+        _missing(f"the screens are not built ({web.BUILD_DIR}); run `make web`")
+    data_dir = tmp_path_factory.mktemp("served")
+    database_url = f"sqlite:///{data_dir / 'cityops.db'}"
+    env = {**os.environ, "CITYOPS_DATA_DIR": str(data_dir), "CITYOPS_SHARED_DATA_DIR": str(SHARED_DATA),
+           "CITYOPS_DEMO_FLEET_DEVICES": "0", "CITYOPS_DATABASE_URL": database_url}
+    cityops = [str(Path(sys.executable).with_name("cityops"))]
+    demo = SHARED_DATA.is_dir()
+    if demo:
+        subprocess.run([*cityops, "demo"], env=env, check=True, capture_output=True, timeout=300)
+    else:
+        _load_test_city(database_url)
+    port = _free_port()
+    log = (data_dir / "server.log").open("wb")
+    server = subprocess.Popen([*cityops, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start: {(data_dir / 'server.log').read_text(errors='replace')}")
+            time.sleep(0.3)
+        yield ServedCity(url=url, database_url=database_url, demo=demo)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        _missing(f"no chromium at {CHROMIUM}; `make test` installs Debian's (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, served_city: ServedCity) -> Iterator[Page]:
+    """A phone-sized page on the served city; the tests name its location and permissions."""
+    context = browser.new_context(base_url=served_city.url, locale="zh-CN", **PHONE)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+class Screenshots:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(self, page: Page, step: str) -> Path:
+        path = SCREENSHOTS / f"{self.name}-{step}.png"
+        page.screenshot(path=path, full_page=True)
+        return path
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Screenshots:
+    return Screenshots(request.node.name.removeprefix("test_"))

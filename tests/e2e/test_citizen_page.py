@@ -1,0 +1,125 @@
+"""The citizen page in a phone's browser: report with a photo and a place, get a tracking code, follow
+the case by it; Chinese by default, English on request."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from cityops.cases.models import Case, CaseEvent
+from cityops.db import make_engine, unit_of_work
+from tests.e2e.conftest import PHONE, Screenshots, ServedCity
+
+
+def _stored_case(served_city: ServedCity, tracking_code: str) -> tuple[Case, CaseEvent]:
+    engine = make_engine(served_city.database_url)
+    with unit_of_work(engine, read_only=True) as session:
+        case = session.scalars(select(Case).where(Case.tracking_code == tracking_code)).one()
+        intake = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                 .order_by(CaseEvent.version)).first()
+        session.expunge_all()
+    engine.dispose()
+    return case, intake
+
+
+def test_a_citizen_reports_with_a_photo_and_a_place_then_follows_the_case(
+        phone: Page, served_city: ServedCity, screenshots: Screenshots) -> None:
+    phone.goto("/citizen/")
+    expect(phone.locator("path.area").first).to_be_visible()
+    photo = phone.get_by_test_id("area-map").screenshot()  # any real PNG will do for a photo
+
+    phone.get_by_label("问题简述").fill("小区门口垃圾堆积好几天")
+    phone.get_by_label("详细描述").fill("垃圾桶旁堆满了装修垃圾，气味很大")
+    phone.get_by_test_id("photo-input").set_input_files(
+        files=[{"name": "scene.png", "mimeType": "image/png", "buffer": photo}])
+    expect(phone.get_by_role("img", name="照片 1")).to_be_visible()
+
+    # keyboard: a district is a button; Enter zooms into its streets with a pin inside it
+    district = served_city.inside[2]
+    phone.get_by_role("button", name=f"{district}：按回车选择").focus()
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_test_id("map-pin")).to_be_visible()
+    expect(phone.locator("path.area.street").first).to_be_visible()
+    # then a tap moves the pin to the spot tapped, inside one of the district's streets
+    street = phone.locator("path.area.street").first
+    street_name = street.locator("title").text_content()
+    street.focus()
+    phone.keyboard.press("Enter")
+    pin = phone.get_by_test_id("map-pin").bounding_box()
+    phone.get_by_test_id("area-map").tap(position=_within(phone, pin))
+    expect(phone.get_by_test_id("chosen-location")).to_have_text(f"已选位置：{district} {street_name}")
+    phone.get_by_label("联系电话").fill("13800000000")
+    screenshots.take(phone, "1-form")
+
+    phone.get_by_role("button", name="提交上报").click()
+    code = phone.get_by_test_id("tracking-code")
+    expect(code).to_have_text(re.compile(r"^[A-Za-z0-9]{6,16}$"))
+    tracking_code = code.text_content()
+    screenshots.take(phone, "2-tracking-code")
+
+    case, intake = _stored_case(served_city, tracking_code)
+    assert case.title == "小区门口垃圾堆积好几天" and case.channel == "citizen_photo"
+    assert case.area_id is not None and case.lon is not None and case.reporter_phone == "13800000000"
+    assert len(intake.attachments) == 1
+
+    phone.get_by_role("link", name="查看进度").click()
+    expect(phone).to_have_url(re.compile(f"/citizen/track/{tracking_code}$"))
+    followed = phone.get_by_test_id("followed-case")
+    expect(followed.get_by_role("heading", name="小区门口垃圾堆积好几天")).to_be_visible()
+    expect(followed.get_by_test_id("case-status")).to_have_text(re.compile("^(已受理|已立案|已派遣)$"))
+    expect(followed.get_by_role("listitem").first).to_contain_text("已受理")
+    screenshots.take(phone, "3-follow")
+
+    # a code typed in by hand, from a fresh visit, finds the same case
+    phone.goto("/citizen/track")
+    phone.get_by_label("查询码").fill(tracking_code.lower())
+    phone.get_by_role("button", name="查询").click()
+    expect(phone.get_by_test_id("followed-case")).to_contain_text(tracking_code)
+
+
+def _within(page: Page, pin: dict | None) -> dict[str, float]:
+    """The pin's centre, relative to the map."""
+    assert pin is not None
+    box = page.get_by_test_id("area-map").bounding_box()
+    return {"x": pin["x"] + pin["width"] / 2 - box["x"], "y": pin["y"] + pin["height"] / 2 - box["y"]}
+
+
+def test_the_phones_position_places_the_report(browser: Browser, served_city: ServedCity) -> None:
+    lon, lat, district = served_city.inside
+    context = browser.new_context(base_url=served_city.url, geolocation={"longitude": lon, "latitude": lat},
+                                  permissions=["geolocation"], **PHONE)
+    page = context.new_page()
+    page.goto("/citizen/")
+    expect(page.locator("path.area").first).to_be_visible()
+    page.get_by_role("button", name="使用我的位置").click()
+    expect(page.get_by_test_id("chosen-location")).to_contain_text(district)
+    expect(page.locator("path.area.street").first).to_be_visible()
+    context.close()
+
+
+def test_a_code_nobody_was_given_is_not_found(phone: Page) -> None:
+    phone.goto("/citizen/track/NOSUCH123")
+    expect(phone.get_by_role("alert")).to_have_text("没有找到这个查询码对应的问题")
+
+
+def test_the_page_is_in_chinese_until_the_visitor_asks_for_english(
+        phone: Page, screenshots: Screenshots) -> None:
+    phone.goto("/citizen/")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("随手拍 · 城市问题上报")
+    expect(phone.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(phone).to_have_title("随手拍 · 城市问题上报")
+
+    phone.get_by_role("button", name="English").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Snap & Report · City problems")
+    expect(phone.locator("html")).to_have_attribute("lang", "en")
+    expect(phone.get_by_label("What is the problem?")).to_be_visible()
+    expect(phone.get_by_role("button", name="Send report")).to_be_visible()
+    expect(phone.get_by_role("button", name="English")).to_have_attribute("aria-pressed", "true")
+    screenshots.take(phone, "english")
+
+    phone.reload()  # the choice is remembered
+    expect(phone.get_by_role("link", name="Follow a case")).to_be_visible()
+    phone.get_by_role("button", name="中文").click()
+    expect(phone.get_by_role("link", name="查询进度")).to_be_visible()
