@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from cityops import reference
@@ -45,7 +47,7 @@ def department_code(session: Session, *, department_id: int) -> str:
     return memo["department code", department_id]
 
 
-def principal_of_user(session: Session, user: User) -> Principal:
+def principal_of_user(session: Session, user: User | Row[Any]) -> Principal:
     return _principal(session, id=user.id, kind="user", name=user.username, roles=user.roles, area_id=user.area_id,
                       department_id=user.department_id)
 
@@ -66,7 +68,9 @@ def principal_for_token(session: Session, *, token: str, secret: str) -> Princip
         client.last_used_at = utcnow()
         return _principal(session, id=client.id, kind="client", name=client.name, roles=client.roles,
                           area_id=client.area_id, department_id=None)
-    user = session.get(User, decode_access_token(token, secret=secret))
+    # the columns a principal needs, not a User instance: loading one took 6% of taking in a case
+    user = session.execute(select(User.id, User.username, User.roles, User.area_id, User.department_id, User.active)
+                           .where(User.id == decode_access_token(token, secret=secret))).one_or_none()
     if user is None or not user.active:
         raise NotAuthenticated("this account is unknown or disabled", code="invalid_token")
     return principal_of_user(session, user)
