@@ -104,6 +104,15 @@ def test_noisy_and_offline_devices_rank_first(client: TestClient, history: dict[
     assert [(item["rank"], item["device"]) for item in second_page["items"]] == [(2, "WL-2")]
 
 
+def test_a_device_registered_within_the_period_is_expected_only_from_then(client: TestClient, session: Session,
+                                                                           history: dict[str, Any]) -> None:
+    session.execute(update(Device).where(Device.code == "WL-3").values(created_at=FROM + timedelta(hours=12,
+                                                                                                    minutes=30)))
+    (late,) = quality(client, history["city.admin"], department="street-99010101").json()["items"]
+    assert (late["expected_windows"], late["reported_windows"], late["online_rate"]) == (EXPECTED - 12,
+                                                                                        EXPECTED - 12, 1.0)
+
+
 def test_each_viewer_sees_their_jurisdiction_area_or_department(client: TestClient, history: dict[str, Any]) -> None:
     def devices(headers: dict[str, str], **params: Any) -> list[str]:
         response = quality(client, headers, **params)

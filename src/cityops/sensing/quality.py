@@ -56,8 +56,9 @@ class DeviceRecord:
     """When the device began to be expected to report (its installation day, or its registration)."""
     every_hours: int
     """How many hours it may stay silent: one expected report per window of this many hours."""
-    reported_hours: frozenset[datetime]
-    """Starts of the UTC hours in which it sent at least one reading (outside maintenance)."""
+    reported_windows: int
+    """How many of its expected windows in the period hold at least one reading (``online`` counts
+    them from the hours it reported in)."""
     warnings: int = 0
     false_alarms: int = 0
     """Its warnings closed by people as false alarms."""
@@ -95,7 +96,9 @@ def windows(*, start: datetime, end: datetime, installed_at: datetime, every_hou
 
 def online(*, reported_hours: Iterable[datetime], start: datetime, end: datetime, installed_at: datetime,
            every_hours: int) -> tuple[int, int]:
-    """(expected windows, windows with a reading) over the period."""
+    """(expected windows, windows with a reading) over the period, from the starts of the UTC hours in
+    which the device sent at least one reading. With one-hour windows from the period's first hour,
+    the windows with a reading are simply the distinct hours in the period, which a store counts itself."""
     first, expected = windows(start=start, end=end, installed_at=installed_at, every_hours=every_hours)
     width = HOUR * every_hours
     seen = {(hour - first) // width for hour in reported_hours if first <= hour < end}
@@ -107,8 +110,8 @@ def assess(record: DeviceRecord, *, start: datetime, end: datetime, thresholds: 
     nothing is expected of the future."""
     if end < start:
         raise InvalidInput("the period must not end before it starts", field="to")
-    expected, reported = online(reported_hours=record.reported_hours, start=start, end=end,
-                                installed_at=record.installed_at, every_hours=record.every_hours)
+    _, expected = windows(start=start, end=end, installed_at=record.installed_at, every_hours=record.every_hours)
+    reported = min(record.reported_windows, expected)
     online_rate = reported / expected if expected else None
     false_alarm_rate = ((record.false_alarms + record.rejected_cases) / record.warnings if record.warnings
                         else None)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from cityops.cases import service as cases_service
@@ -45,30 +45,48 @@ def device_quality(session: Session, *, viewer: Principal, start: datetime, end:
     if end - start > LONGEST_PERIOD:
         raise InvalidInput(f"a period spans at most {LONGEST_PERIOD.days} days", field="from")
     within = geo_service.path_within(session, viewer=viewer, area_code=area_code)
-    query = (select(Device, DeviceType.code, DeviceType.offline_after_s)
-             .join(DeviceType, Device.type_id == DeviceType.id)
-             .where(Device.area_path.startswith(within, autoescape=True),
-                    Device.status != DeviceStatus.retired.value))
+    chosen = [Device.area_path.startswith(within, autoescape=True), Device.status != DeviceStatus.retired.value]
     if department_code is not None:
-        query = query.where(Device.department_id == org_service.department_id(session, code=department_code))
-    devices = session.execute(query.order_by(Device.id)).all()
-    ids = [device.id for device, _, _ in devices]
-    hours: dict[int, set[datetime]] = defaultdict(set)
+        chosen.append(Device.department_id == org_service.department_id(session, code=department_code))
+    in_scope = select(Device.id).where(*chosen)
+    devices = session.execute(select(Device, DeviceType.code, DeviceType.offline_after_s)
+                              .join(DeviceType, Device.type_id == DeviceType.id).where(*chosen)
+                              .order_by(Device.id)).all()
+    until = max(start, min(end, now))
+    first_hour = start.replace(minute=0, second=0, microsecond=0)
+    windows = {device.id: quality.windows(start=start, end=until, installed_at=_installed_at(device),
+                                          every_hours=quality.every_hours_of(offline_after_s))
+               for device, _, offline_after_s in devices}
+    # hourly windows from the period's first hour: the store counts the distinct hours itself, in one
+    # query for every device; for the rest (installed within the period, or reporting less often) the
+    # hours are fetched and counted here
+    fetched = [d.id for d, _, after_s in devices
+               if windows[d.id][0] != first_hour or quality.every_hours_of(after_s) != 1]
     raised: dict[int, int] = defaultdict(int)
     false_alarms: dict[int, int] = defaultdict(int)
     converted: dict[int, list[int]] = defaultdict(list)
-    for part in _chunks(ids):
-        for device_id, bucket in session.execute(
-                select(HourRollup.device_id, HourRollup.bucket).distinct().where(
-                    HourRollup.device_id.in_(part), HourRollup.bucket >= start, HourRollup.bucket < end)):
+    in_period = (HourRollup.bucket >= first_hour, HourRollup.bucket < until)
+    reported: dict[int, int] = defaultdict(int, session.execute(
+        select(HourRollup.device_id, func.count(distinct(HourRollup.bucket)))
+        .where(HourRollup.device_id.in_(in_scope), *in_period).group_by(HourRollup.device_id)).all())
+    hours: dict[int, set[datetime]] = defaultdict(set)
+    fetched_set = set(fetched)
+    for part in _chunks(fetched):
+        for device_id, bucket in session.execute(select(HourRollup.device_id, HourRollup.bucket).distinct()
+                                                 .where(HourRollup.device_id.in_(part), *in_period)):
             hours[device_id].add(bucket)
-        for device_id, status, case_id in session.execute(
-                select(WarningRow.device_id, WarningRow.status, WarningRow.case_id).where(
-                    WarningRow.device_id.in_(part), WarningRow.fired_at >= start, WarningRow.fired_at < end)):
-            raised[device_id] += 1
-            false_alarms[device_id] += status == WarningStatus.false_alarm.value
-            if case_id is not None:
-                converted[device_id].append(case_id)
+    for device, _, offline_after_s in devices:
+        if device.id in fetched_set:
+            reported[device.id] = quality.online(
+                reported_hours=hours[device.id], start=start, end=until, installed_at=_installed_at(device),
+                every_hours=quality.every_hours_of(offline_after_s))[1]
+    for device_id, status, case_id in session.execute(
+            select(WarningRow.device_id, WarningRow.status, WarningRow.case_id).where(
+                WarningRow.device_id.in_(in_scope), WarningRow.fired_at >= start, WarningRow.fired_at < end)):
+        raised[device_id] += 1
+        false_alarms[device_id] += status == WarningStatus.false_alarm.value
+        if case_id is not None:
+            converted[device_id].append(case_id)
     statuses = cases_service.statuses_of(session, case_ids=[c for cases in converted.values() for c in cases])
     judged = [quality.assess(DeviceRecord(
         code=device.code, name=device.name, type_code=type_code,
@@ -76,9 +94,9 @@ def device_quality(session: Session, *, viewer: Principal, start: datetime, end:
                          if device.department_id else None),
         area_code=device.area_path.strip("/").split("/")[-1], status=device.status,
         installed_at=_installed_at(device), every_hours=quality.every_hours_of(offline_after_s),
-        reported_hours=frozenset(hours[device.id]), warnings=raised[device.id], false_alarms=false_alarms[device.id],
+        reported_windows=reported[device.id], warnings=raised[device.id], false_alarms=false_alarms[device.id],
         rejected_cases=sum(statuses.get(case_id) == REJECTED for case_id in converted[device.id])),
-        start=start, end=max(start, min(end, now))) for device, type_code, offline_after_s in devices]
+        start=start, end=until) for device, type_code, offline_after_s in devices]
     return quality.rank(judged, sort=sort)[offset:offset + limit], len(judged)
 
 

@@ -19,11 +19,15 @@ def hours(*offsets: float) -> frozenset[datetime]:
     return frozenset(START + timedelta(hours=h) for h in offsets)
 
 
-def device(code: str = "WL-1", **changes: object) -> DeviceRecord:
+def device(code: str = "WL-1", reported_hours: frozenset[datetime] = hours(*range(24)), **changes: object
+           ) -> DeviceRecord:
+    """A gauge with the windows it reported in counted from ``reported_hours`` over the day."""
     base = DeviceRecord(code=code, name=code, type_code="wl", department_code="water", area_code="99010101",
-                        status="active", installed_at=START - timedelta(days=30), every_hours=1,
-                        reported_hours=hours(*range(24)))
-    return replace(base, **changes)
+                        status="active", installed_at=START - timedelta(days=30), every_hours=1, reported_windows=0)
+    record = replace(base, **changes)
+    _, reported = online(reported_hours=reported_hours, start=START, end=END, installed_at=record.installed_at,
+                         every_hours=record.every_hours)
+    return replace(record, reported_windows=reported)
 
 
 def test_online_rate_counts_the_expected_windows_that_hold_a_reading() -> None:
@@ -86,3 +90,7 @@ def test_a_period_must_end_after_it_starts() -> None:
     with pytest.raises(InvalidInput) as refused:
         assess(device(), start=END, end=START)
     assert refused.value.field == "to"
+
+
+def test_readings_sent_late_for_hours_before_installation_never_lift_the_rate_past_one() -> None:
+    assert assess(replace(device(), reported_windows=99), start=START, end=END).online_rate == 1.0
