@@ -364,8 +364,9 @@ def _warning_of(row: WarningRow) -> warnings.Warning:
 
 
 def _record(session: Session, row: WarningRow | None, warning: warnings.Warning, entry: warnings.WarningEntry, *,
-            rule_id: int, device: DeviceKey, metric: str) -> WarningRow:
-    """Save the warning as ``warning`` says (a new row when ``row`` is None) with its entry."""
+            rule_id: int, device: DeviceKey | None, metric: str) -> WarningRow:
+    """Save the warning as ``warning`` says (a new row when ``row`` is None, filed under ``device``) with its
+    entry."""
     if row is None:
         row = WarningRow(rule_id=rule_id, device_id=device.id, metric=metric, origin=warning.origin,
                          labels={**asdict(warning.labels), "area_path": list(warning.labels.area_path)},
@@ -525,8 +526,7 @@ def act(session: Session, *, row: WarningRow, action: WarningAction, viewer: Pri
         raise InvalidInput(f"{action} is not a move people make here", field="action")
     moved = warnings.apply(_warning_of(row), action, actor=_actor(viewer, action), at=max(at, row.updated_at),
                            reason=reason)
-    return _record(session, row, *moved, rule_id=row.rule_id, device=session.get(Device, row.device_id),
-                   metric=row.metric)
+    return _record(session, row, *moved, rule_id=row.rule_id, device=None, metric=row.metric)
 
 
 def convert_to_case(session: Session, *, row: WarningRow, viewer: Principal, at: datetime, locator: Locator,
