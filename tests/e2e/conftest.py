@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from cityops import web
 from cityops.db import make_engine, migrate, unit_of_work
 from tests.conftest import REPO, REQUIRE_SERVICES, SHARED_DATA
+from tests.factories import PASSWORD
 
 CHROMIUM = Path(os.environ.get("CITYOPS_TEST_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = REPO / "tests" / ".artifacts" / "screenshots"
@@ -49,6 +50,15 @@ class ServedCity:
         """A point (WGS84) well inside a district, and that district's name."""
         return (121.4737, 31.2304, "黄浦区") if self.demo else (121.02, 31.05, "测试1区")
 
+    @property
+    def street(self) -> tuple[float, float, str]:
+        """A point well inside the street whose staff are ``STAFF``, and the street office's code."""
+        return (121.4684, 31.2353, "310101002-street_office") if self.demo else (121.02, 31.05, "street-99010101")
+
+    def staff(self, role: str) -> str:
+        """The user name of the street's operator, dispatcher, handler or inspector."""
+        return f"{role}.street" if self.demo else role
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -57,12 +67,25 @@ def _free_port() -> int:
 
 
 def _load_test_city(database_url: str) -> None:
-    from tests.factories import make_city
+    """The test city with one street's staff, as the demo city has them."""
+    from cityops.categories import service as categories_service
+    from cityops.org import service as org_service
+    from tests.factories import make_city, make_user
 
     engine = make_engine(database_url)
     migrate(engine)
     with unit_of_work(engine) as session:
         make_city(session)
+        categories_service.create_category(session, code="E01", name="市容环境", kind="event", origin="test")
+        categories_service.create_category(session, code="E0102", name="暴露垃圾", kind="event", parent_code="E01",
+                                           origin="test")
+        org_service.create_department(session, code="street-99010101", name="测试街道办事处", level="street",
+                                      area_code="99010101", kind="street_office", is_area_fallback=True,
+                                      origin="test")
+        for role in ("operator", "dispatcher", "inspector"):
+            make_user(session, username=role, roles=[role], area_code="99010101")
+        make_user(session, username="handler", roles=["handler"], area_code="99010101",
+                  department_code="street-99010101")
     engine.dispose()
 
 
@@ -73,7 +96,8 @@ def served_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedCity
     data_dir = tmp_path_factory.mktemp("served")
     database_url = f"sqlite:///{data_dir / 'cityops.db'}"
     env = {**os.environ, "CITYOPS_DATA_DIR": str(data_dir), "CITYOPS_SHARED_DATA_DIR": str(SHARED_DATA),
-           "CITYOPS_DEMO_FLEET_DEVICES": "0", "CITYOPS_DATABASE_URL": database_url}
+           "CITYOPS_DEMO_FLEET_DEVICES": "0", "CITYOPS_DATABASE_URL": database_url,
+           "CITYOPS_DEMO_PASSWORD": PASSWORD}
     cityops = [str(Path(sys.executable).with_name("cityops"))]
     demo = SHARED_DATA.is_dir()
     if demo:

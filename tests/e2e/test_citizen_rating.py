@@ -1,0 +1,60 @@
+"""A citizen rates a case once the centre has closed it, on the page that follows it."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Screenshots, ServedCity
+from tests.factories import PASSWORD
+
+
+def _close_through_the_loop(served_city: ServedCity, tracking_code: str) -> None:
+    """The street's staff register, dispatch, handle and verify the case (their screens come later)."""
+    with httpx.Client(base_url=served_city.url, timeout=30) as api:
+        def signed_in(role: str) -> dict[str, str]:
+            token = api.post("/api/v1/auth/token", data={"username": served_city.staff(role), "password": PASSWORD})
+            assert token.status_code == 200, token.text
+            return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+        operator, dispatcher, handler, inspector = (signed_in(role) for role in
+                                                    ("operator", "dispatcher", "handler", "inspector"))
+        case_id = next(c["id"] for c in api.get("/api/v1/cases", params={"queue": "to_register", "limit": 200},
+                                                headers=operator).json()["items"]
+                       if c["tracking_code"] == tracking_code)
+        office = served_city.street[2]
+        for who, action, body in ((operator, "register", {}), (dispatcher, "dispatch", {"data": {"lead": office}}),
+                                  (handler, "acknowledge", {}), (handler, "report", {"reason": "已清运"}),
+                                  (inspector, "verify", {"data": {"passed": True}})):
+            moved = api.post(f"/api/v1/cases/{case_id}/actions/{action}", headers=who, json=body)
+            assert moved.status_code == 200, moved.text
+        assert moved.json()["status"] == "closed"
+
+
+def test_a_closed_case_is_rated_from_its_page(phone: Page, served_city: ServedCity,
+                                              screenshots: Screenshots) -> None:
+    lon, lat, _ = served_city.street
+    reported = httpx.post(f"{served_city.url}/api/v1/public/cases",
+                          json={"title": "路边垃圾堆", "category_code": "E0102", "lon": lon, "lat": lat})
+    assert reported.status_code == 201, reported.text
+    tracking_code = reported.json()["tracking_code"]
+
+    phone.goto(f"/citizen/track/{tracking_code}")
+    expect(phone.get_by_test_id("case-status")).to_have_text("已受理")
+    expect(phone.get_by_role("heading", name="对处理结果满意吗？")).to_have_count(0)  # not before it is closed
+
+    _close_through_the_loop(served_city, tracking_code)
+    phone.reload()
+    expect(phone.get_by_test_id("case-status")).to_have_text("已结案")
+    send = phone.get_by_role("button", name="提交评价")
+    expect(send).to_be_disabled()  # a score first
+    phone.get_by_label("4 星").check()  # a radio button: the keyboard reaches it too
+    phone.get_by_label("评价意见").fill("处理得很快")
+    screenshots.take(phone, "1-closed")
+    send.click()
+    expect(phone.get_by_text("您的评价：4 星，谢谢！")).to_be_visible()
+    expect(phone.get_by_role("listitem").last).to_contain_text("已评价")
+    screenshots.take(phone, "2-rated")
+
+    followed = httpx.get(f"{served_city.url}/api/v1/public/cases/{tracking_code}").json()
+    assert followed["rating"] == 4 and followed["progress"][-1]["step"] == "rated"
