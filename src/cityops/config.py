@@ -43,6 +43,8 @@ class Settings(BaseSettings):
                                     "jobs (sweeper, notifications, webhooks); 0: none — run `cityops worker`")
     readings_raw_days: int = Field(90, ge=1, description="days raw sensor readings are kept")
     readings_rollup_days: int = Field(730, ge=1, description="days 1-minute and 1-hour rollups are kept")
+    indicator_values_days: int = Field(730, ge=1, description="days indicators' values per bucket (their series) are "
+                                       "kept; each area's latest value stays whatever its age")
     mqtt_url: str | None = Field(None, description="MQTT broker (mqtt://host:1883, mqtts://…) whose "
                                  "cityops/devices/{device}/readings the API consumes in-process; "
                                  "`cityops sensing consume` reads it too")

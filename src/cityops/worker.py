@@ -96,7 +96,8 @@ def run_all(engine: Engine, settings: Settings, *, holder: str, post: Post = htt
             "indicators": indicators_service.run_compute(engine, holder=holder, now=now),
             "rule_clock": run_rule_clock(engine, holder=holder, now=now, cases=cases),
             "pruned": sensing_service.run_prune(engine, holder=holder, now=now, raw_days=settings.readings_raw_days,
-                                                rollup_days=settings.readings_rollup_days),
+                                                rollup_days=settings.readings_rollup_days,
+                                                indicator_days=settings.indicator_values_days),
             "live_pruned": live.run_prune(engine, holder=holder, now=now)}
 
 

@@ -54,15 +54,19 @@ def import_devices(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
 def prune(
     raw_days: Annotated[int, typer.Option(min=1, help="keep raw readings this many days")],
     rollup_days: Annotated[int, typer.Option(min=1, help="keep 1-minute and 1-hour rollups this many days")],
+    indicator_days: Annotated[int | None, typer.Option(min=1, help="keep indicators' values this many days "
+                                                                   "(default: as long as rollups)")] = None,
 ) -> None:
-    """Drop raw readings and rollups past their retention (whole monthly partitions on PostgreSQL)."""
+    """Drop raw readings, rollups and indicators' values past their retention (whole monthly partitions of
+    readings on PostgreSQL)."""
     migrate(get_engine())
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=True) as progress:
         progress.add_task("pruning readings", total=None)
         try:
             with unit_of_work() as session:
-                report = service.prune(session, now=datetime.now(UTC), raw_days=raw_days, rollup_days=rollup_days)
+                report = service.prune(session, now=datetime.now(UTC), raw_days=raw_days, rollup_days=rollup_days,
+                                        indicator_days=indicator_days)
         except CityOpsError as exc:
             progress.stop()
             raise _fail(exc) from exc

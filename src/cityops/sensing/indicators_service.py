@@ -382,6 +382,16 @@ def latest(session: Session, *, row: IndicatorRow, viewer: Principal, area_code:
         .order_by(IndicatorLatest.area_path)))
 
 
+def prune_values(session: Session, *, before: datetime) -> int:
+    """Forget the values of buckets that began before ``before`` (each area's latest value stays); returns
+    how many. Walks each indicator's (indicator, bucket) index from its start."""
+    indicator_ids = list(session.scalars(select(IndicatorRow.id)))
+    if not indicator_ids:
+        return 0
+    return session.execute(delete(IndicatorValue).where(IndicatorValue.indicator_id.in_(indicator_ids),
+                                                         IndicatorValue.bucket < before)).rowcount or 0
+
+
 def run_compute(engine: Engine, *, holder: str, now: datetime) -> ComputeReport | None:
     """One round of the indicator job for the background worker, under the ``indicators`` lease."""
     with unit_of_work(engine) as session:

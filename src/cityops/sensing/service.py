@@ -10,6 +10,7 @@ The stored readings go on to the warning rules in the same unit of work (``alert
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Sequence
@@ -279,16 +280,22 @@ def series(session: Session, *, device: Device, metric: str, resolution: str, si
 
 # Retention -----------------------------------------------------------------------------------
 
-def prune(session: Session, *, now: datetime, raw_days: int, rollup_days: int) -> store.PruneReport:
-    if raw_days < 1 or rollup_days < 1:
-        raise InvalidInput("keep at least one day", field="raw_days" if raw_days < 1 else "rollup_days")
+def prune(session: Session, *, now: datetime, raw_days: int, rollup_days: int,
+          indicator_days: int | None = None) -> store.PruneReport:
+    """Drop raw readings, rollups and indicator values (default: kept as long as rollups) past their days."""
+    indicator_days = rollup_days if indicator_days is None else indicator_days
+    if min(raw_days, rollup_days, indicator_days) < 1:
+        field_name = "raw_days" if raw_days < 1 else "rollup_days" if rollup_days < 1 else "indicator_days"
+        raise InvalidInput("keep at least one day", field=field_name)
     if rollup_days < raw_days:
         raise InvalidInput("rollups are kept at least as long as raw readings", field="rollup_days")
-    return store.prune(session.connection(), now=now, raw_days=raw_days, rollup_days=rollup_days)
+    report = store.prune(session.connection(), now=now, raw_days=raw_days, rollup_days=rollup_days)
+    values = indicators_service.prune_values(session, before=now.astimezone(UTC) - timedelta(days=indicator_days))
+    return dataclasses.replace(report, indicator_values_deleted=values)
 
 
 def run_prune(engine: Engine, *, holder: str, now: datetime, raw_days: int, rollup_days: int,
-              every: timedelta = timedelta(hours=1)) -> store.PruneReport | None:
+              indicator_days: int | None = None, every: timedelta = timedelta(hours=1)) -> store.PruneReport | None:
     """Prune for the background worker at most once per ``every`` among all workers: the
     ``sensing-prune`` lease's expiry is when the next prune is due. None when it is not due."""
     with unit_of_work(engine) as session:
@@ -297,4 +304,4 @@ def run_prune(engine: Engine, *, holder: str, now: datetime, raw_days: int, roll
             return None
         if not jobs.acquire(session, name=PRUNE_LEASE, holder=holder, now=now, ttl=every):
             return None
-        return prune(session, now=now, raw_days=raw_days, rollup_days=rollup_days)
+        return prune(session, now=now, raw_days=raw_days, rollup_days=rollup_days, indicator_days=indicator_days)

@@ -180,6 +180,7 @@ class PruneReport:
     readings_deleted: int
     minute_rollups_deleted: int
     hour_rollups_deleted: int
+    indicator_values_deleted: int = 0
 
 
 def prune(connection: Connection, *, now: datetime, raw_days: int, rollup_days: int) -> PruneReport:
