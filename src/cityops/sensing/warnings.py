@@ -314,16 +314,18 @@ def follow(active: Warning | None, event: RuleEvent, *, labels: Labels) -> tuple
         raise InvalidInput("the active warning belongs to another rule or origin", field="active")
     if active is not None and not active.active:
         active = None
+    # A person's move carries the clock's time, and a reading taken a little before it may arrive
+    # after it: the system's move then carries the person's time, never an earlier one.
+    at = event.at if active is None else max(as_utc(event.at, field="at"), active.updated_at)
     if event.kind is EventKind.cleared:
-        return None if active is None else apply(active, WarningAction.resolve, actor=SYSTEM, at=event.at,
+        return None if active is None else apply(active, WarningAction.resolve, actor=SYSTEM, at=at,
                                                  value=event.value)
     if active is None:
         rising = event.previous_level is None or event.level.rank > event.previous_level.rank
         return open_warning(event, labels=labels) if rising else None
     if event.level is active.level:
         return None
-    return apply(active, WarningAction.change_level, actor=SYSTEM, at=event.at, level=event.level,
-                 value=event.value)
+    return apply(active, WarningAction.change_level, actor=SYSTEM, at=at, level=event.level, value=event.value)
 
 
 def should_open_case(warning: Warning, rule: Rule) -> bool:

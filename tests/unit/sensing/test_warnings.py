@@ -142,6 +142,17 @@ class TestLifecycle:
         resolved, entry = follow(acknowledged, later[1], labels=GAUGE)
         assert (entry.from_status, resolved.status) == (WarningStatus.acknowledged, WarningStatus.resolved)
 
+    def test_a_reading_taken_before_a_person_s_move_but_arriving_after_it_still_moves_the_warning(self):
+        warning, _ = firing()  # fired at minute 0
+        acknowledged, _ = apply(warning, "acknowledge", actor=DISPATCHER, at=at(5))  # by the clock
+        risen = dry_run(water_rule(), series([3.1, 4.2])).events[1]  # the reading of minute 1, arriving late
+        moved, entry = follow(acknowledged, risen, labels=GAUGE)
+        assert (moved.level, moved.status, entry.at, moved.updated_at) == ("red", WarningStatus.acknowledged,
+                                                                             at(5), at(5))
+        cleared = dry_run(water_rule(), series([3.1, 2.0])).events[1]
+        resolved, entry = follow(acknowledged, cleared, labels=GAUGE)
+        assert (resolved.status, entry.at) == (WarningStatus.resolved, at(5))
+
     @pytest.mark.parametrize(("action", "actor"), [
         ("acknowledge", HANDLER), ("acknowledge", SYSTEM), ("resolve", OPERATOR), ("change_level", DISPATCHER),
         ("close_false_alarm", SYSTEM), ("convert_to_case", HANDLER), ("close_false_alarm", Actor(Role.leader, "x")),
