@@ -145,3 +145,17 @@ def test_unmerging_anywhere_in_the_chain_takes_the_reports_back_exactly(client: 
     assert _get(client, loop, d)["follows"] == b["id"]
     act(client, loop["op"], b["id"], "register")
     assert client.get(f"/api/v1/public/cases/{d['tracking_code']}").json()["status"] == "registered"
+
+
+
+def test_open311_names_the_case_a_merged_report_follows_at_the_end_of_the_chain(client: TestClient,
+                                                                               loop: dict[str, Any]) -> None:
+    first = _case(client, loop["op"], "路灯不亮", lon=121.005, lat=31.05)
+    second = _case(client, loop["op"], "这里晚上没有灯", lon=121.025, lat=31.08)
+    photo = client.post("/api/v1/cases", headers=loop["op"], json={"channel": "citizen_photo", "title": "路灯坏了",
+                                                                   "lon": 121.045, "lat": 31.11}).json()
+    act(client, loop["op"], photo["id"], "merge", reason="同一路灯", data={"primary": second["id"]})
+    act(client, loop["op"], second["id"], "merge", reason="同一路灯", data={"primary": first["id"]})
+    request = client.get(f"/open311/v2/requests/{photo['id']}.json").json()[0]
+    assert (request["status"], request["status_notes"]) == (
+        "closed", f"a duplicate of request {first['id']}, which is followed instead")

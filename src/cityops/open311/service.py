@@ -192,7 +192,8 @@ class PublicView:
         return ServiceRequestOut(
             service_request_id=str(case.id), status=mapping.public_status(status),
             status_notes=mapping.status_notes(status, action=Action(last_move.action), reason=last_move.reason,
-                                              duplicate_of=case.duplicate_of_id),
+                                              duplicate_of=cases_service.final_primary(self.session, case=case).id
+                                              if case.duplicate_of_id else None),
             service_name=category.name if category else None, service_code=category.code if category else None,
             description=case.description or case.title,
             agency_responsible=self._department(lead) if lead else None,
