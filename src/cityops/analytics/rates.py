@@ -95,6 +95,7 @@ GROUPINGS: dict[str, Callable[[CaseFacts], str | None]] = {
     "category": lambda f: f.category,
     "month": lambda f: f.opened_at.strftime("%Y-%m"),
     "week": lambda f: f.opened_at.strftime("%G-W%V"),
+    "all": lambda f: "all",
 }
 
 
@@ -129,6 +130,12 @@ def tabulate(facts: Iterable[CaseFacts], *, by: str) -> list[dict[str, object]]:
         if fact.dispatched_at and fact.reported_at:
             row.handling_hours.append((fact.reported_at - fact.dispatched_at).total_seconds() / 3600)
     return [rows[g].figures() for g in sorted(rows)]
+
+
+def overall(facts: Iterable[CaseFacts]) -> dict[str, object]:
+    """The figures of all the cases together, as one group named ``all`` (its rates None when there are none)."""
+    rows = tabulate(facts, by="all")
+    return rows[0] if rows else Row(group="all").figures()
 
 
 def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[Any, ...]],

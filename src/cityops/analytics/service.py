@@ -8,9 +8,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityops.analytics import rates
 from cityops.analytics.rates import CaseFacts, facts_from, tabulate
 from cityops.cases.models import Case, CaseDeadline, CaseEvent
 from cityops.categories.models import Category
+from cityops.errors import OutsideJurisdiction
 from cityops.geo.levels import AreaLevel
 from cityops.org.access import Principal
 
@@ -21,12 +23,15 @@ def _area_at(path: str, level: AreaLevel) -> str | None:
 
 
 def case_facts(session: Session, *, viewer: Principal, start: datetime, end: datetime,
-               area_level: AreaLevel = AreaLevel.district) -> list[CaseFacts]:
-    """Facts of the cases opened in [start, end) in the viewer's jurisdiction (merged ones excluded:
-    their primary case counts)."""
+               area_level: AreaLevel = AreaLevel.district, within_path: str | None = None) -> list[CaseFacts]:
+    """Facts of the cases opened in [start, end) in the viewer's jurisdiction, or under ``within_path`` (an
+    area inside it), merged ones excluded: their primary case counts."""
+    within_path = within_path or viewer.area_path
+    if not viewer.covers(within_path):
+        raise OutsideJurisdiction(f"this area lies outside your jurisdiction ({viewer.area_code})")
     cases = session.execute(select(Case.id, Case.opened_at, Case.area_path, Category.code).outerjoin(
         Category, Case.category_id == Category.id).where(
-        Case.area_path.startswith(viewer.area_path, autoescape=True), Case.opened_at >= start,
+        Case.area_path.startswith(within_path, autoescape=True), Case.opened_at >= start,
         Case.opened_at < end, Case.status != "merged")).all()
     ids = [row.id for row in cases]
     events: dict[int, list] = defaultdict(list)
@@ -48,6 +53,13 @@ def case_facts(session: Session, *, viewer: Principal, start: datetime, end: dat
 def performance(session: Session, *, viewer: Principal, by: str, start: datetime, end: datetime,
                 area_level: AreaLevel = AreaLevel.district) -> list[dict[str, object]]:
     return tabulate(case_facts(session, viewer=viewer, start=start, end=end, area_level=area_level), by=by)
+
+
+def overall(session: Session, *, viewer: Principal, start: datetime, end: datetime,
+            within_path: str | None = None) -> dict[str, object]:
+    """The figures of all the cases opened in [start, end) in the viewer's jurisdiction (or under
+    ``within_path``) as one group, as ``performance`` defines them."""
+    return rates.overall(case_facts(session, viewer=viewer, start=start, end=end, within_path=within_path))
 
 
 def screen_counts(session: Session, *, area_path: str, day_start: datetime, now: datetime) -> dict[str, int]:

@@ -511,6 +511,15 @@ def list_warnings(session: Session, *, viewer: Principal, status: str | None = N
     return list(rows), total
 
 
+def active_per_area(session: Session, *, within_path: str) -> list[tuple[str, rules.WarningLevel, int]]:
+    """(area path, level, count) of the active warnings under ``within_path`` (where each is filed)."""
+    return [(path, rules.WarningLevel(level), count) for path, level, count in session.execute(
+        select(WarningRow.area_path, WarningRow.level, func.count()).where(
+            WarningRow.area_path.startswith(within_path, autoescape=True),
+            WarningRow.status.in_([status.value for status in warnings.ACTIVE]))
+        .group_by(WarningRow.area_path, WarningRow.level))]
+
+
 def _actor(viewer: Principal, action: WarningAction) -> warnings.Actor:
     """The viewer acting in the first of its roles the action allows (or its first role, to be refused)."""
     allowed = warnings.TABLE[action].roles

@@ -392,6 +392,17 @@ def prune_values(session: Session, *, before: datetime) -> int:
                                                          IndicatorValue.bucket < before)).rowcount or 0
 
 
+def latest_values(session: Session, *, indicator_ids: Sequence[int], within_path: str) -> list[IndicatorLatest]:
+    """The newest value of each of the indicators in each of their areas under ``within_path``, by indicator
+    and area path (one query for a whole panel of indicators)."""
+    if not indicator_ids:
+        return []
+    return list(session.scalars(select(IndicatorLatest).where(
+        IndicatorLatest.indicator_id.in_(list(indicator_ids)),
+        IndicatorLatest.area_path.startswith(within_path, autoescape=True))
+        .order_by(IndicatorLatest.indicator_id, IndicatorLatest.area_path)))
+
+
 def run_compute(engine: Engine, *, holder: str, now: datetime) -> ComputeReport | None:
     """One round of the indicator job for the background worker, under the ``indicators`` lease."""
     with unit_of_work(engine) as session:
