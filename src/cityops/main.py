@@ -151,6 +151,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from cityops.cases.api import router as cases_router
     from cityops.categories.api import router as categories_router
     from cityops.classify.api import router as classify_router
+    from cityops.dashboard.api import router as dashboard_router
     from cityops.geo.api import router as geo_router
     from cityops.media.api import router as media_router
     from cityops.notify.api import router as notify_router
@@ -236,7 +237,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for router in (org_router, geo_router, categories_router, responsibility_router, calendar_router,
                    cases_router, classify_router, notify_router, media_router, open311_router, analytics_router,
                    # before sensing's /devices/{code}, which would take "quality" for a device code
-                   quality_router, sensing_router, rules_router, indicators_router, stream_api.router):
+                   quality_router, sensing_router, rules_router, indicators_router, stream_api.router,
+                   dashboard_router):
         app.include_router(router)
     web.install(app)  # last: its page fallback takes only paths no route above claims
     return app
