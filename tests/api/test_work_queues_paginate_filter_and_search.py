@@ -7,11 +7,15 @@ what that role must do."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
+from cityops.cases.models import CaseDeadline
 from tests.api.conftest import act
 
 
@@ -125,6 +129,24 @@ def test_each_sort_pages_through_every_case_once_in_its_order(client: TestClient
             assert flat(client, loop["op"], limit, sort=sort) == order, (sort, limit)
     registered = [i for i in expected["deadline"] if cases[i]["status"] == "registered"]
     assert flat(client, loop["op"], 1, sort="deadline", queue="to_dispatch") == registered
+
+
+def test_each_queue_item_shows_its_running_step_and_when_it_is_due(client: TestClient, loop: dict[str, Any],
+                                                                   session: Session) -> None:
+    waiting, registered, rejected = (report(client, loop["op"], title, n)
+                                     for n, title in enumerate(("井盖缺失", "路灯不亮", "垃圾满溢")))
+    act(client, loop["op"], registered, "register")
+    act(client, loop["op"], rejected, "reject", reason="不属于受理范围")
+    items = {item["id"]: item for item in client.get("/api/v1/cases", headers=loop["op"]).json()["items"]}
+    for case_id, step in ((waiting, "register"), (registered, "dispatch")):
+        detail = client.get(f"/api/v1/cases/{case_id}", headers=loop["op"]).json()
+        assert (items[case_id]["step"], items[case_id]["step_due_at"], items[case_id]["overdue"]) == (
+            step, _open_deadline(detail), False)
+    assert (items[rejected]["step"], items[rejected]["step_due_at"], items[rejected]["overdue"]) == (None, None, False)
+    session.execute(update(CaseDeadline).where(CaseDeadline.case_id == waiting, CaseDeadline.met_at.is_(None))
+                    .values(due_at=datetime.now(UTC) - timedelta(minutes=1)))
+    late = client.get("/api/v1/cases", headers=loop["op"], params={"queue": "to_register"}).json()["items"]
+    assert [(item["id"], item["overdue"]) for item in late] == [(waiting, True)]
 
 
 def test_a_cursor_holds_its_place_while_new_cases_arrive(client: TestClient, loop: dict[str, Any]) -> None:

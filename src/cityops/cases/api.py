@@ -21,6 +21,7 @@ from cityops.cases.schemas import (
     AssignmentOut,
     CaseDetail,
     CaseIn,
+    CaseInQueue,
     CaseOut,
     CasePage,
     CitizenCaseIn,
@@ -174,7 +175,15 @@ def list_cases(session: DbSession, viewer: Reader,
     page = service.queue_page(session, viewer=viewer, queue=queue, status=status,
                               channel=channel.value if channel else None, order=sort, cursor=cursor, limit=limit,
                               now=_now(), text_query=q)
-    return CasePage(items=[_out(session, c) for c in page.cases], next_cursor=page.next_cursor)
+    steps = service.running_steps(session, case_ids=[case.id for case in page.cases])
+    now = _now()
+    items = []
+    for case in page.cases:
+        step = steps.get(case.id)
+        items.append(CaseInQueue(**_out(session, case).model_dump(), step=step.step if step else None,
+                                 step_due_at=step.due_at if step else None,
+                                 overdue=step is not None and (step.overdue_at is not None or step.due_at <= now)))
+    return CasePage(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case with its timeline")

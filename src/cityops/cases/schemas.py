@@ -136,8 +136,15 @@ class CaseDetail(CaseOut):
     timeline: list[EventOut]
 
 
+class CaseInQueue(CaseOut):
+    step: str | None = Field(description="the step now running (register, dispatch, acknowledge, handle, verify); "
+                                         "null when none runs (closed, rejected, merged, deferred)")
+    step_due_at: datetime | None = Field(description="when that step is due")
+    overdue: bool = Field(description="that step is past its deadline")
+
+
 class CasePage(BaseModel):
-    items: list[CaseOut]
+    items: list[CaseInQueue]
     next_cursor: str | None = Field(description="pass as `cursor`, with the same sort, for the next page; "
                                     "null on the last page")
 

@@ -151,6 +151,14 @@ def assignments(session: Session, *, case: Case) -> list[CaseAssignment]:
                                 .order_by(CaseAssignment.position)))
 
 
+def running_steps(session: Session, *, case_ids: Sequence[int]) -> dict[int, CaseDeadline]:
+    """The open deadline of each case's current step, for a page of cases, in one query."""
+    if not case_ids:
+        return {}
+    return {deadline.case_id: deadline for deadline in session.scalars(select(CaseDeadline).where(
+        CaseDeadline.case_id.in_(case_ids), CaseDeadline.met_at.is_(None), CaseDeadline.department_code.is_(None)))}
+
+
 def deadlines_of(session: Session, *, case: Case) -> list[CaseDeadline]:
     return list(session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
                                 .order_by(CaseDeadline.id)))
