@@ -1,0 +1,86 @@
+/** The live stream (GET /api/v1/stream) as server-sent events. The bearer token goes in a header, which
+ * the browser's EventSource cannot send, hence fetch-event-source; after a dropped connection or the
+ * server's periodic close it reconnects with the Last-Event-ID of the last event it received. */
+
+import { fetchEventSource } from '@microsoft/fetch-event-source'
+
+export interface Counts {
+  reported_today: number
+  dispatched: number
+  in_progress: number
+  overdue: number
+  warnings_active: number
+}
+
+export interface WarningEvent {
+  warning_id: number
+  version: number
+  action: string
+  rule: string
+  metric: string | null
+  status: string
+  level: string
+  value: number | null
+  area_code: string
+  updated_at: string
+  case_id: number | null
+}
+
+export interface IndicatorEvent {
+  event_id: number
+  indicator: string
+  area: string
+  at: string
+  value: number
+  unit: string
+}
+
+export interface LiveHandlers {
+  counts(counts: Counts): void
+  warning(event: WarningEvent): void
+  indicator(event: IndicatorEvent): void
+  /** Too far behind to catch up from the stream: reload what is shown. */
+  resync(): void
+  connected(connected: boolean): void
+  /** The token was refused: reconnecting would not help. */
+  refused(): void
+}
+
+class StreamEnded extends Error {}
+class StreamRefused extends Error {}
+
+export function openLiveStream(headers: Record<string, string>, handlers: LiveHandlers): () => void {
+  const stop = new AbortController()
+  void fetchEventSource('/api/v1/stream', {
+    headers: { ...headers, Accept: 'text/event-stream' },
+    signal: stop.signal,
+    // a wall screen is often in a background tab of its kiosk: keep listening
+    openWhenHidden: true,
+    async onopen(response) {
+      if (response.status === 401 || response.status === 403) throw new StreamRefused()
+      if (!response.ok) throw new Error(`stream answered ${response.status}`)
+      handlers.connected(true)
+    },
+    onmessage(message) {
+      if (!message.data) return
+      const data = JSON.parse(message.data)
+      if (message.event === 'counts') handlers.counts(data)
+      else if (message.event === 'warning') handlers.warning(data)
+      else if (message.event === 'indicator') handlers.indicator(data)
+      else if (message.event === 'resync') handlers.resync()
+    },
+    onclose() {
+      // the server ends each stream after a while so that the token is checked again: resume
+      throw new StreamEnded()
+    },
+    onerror(error) {
+      handlers.connected(false)
+      if (error instanceof StreamRefused) {
+        handlers.refused()
+        throw error
+      }
+      // undefined: retry after the server's retry hint, with the Last-Event-ID header set
+    },
+  }).catch(() => undefined)
+  return () => stop.abort()
+}
