@@ -1,0 +1,138 @@
+"""The city dashboard on a served demo city: a city operator signs in; the counters equal the API's own
+figures for that user; a click on the map drills down to a district's streets; a reading that breaks a
+rule brings a warning to the live feed (and the active-warnings counter up) without a reload; clicking
+the warning opens its details."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import Screenshots, ServedCity
+from tests.factories import PASSWORD
+
+WALL = {"viewport": {"width": 1920, "height": 1080}}
+LIVE_WAIT_MS = 30_000
+"""The stream sends changed counters every few seconds; a loaded machine may take longer."""
+COUNTERS = ("reported_today", "dispatched", "in_progress", "overdue", "warnings_active")
+
+
+def _signed_in(api: httpx.Client, username: str) -> dict[str, str]:
+    token = api.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def _cases_in_the_street(api: httpx.Client, served_city: ServedCity) -> None:
+    """Two citizen reports in a street, one of them registered and dispatched, so the counters are not all 0."""
+    lon, lat, office = served_city.street
+    codes = []
+    for title in ("路边垃圾堆", "井盖缺失"):
+        reported = api.post("/api/v1/public/cases", json={"title": title, "category_code": "E0102", "lon": lon,
+                                                          "lat": lat})
+        assert reported.status_code == 201, reported.text
+        codes.append(reported.json()["tracking_code"])
+    operator = _signed_in(api, served_city.staff("operator"))
+    dispatcher = _signed_in(api, served_city.staff("dispatcher"))
+    case_id = next(c["id"] for c in api.get("/api/v1/cases", params={"queue": "to_register", "limit": 200},
+                                            headers=operator).json()["items"] if c["tracking_code"] == codes[0])
+    for who, action, body in ((operator, "register", {}), (dispatcher, "dispatch", {"data": {"lead": office}})):
+        moved = api.post(f"/api/v1/cases/{case_id}/actions/{action}", headers=who, json=body)
+        assert moved.status_code == 200, moved.text
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.1f}".removesuffix(".0") + "%"
+
+
+def _counter(page: Page, key: str) -> str:
+    return page.locator(f"[data-counter={key}] .value").inner_text()
+
+
+def _drill_down(page: Page) -> tuple[str, int]:
+    """Click spots of the map until one is inside an area; the drilled area's name and its street count."""
+    chart = page.locator(".map-panel .chart")
+    heading = page.locator(".map-panel h2")
+    box = chart.bounding_box()
+    assert box is not None
+    for x, y in ((0.5, 0.5), (0.55, 0.6), (0.45, 0.6), (0.5, 0.7), (0.4, 0.5), (0.6, 0.45)):
+        page.mouse.click(box["x"] + box["width"] * x, box["y"] + box["height"] * y)
+        try:
+            expect(heading).to_have_text(re.compile(r"^\S+ \d+ 个街镇$"), timeout=5000)
+        except AssertionError:
+            continue
+        name, count = heading.inner_text().removesuffix(" 个街镇").rsplit(" ", 1)
+        return name, int(count)
+    raise AssertionError("no click on the map drilled down")
+
+
+def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity, screenshots: Screenshots) -> None:
+    if not served_city.demo:
+        pytest.skip("the test city has no city-level staff or device types; the demo city has")
+    api = httpx.Client(base_url=served_city.url, timeout=30)
+    _cases_in_the_street(api, served_city)
+    operator, admin = _signed_in(api, "operator.city"), _signed_in(api, "admin.city")
+
+    page = browser.new_page(base_url=served_city.url, locale="zh-CN", **WALL)
+    page.goto("/")
+    page.get_by_label("用户名").fill("operator.city")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_text("实时", exact=True)).to_be_visible(timeout=LIVE_WAIT_MS)  # the stream is open
+
+    # the counters are the API's own figures for the same user
+    expect(page.locator("[data-counter=reported_today] .value")).not_to_have_text("–")
+    counts = api.get("/api/v1/stream", headers=operator).json()["counts"]
+    assert counts["reported_today"] >= 2 and counts["dispatched"] >= 1, counts
+    for key in COUNTERS:
+        expect(page.locator(f"[data-counter={key}] .value")).to_have_text(str(counts[key]))
+    summary = api.get("/api/v1/dashboard/summary", headers=operator).json()
+    expect(page.locator("[data-counter=on_time_closure_rate] .value")).to_have_text(
+        _percent(summary["closure"]["on_time_closure_rate"]))
+    districts = {d["properties"]["code"]: d["properties"]["name"] for d in api.get(
+        "/api/v1/public/areas", params={"level": "district", "parent": "310000"}).json()["features"]}
+    expect(page.get_by_role("heading", name=f"全市区域 {len(districts)} 个区")).to_be_visible()
+    screenshots.take(page, "1-signed-in")
+
+    # a click on a district goes down to its streets (the map has water and islands: try a few spots)
+    name, count = _drill_down(page)
+    code = next(code for code, district in districts.items() if district == name)
+    streets = api.get("/api/v1/public/areas", params={"level": "street", "parent": code}).json()["total"]
+    assert count == streets > 0
+    expect(page.get_by_role("navigation", name="下钻路径")).to_contain_text("全市区域")
+    screenshots.take(page, "2-district")
+
+    # a reading over a rule's threshold: the warning comes down the stream to the feed and the counter
+    lon, lat, _ = served_city.inside
+    device = api.post("/api/v1/devices", headers=admin, json={
+        "code": "E2E-WL-1", "name": "苏州河水位计", "type": "sim_water_gauge", "lon": lon, "lat": lat})
+    assert device.status_code == 201, device.text
+    rule = api.post("/api/v1/rules", headers=admin, json={
+        "code": "e2e-water-high", "name": "河道水位超限", "definition": {
+            "kind": "threshold", "metric": "water_level", "scope": {"device_type": "sim_water_gauge"},
+            "levels": [{"level": "orange", "fire_at": 4.0, "clear_at": 3.5}]}})
+    assert rule.status_code == 201, rule.text
+    warnings_before = int(_counter(page, "warnings_active"))
+    sent = api.post("/api/v1/readings", headers=admin, json=[
+        {"device": "E2E-WL-1", "metric": "water_level", "ts": datetime.now(UTC).isoformat(), "value": 4.6}])
+    assert sent.status_code == 200 and sent.json()["accepted"] == 1, sent.text
+    warning = page.locator(".feed .events li.warning", has_text="4.6").first
+    expect(warning).to_be_visible(timeout=LIVE_WAIT_MS)
+    expect(warning).to_contain_text("橙色预警")
+    expect(warning).to_contain_text("告警中")
+    expect(page.locator("[data-counter=warnings_active] .value")).to_have_text(str(warnings_before + 1),
+                                                                            timeout=LIVE_WAIT_MS)
+    screenshots.take(page, "3-warning")
+
+    warning.get_by_role("button").click()
+    drawer = page.get_by_role("dialog", name="预警详情")
+    expect(drawer).to_be_visible()
+    expect(drawer).to_contain_text("water_level")
+    expect(drawer).to_contain_text("4.6")
+    screenshots.take(page, "4-details")
+    page.close()
+    api.close()
