@@ -49,10 +49,13 @@ export interface LiveHandlers {
 class StreamEnded extends Error {}
 class StreamRefused extends Error {}
 
-export function openLiveStream(headers: Record<string, string>, handlers: LiveHandlers): () => void {
+/** Listen from just after event ``after`` (the ``last_event_id`` of the stream's JSON page, read before
+ * the lists the stream keeps up to date), so that nothing between the two is missed. */
+export function openLiveStream(headers: Record<string, string>, after: number, handlers: LiveHandlers): () => void {
   const stop = new AbortController()
   void fetchEventSource('/api/v1/stream', {
-    headers: { ...headers, Accept: 'text/event-stream' },
+    // fetch-event-source replaces this header (under this very name) with each event's id as events arrive
+    headers: { ...headers, Accept: 'text/event-stream', 'last-event-id': String(after) },
     signal: stop.signal,
     // a wall screen is often in a background tab of its kiosk: keep listening
     openWhenHidden: true,
