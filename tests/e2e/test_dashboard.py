@@ -133,6 +133,7 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     expect(drawer).to_be_visible()
     expect(drawer).to_contain_text("water_level")
     expect(drawer).to_contain_text("4.6")
+    expect(drawer).to_be_in_viewport(ratio=1)  # slid in: the screenshot shows it whole
     screenshots.take(page, "4-details")
     page.close()
     api.close()
