@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, or_, update
+from sqlalchemy import String, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -33,6 +33,15 @@ def acquire(session: Session, *, name: str, holder: str, now: datetime, ttl: tim
     except IntegrityError:
         return False
     return True
+
+
+def take_when_due(session: Session, *, name: str, holder: str, now: datetime, every: timedelta) -> bool:
+    """Whether ``holder`` is to run the job ``name`` now, run at most once per ``every`` among all
+    workers: the lease's expiry is when it is next due, so it is held for ``every`` once taken."""
+    due = session.scalar(select(JobLease.expires_at).where(JobLease.name == name))
+    if due is not None and due > now:
+        return False
+    return acquire(session, name=name, holder=holder, now=now, ttl=every)
 
 
 def release(session: Session, *, name: str, holder: str, now: datetime) -> None:

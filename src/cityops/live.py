@@ -52,7 +52,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cityops import jobs
 from cityops.db import Base, UTCDateTime, unit_of_work, utcnow
-from cityops.jobs import JobLease
 
 log = logging.getLogger("cityops.live")
 KEEP = timedelta(hours=24)
@@ -107,10 +106,7 @@ def run_prune(engine: Engine, *, holder: str, now: datetime, every: timedelta = 
     """Prune for the background worker at most once per ``every`` among all workers (the lease's
     expiry is when the next prune is due); None when it is not due."""
     with unit_of_work(engine) as session:
-        due = session.scalar(select(JobLease.expires_at).where(JobLease.name == PRUNE_LEASE))
-        if due is not None and due > now:
-            return None
-        if not jobs.acquire(session, name=PRUNE_LEASE, holder=holder, now=now, ttl=every):
+        if not jobs.take_when_due(session, name=PRUNE_LEASE, holder=holder, now=now, every=every):
             return None
         return prune(session, now=now)
 

@@ -18,3 +18,10 @@ def as_utc(value: Any, *, field: str) -> datetime:
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise InvalidInput(f"{field} must be a date and time with a UTC offset", field=field)
     return value.astimezone(UTC)
+
+
+def zoned(value: datetime | None, field: str) -> datetime | None:
+    """A query parameter's moment in UTC, or None; one without a zone is bad input (whose midnight?)."""
+    if value is not None and value.utcoffset() is None:
+        raise InvalidInput(f"{field} must carry a zone", field=field)
+    return value.astimezone(UTC) if value is not None else None

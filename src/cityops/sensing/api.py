@@ -43,6 +43,7 @@ from cityops.sensing.schemas import (
     RejectedOut,
     SeriesOut,
 )
+from cityops.times import zoned
 
 router = APIRouter(prefix="/api/v1", tags=["sensing"])
 Manager = Annotated[Principal, requires(Permission.manage_organisation)]
@@ -181,12 +182,6 @@ def revoke_token(session: DbSession, manager: TokenManager, code: str) -> Device
     return DeviceOut(**_out(session, device, _now()))
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise InvalidInput(f"{name} must carry a zone", field=name)
-    return value
-
-
 @router.get("/devices/{code}/series", response_model=SeriesOut, summary="Readings or rollups of one metric",
             responses=READS)
 def device_series(
@@ -200,8 +195,8 @@ def device_series(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
 ) -> SeriesOut:
     device = registry.get_device(session, code=code, viewer=viewer)
-    end = _aware(until, "until") or _now()
-    start = _aware(since, "since") or end - timedelta(days=1)
+    end = zoned(until, "until") or _now()
+    start = zoned(since, "since") or end - timedelta(days=1)
     points = service.series(session, device=device, metric=metric, resolution=resolution, since=start, until=end,
                             limit=limit)
     unit = session.get(DeviceType, device.type_id).metrics.get(metric)

@@ -16,12 +16,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from cityops.deps import CurrentPrincipal, DbSession, Reader
-from cityops.errors import InvalidInput, PermissionDenied
+from cityops.errors import PermissionDenied
 from cityops.org.access import Principal
 from cityops.org.roles import Role
 from cityops.problems import problem_responses
 from cityops.sensing import indicators_service as service
 from cityops.sensing.models import IndicatorClass, IndicatorLatest, IndicatorRow
+from cityops.times import zoned
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
 READS = problem_responses(401, 403, 404, 422)
@@ -112,12 +113,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise InvalidInput(f"{name} must carry a zone", field=name)
-    return value
-
-
 def _class_out(row: IndicatorClass) -> IndicatorClassOut:
     return IndicatorClassOut(code=row.code, name=row.name)
 
@@ -190,8 +185,8 @@ def series(
     """Buckets combined into a coarser step as the indicator's values combine over time: the highest of
     maxima, the lowest of minima, the total of case flows, the mean otherwise."""
     row = service.get_indicator(session, code=code, viewer=viewer)
-    end = _aware(until, "until") or _now()
-    start = _aware(since, "since") or end - timedelta(days=1)
+    end = zoned(until, "until") or _now()
+    start = zoned(since, "since") or end - timedelta(days=1)
     found, used, points = service.series(session, row=row, area_code=area, viewer=viewer, since=start, until=end,
                                          step=None if step is None else timedelta(seconds=step))
     return SeriesOut(indicator=row.code, area_code=found.code, unit=row.unit, step_s=int(used.total_seconds()),

@@ -15,6 +15,7 @@ from cityops.errors import InvalidInput
 from cityops.problems import problem_responses
 from cityops.sensing import quality_service
 from cityops.sensing.quality import Quality, Sort
+from cityops.times import zoned
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 DEFAULT_PERIOD = timedelta(days=7)
@@ -58,12 +59,6 @@ def _out(rank: int, judged: Quality) -> DeviceQualityOut:
                             flags=list(judged.flags))
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.utcoffset() is None:
-        raise InvalidInput(f"{name} must carry a zone", field=name)
-    return value.astimezone(UTC) if value is not None else None
-
-
 @router.get("/devices/quality", response_model=DeviceQualityPage, responses=problem_responses(401, 403, 404, 422),
             summary="Devices ranked by how much they need fixing or retiring: online rate, false alarms")
 def device_quality(
@@ -79,8 +74,8 @@ def device_quality(
 ) -> DeviceQualityPage:
     now = datetime.now(UTC)
     try:
-        end = _aware(period_to, "to") or now
-        start = _aware(period_from, "from") or end - DEFAULT_PERIOD
+        end = zoned(period_to, "to") or now
+        start = zoned(period_from, "from") or end - DEFAULT_PERIOD
     except OverflowError:
         raise InvalidInput("from and to must be dates and times of this era", field="from") from None
     judged, total = quality_service.device_quality(session, viewer=viewer, start=start, end=end, now=now,

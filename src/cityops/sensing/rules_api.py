@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cityops.cases import service as cases_service
 from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader
-from cityops.errors import InvalidInput, PermissionDenied
+from cityops.errors import PermissionDenied
 from cityops.org.access import Principal
 from cityops.org.roles import Role
 from cityops.problems import problem_responses
@@ -27,6 +27,7 @@ from cityops.sensing import devices as registry
 from cityops.sensing.models import SensingRule, WarningEntryRow, WarningRow
 from cityops.sensing.rules import RuleEvent, WarningLevel
 from cityops.sensing.warnings import WarningAction, WarningStatus
+from cityops.times import zoned
 
 router = APIRouter(prefix="/api/v1", tags=["warnings"])
 READS = problem_responses(401, 403, 404, 422)
@@ -149,12 +150,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise InvalidInput(f"{name} must carry a zone", field=name)
-    return value
-
-
 def _rule_out(row: SensingRule) -> RuleOut:
     return RuleOut(id=row.id, code=row.code, name=row.name, kind=row.kind, metric=row.metric,
                    definition=row.definition, active=row.active, author=row.author, created_at=row.created_at,
@@ -206,7 +201,7 @@ def dry_run(session: DbSession, admin: Administrator, rule_id: RuleId, body: Dry
     """When the rule would have fired, changed level and cleared over ``[since, until)``; nothing is stored."""
     row = alerting.get_rule(session, rule_id=rule_id)
     device = registry.get_device(session, code=body.device, viewer=admin)
-    since, until = _aware(body.since, "since"), _aware(body.until, "until")
+    since, until = zoned(body.since, "since"), zoned(body.until, "until")
     metric = body.metric or row.metric
     replay = alerting.dry_run(session, row=row, device=device, metric=metric, since=since, until=until)
     return DryRunOut(rule=row.code, device=device.code, metric=metric,
@@ -229,7 +224,7 @@ def list_warnings(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> WarningPage:
     rows, total = alerting.list_warnings(session, viewer=viewer, status=status, level=level, rule_code=rule,
-                                         area_code=area, since=_aware(since, "since"), until=_aware(until, "until"),
+                                         area_code=area, since=zoned(since, "since"), until=zoned(until, "until"),
                                          limit=limit, offset=offset)
     entries = alerting.entries_of(session, warning_ids=[row.id for row in rows])
     return WarningPage(items=[_warning_out(session, row, entries[row.id]) for row in rows], total=total,

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from cityops import jobs
 from cityops.db import unit_of_work
 from cityops.errors import InvalidInput, PermissionDenied
-from cityops.jobs import JobLease
 from cityops.org.access import Principal
 from cityops.org.roles import Role
 from cityops.sensing import alerting, indicators_service, store
@@ -299,9 +298,6 @@ def run_prune(engine: Engine, *, holder: str, now: datetime, raw_days: int, roll
     """Prune for the background worker at most once per ``every`` among all workers: the
     ``sensing-prune`` lease's expiry is when the next prune is due. None when it is not due."""
     with unit_of_work(engine) as session:
-        due = session.scalar(select(JobLease.expires_at).where(JobLease.name == PRUNE_LEASE))
-        if due is not None and due > now:
-            return None
-        if not jobs.acquire(session, name=PRUNE_LEASE, holder=holder, now=now, ttl=every):
+        if not jobs.take_when_due(session, name=PRUNE_LEASE, holder=holder, now=now, every=every):
             return None
         return prune(session, now=now, raw_days=raw_days, rollup_days=rollup_days, indicator_days=indicator_days)
