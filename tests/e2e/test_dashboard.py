@@ -1,11 +1,10 @@
 """The city dashboard on a served demo city: a city operator signs in; the counters equal the API's own
-figures for that user; a click on the map drills down to a district's streets; a reading that breaks a
-rule brings a warning to the live feed (and the active-warnings counter up) without a reload; clicking
-the warning opens its details."""
+figures for that user; a district's tooltip follows the API's figures when a case is reported in it,
+and a click on it drills down to its streets; a reading that breaks a rule brings a warning to the
+live feed (and the active-warnings counter up) without a reload; clicking the warning opens its details."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import httpx
@@ -53,21 +52,35 @@ def _counter(page: Page, key: str) -> str:
     return page.locator(f"[data-counter={key}] .value").inner_text()
 
 
-def _drill_down(page: Page) -> tuple[str, int]:
-    """Click spots of the map until one is inside an area; the drilled area's name and its street count."""
-    chart = page.locator(".map-panel .chart")
-    heading = page.locator(".map-panel h2")
-    box = chart.bounding_box()
+def _spot_on_an_area(page: Page) -> tuple[float, float, str]:
+    """A spot of the map inside an area (the map has water and islands: try a few), and what the map's
+    tooltip says there."""
+    box = page.locator(".map-panel .chart").bounding_box()
     assert box is not None
+    tooltip = page.locator(".area-tooltip")
     for x, y in ((0.5, 0.5), (0.55, 0.6), (0.45, 0.6), (0.5, 0.7), (0.4, 0.5), (0.6, 0.45)):
-        page.mouse.click(box["x"] + box["width"] * x, box["y"] + box["height"] * y)
+        spot = (box["x"] + box["width"] * x, box["y"] + box["height"] * y)
+        page.mouse.move(*spot)
         try:
-            expect(heading).to_have_text(re.compile(r"^\S+ \d+ 个街镇$"), timeout=5000)
+            expect(tooltip).to_be_visible(timeout=3000)
         except AssertionError:
             continue
-        name, count = heading.inner_text().removesuffix(" 个街镇").rsplit(" ", 1)
-        return name, int(count)
-    raise AssertionError("no click on the map drilled down")
+        return *spot, tooltip.inner_text()
+    raise AssertionError("no spot of the map is inside an area")
+
+
+def _tooltip_at(page: Page, x: float, y: float, wanted: list[str]) -> list[str]:
+    """The tooltip's lines at (x, y) once they are ``wanted`` (the map's figures follow the stream's
+    counters), or as they last were."""
+    lines: list[str] = []
+    for _ in range(60):
+        page.mouse.move(1, 1)
+        page.mouse.move(x, y)
+        lines = page.locator(".area-tooltip").inner_text().split("\n")
+        if lines == wanted:
+            break
+        page.wait_for_timeout(500)
+    return lines
 
 
 def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity, screenshots: Screenshots) -> None:
@@ -93,18 +106,33 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     summary = api.get("/api/v1/dashboard/summary", headers=operator).json()
     expect(page.locator("[data-counter=on_time_closure_rate] .value")).to_have_text(
         _percent(summary["closure"]["on_time_closure_rate"]))
-    districts = {d["properties"]["code"]: d["properties"]["name"] for d in api.get(
-        "/api/v1/public/areas", params={"level": "district", "parent": "310000"}).json()["features"]}
+    district_features = api.get("/api/v1/public/areas", params={"level": "district", "parent": "310000"}).json()
+    districts = {d["properties"]["code"]: d["properties"] for d in district_features["features"]}
     expect(page.get_by_role("heading", name=f"全市区域 {len(districts)} 个区")).to_be_visible()
     screenshots.take(page, "1-signed-in")
 
-    # a click on a district goes down to its streets (the map has water and islands: try a few spots)
-    name, count = _drill_down(page)
-    code = next(code for code, district in districts.items() if district == name)
+    # a report in the district under a spot of the map: its colour and tooltip follow the API's figures
+    x, y, said = _spot_on_an_area(page)
+    name = said.split("\n")[0]
+    code = next(code for code, district in districts.items() if district["name"] == name)
+    center = districts[code]["center"]
+    reported = api.post("/api/v1/public/cases", json={"title": "人行道破损", "lon": center[0], "lat": center[1]})
+    assert reported.status_code == 201, reported.text
+    figures = next(area for area in api.get("/api/v1/dashboard/areas", params={"parent": "310000"},
+                                            headers=operator).json()["areas"] if area["code"] == code)
+    assert figures["open"] >= 1
+    wanted = [name, f"未结案件: {figures['open']}", f"超期案件: {figures['overdue']}",
+              f"活动预警: {figures['warnings_active']}"]
+    assert _tooltip_at(page, x, y, wanted) == wanted
+    screenshots.take(page, "2-figures")
+
+    # a click there goes down to the district's streets
+    page.mouse.click(x, y)
     streets = api.get("/api/v1/public/areas", params={"level": "street", "parent": code}).json()["total"]
-    assert count == streets > 0
+    assert streets > 0
+    expect(page.locator(".map-panel h2")).to_have_text(f"{name} {streets} 个街镇")
     expect(page.get_by_role("navigation", name="下钻路径")).to_contain_text("全市区域")
-    screenshots.take(page, "2-district")
+    screenshots.take(page, "3-district")
 
     # a reading over a rule's threshold: the warning comes down the stream to the feed and the counter
     lon, lat, _ = served_city.inside
@@ -126,7 +154,7 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     expect(warning).to_contain_text("告警中")
     expect(page.locator("[data-counter=warnings_active] .value")).to_have_text(str(warnings_before + 1),
                                                                             timeout=LIVE_WAIT_MS)
-    screenshots.take(page, "3-warning")
+    screenshots.take(page, "4-warning")
 
     warning.get_by_role("button").click()
     drawer = page.get_by_role("dialog", name="预警详情")
@@ -134,6 +162,6 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     expect(drawer).to_contain_text("water_level")
     expect(drawer).to_contain_text("4.6")
     expect(drawer).to_be_in_viewport(ratio=1)  # slid in: the screenshot shows it whole
-    screenshots.take(page, "4-details")
+    screenshots.take(page, "5-details")
     page.close()
     api.close()
