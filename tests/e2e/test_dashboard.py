@@ -1,7 +1,8 @@
 """The city dashboard on a served demo city: a city operator signs in; the counters equal the API's own
 figures for that user; a district's tooltip follows the API's figures when a case is reported in it,
-and a click on it drills down to its streets; a reading that breaks a rule brings a warning to the
-live feed (and the active-warnings counter up) without a reload; clicking the warning opens its details."""
+and a click on it drills down to its streets and its counters, and back; a reading that breaks a rule
+brings a warning to the live feed (and the active-warnings counter up) without a reload; clicking the
+warning opens its details."""
 
 from __future__ import annotations
 
@@ -131,8 +132,21 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     streets = api.get("/api/v1/public/areas", params={"level": "street", "parent": code}).json()["total"]
     assert streets > 0
     expect(page.locator(".map-panel h2")).to_have_text(f"{name} {streets} 个街镇")
-    expect(page.get_by_role("navigation", name="下钻路径")).to_contain_text("全市区域")
+    # the counters are then the district's, as the API counts them
+    expect(page.get_by_text(f"当前区域：{name}")).to_be_visible()
+    district = api.get("/api/v1/dashboard/summary", params={"area": code}, headers=operator).json()["counts"]
+    assert district["reported_today"] >= 1
+    for key in COUNTERS:
+        expect(page.locator(f"[data-counter={key}] .value")).to_have_text(str(district[key]))
     screenshots.take(page, "3-district")
+
+    # back to the whole city: its counters again
+    page.get_by_role("navigation", name="下钻路径").get_by_role("button", name="全市区域").click()
+    expect(page.locator(".map-panel h2")).to_have_text(f"全市区域 {len(districts)} 个区")
+    expect(page.get_by_text("当前区域：上海市")).to_be_visible()
+    counts = api.get("/api/v1/stream", headers=operator).json()["counts"]
+    for key in COUNTERS:
+        expect(page.locator(f"[data-counter={key}] .value")).to_have_text(str(counts[key]))
 
     # a reading over a rule's threshold: the warning comes down the stream to the feed and the counter
     lon, lat, _ = served_city.inside
