@@ -126,7 +126,7 @@ def served_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedCity
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # its sync API keeps an event loop running in the thread: end it with e2e
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         _missing(f"no chromium at {CHROMIUM}; `make test` installs Debian's (apt-get install chromium)")
