@@ -196,6 +196,7 @@ class ReadingsConsumer:
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect, client.on_disconnect, client.on_message = (self._on_connect, self._on_disconnect,
                                                                       self._on_message)
+        client.on_subscribe = self._on_subscribe
         return client
 
     def start(self) -> None:
@@ -217,6 +218,8 @@ class ReadingsConsumer:
         self.client.loop_stop()
 
     def wait_connected(self, timeout: float) -> bool:
+        """Whether the consumer is connected and the broker has acknowledged its subscriptions within
+        ``timeout`` s: from then on, what devices publish reaches it (before, a new session misses it)."""
         return self._connected.wait(timeout)
 
     def _on_connect(self, client: paho.Client, _userdata: object, _flags: object, reason: Any,
@@ -227,9 +230,16 @@ class ReadingsConsumer:
         with self._lock:
             self._connection += 1
         client.subscribe([(subscription, 1) for subscription in self.subscriptions])
-        self._connected.set()
         log.info("consuming %s from %s:%d as %s", ", ".join(self.subscriptions), self.broker.host, self.broker.port,
                  self.client_id)
+
+    def _on_subscribe(self, _client: paho.Client, _userdata: object, _mid: int, reasons: list[Any],
+                      _properties: object) -> None:
+        refused = [reason for reason in reasons if reason.is_failure]
+        if refused:
+            log.warning("MQTT broker %s:%d refused subscriptions: %s", self.broker.host, self.broker.port, refused)
+            return
+        self._connected.set()
 
     def _on_disconnect(self, _client: paho.Client, _userdata: object, _flags: object, reason: Any,
                        _properties: object) -> None:

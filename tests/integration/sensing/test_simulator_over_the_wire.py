@@ -70,6 +70,7 @@ def test_published_readings_are_stored_and_a_spike_opens_its_case(scratch_store:
                                      subscriptions=[f"cityops/devices/{g.code}/readings" for g in gauges],
                                      ingest=partial(service.ingest, cases=alerting.CaseIntake.from_settings(settings)))
     consumer.start()
+    assert consumer.wait_connected(10), "the consumer did not subscribe"  # what comes before, it would miss
     sender = simulate_fleet.MqttSender(broker, client_id=f"cityops-test-sim-{suffix}")
     try:
         leak = Fault(FaultKind.spike, START, START + timedelta(minutes=3))
