@@ -16,17 +16,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from readings import drop_store, fresh_store
-from shapely.geometry import box
+from readings import drop_store, fresh_store, gauge_city
 from sqlalchemy import distinct, func, insert, select
 
 from cityops.db import make_engine, unit_of_work
-from cityops.geo import service as geo_service
-from cityops.geo.levels import AreaLevel
 from cityops.org import service as org_service
 from cityops.org.access import Principal
 from cityops.sensing import alerting, quality_service
-from cityops.sensing import devices as registry
 from cityops.sensing.models import Device, HourRollup, WarningRow
 
 RULE = {"kind": "threshold", "metric": "water_level", "scope": {"device_type": "wl"},
@@ -38,13 +34,7 @@ def seed(store: str, devices: int, start: datetime, days: int) -> Principal:
     every fifth gauge, half of them closed as false alarms; returns a city administrator."""
     engine = make_engine(store)
     with unit_of_work(engine) as session:
-        city = geo_service.create_area(session, code="990000", name="测试市", level=AreaLevel.city, parent=None,
-                                       geometry=box(121.0, 31.0, 121.4, 31.2), origin="bench")
-        locator = geo_service.build_locator(session, boundary_distance_m=30)
-        registry.create_device_type(session, code="wl", name="水位计", metrics={"water_level": "m"})
-        csv = "code,name,type,lon,lat\n" + "".join(
-            f"D{i:06d},gauge {i},wl,{121.0 + 0.4 * (i + 0.5) / devices:.6f},31.1\n" for i in range(devices))
-        registry.import_csv(session, data=csv, locator=locator, actor=None, origin="bench")
+        city = gauge_city(session, devices, metrics={"water_level": "m"})
         admin = org_service.principal_of_user(session, org_service.create_user(
             session, username="admin", display_name="admin", password="bench-password-1", area_code=city.code,
             roles=["administrator"], origin="bench"))

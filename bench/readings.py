@@ -25,11 +25,13 @@ import httpx
 import orjson
 from shapely.geometry import box
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from cityops.bulk import sqlite_utc
 from cityops.db import make_engine, migrate, unit_of_work
 from cityops.geo import service as geo_service
 from cityops.geo.levels import AreaLevel
+from cityops.geo.models import Area
 from cityops.org import service as org_service
 from cityops.sensing import devices as registry
 from cityops.sensing import store as readings_store
@@ -62,17 +64,23 @@ def drop_store(url: str | None, store: str) -> None:
     admin.dispose()
 
 
+def gauge_city(session: Session, devices: int, *, metrics: dict[str, str]) -> Area:
+    """A one-area test city with ``devices`` gauges (D000000 …) of type ``wl`` along one line."""
+    city = geo_service.create_area(session, code="990000", name="测试市", level=AreaLevel.city, parent=None,
+                                   geometry=box(121.0, 31.0, 121.4, 31.2), origin="bench")
+    locator = geo_service.build_locator(session, boundary_distance_m=30)
+    registry.create_device_type(session, code="wl", name="水位计", metrics=metrics)
+    csv = "code,name,type,lon,lat\n" + "".join(
+        f"D{i:06d},gauge {i},wl,{121.0 + 0.4 * (i + 0.5) / devices:.6f},31.1\n" for i in range(devices))
+    registry.import_csv(session, data=csv, locator=locator, actor=None, origin="bench")
+    return city
+
+
 def seed(store: str, devices: int) -> str:
     """A one-street city with ``devices`` gauges; returns a system client's token."""
     engine = make_engine(store)
     with unit_of_work(engine) as session:
-        city = geo_service.create_area(session, code="990000", name="测试市", level=AreaLevel.city, parent=None,
-                                       geometry=box(121.0, 31.0, 121.4, 31.2), origin="bench")
-        locator = geo_service.build_locator(session, boundary_distance_m=30)
-        registry.create_device_type(session, code="wl", name="水位计", metrics={"water_level": "m", "battery": "V"})
-        csv = "code,name,type,lon,lat\n" + "".join(
-            f"D{i:06d},gauge {i},wl,{121.0 + 0.4 * (i + 0.5) / devices:.6f},31.1\n" for i in range(devices))
-        registry.import_csv(session, data=csv, locator=locator, actor=None, origin="bench")
+        city = gauge_city(session, devices, metrics={"water_level": "m", "battery": "V"})
         _, token = org_service.create_api_client(session, name="bench", kind="system", area_code=city.code,
                                                  roles=["system"], origin="bench")
     engine.dispose()

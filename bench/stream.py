@@ -27,15 +27,11 @@ from pathlib import Path
 
 import httpx
 import orjson
-from readings import drop_store, free_port, fresh_store
-from shapely.geometry import box
+from readings import drop_store, free_port, fresh_store, gauge_city
 
 from cityops.db import make_engine, unit_of_work
-from cityops.geo import service as geo_service
-from cityops.geo.levels import AreaLevel
 from cityops.org import service as org_service
 from cityops.sensing import alerting
-from cityops.sensing import devices as registry
 
 PASSWORD = "bench-password-1"
 SECRET = secrets.token_urlsafe(32)
@@ -48,13 +44,7 @@ def seed(store: str, devices: int) -> str:
     """A one-area city with ``devices`` gauges, a city-wide rule, a city operator; returns a system token."""
     engine = make_engine(store)
     with unit_of_work(engine) as session:
-        city = geo_service.create_area(session, code="990000", name="测试市", level=AreaLevel.city, parent=None,
-                                       geometry=box(121.0, 31.0, 121.4, 31.2), origin="bench")
-        locator = geo_service.build_locator(session, boundary_distance_m=30)
-        registry.create_device_type(session, code="wl", name="水位计", metrics={"water_level": "m"})
-        csv = "code,name,type,lon,lat\n" + "".join(
-            f"D{i:06d},gauge {i},wl,{121.0 + 0.4 * (i + 0.5) / devices:.6f},31.1\n" for i in range(devices))
-        registry.import_csv(session, data=csv, locator=locator, actor=None, origin="bench")
+        city = gauge_city(session, devices, metrics={"water_level": "m"})
         people = {role: org_service.create_user(session, username=role, display_name=role, password=PASSWORD,
                                                 area_code=city.code, roles=[role], origin="bench")
                   for role in ("operator", "administrator")}
