@@ -2,7 +2,7 @@
 
 import { reactive } from 'vue'
 
-import { get } from './session'
+import { get } from '../shared/session'
 
 const names = reactive(new Map<string, string>())
 const asked = new Set<string>()

@@ -18,6 +18,8 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
     throw new ApiError(response.status, problem.code ?? `http_${response.status}`,
       problem.detail ?? response.statusText, problem.field)
   }
+  // a DELETE answers 204 with no body
+  if (response.status === 204) return undefined as T
   return (await response.json()) as T
 }
 
