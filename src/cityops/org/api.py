@@ -112,12 +112,14 @@ def get_user(session: DbSession, viewer: Reader, username: str) -> UserOut:
 
 
 @router.patch("/users/{username}", response_model=UserOut, tags=["organisation"],
-              summary="Change a user's name, password, roles or active flag")
+              summary="Change a user's name, password, roles, area, department or active flag")
 def update_user(session: DbSession, manager: UserManager, username: str, body: UserPatch) -> UserOut:
     user = service.get_user(session, username=username, viewer=manager)
     service.update_user(session, user=user, actor=manager, display_name=body.display_name,
                         password=body.password, roles=[r.value for r in body.roles] if body.roles else None,
-                        active=body.active)
+                        active=body.active, area_code=body.area_code,
+                        change_department="department_code" in body.model_fields_set,
+                        department_code=body.department_code or None)
     return _user_out(session, user)
 
 

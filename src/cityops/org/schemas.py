@@ -56,10 +56,15 @@ class UserIn(BaseModel):
 
 
 class UserPatch(BaseModel):
+    """Only the fields given change."""
+
     display_name: str | None = Field(None, min_length=1, max_length=200)
     password: str | None = Field(None, min_length=8, max_length=200)
     roles: list[Role] | None = Field(None, min_length=1)
     active: bool | None = None
+    area_code: str | None = Field(None, min_length=1, max_length=64, description="move the user to this area")
+    department_code: str | None = Field(None, max_length=64,
+                                        description="the user's department; null takes them out of theirs")
 
 
 class DepartmentIn(BaseModel):

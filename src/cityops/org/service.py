@@ -118,9 +118,7 @@ def create_user(session: Session, *, username: str, display_name: str, password:
     department = None
     if department_code is not None:
         department = get_department(session, code=department_code)
-        if not area.path.startswith(geo_service.get_area_by_id(session, area_id=department.area_id).path) \
-                and department.area_id != area.id:
-            raise InvalidInput("the department does not serve the user's area", field="department_code")
+        _require_serves(session, department=department, area=area)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken", code="duplicate_username", field="username")
     user = User(username=username, display_name=display_name, password_hash=hash_password(password),
@@ -131,22 +129,40 @@ def create_user(session: Session, *, username: str, display_name: str, password:
     return user
 
 
+def _require_serves(session: Session, *, department: Department, area: Area) -> None:
+    if not area.path.startswith(geo_service.get_area_by_id(session, area_id=department.area_id).path):
+        raise InvalidInput("the department does not serve the user's area", field="department_code")
+
+
 def update_user(session: Session, *, user: User, actor: Principal, display_name: str | None = None,
-                password: str | None = None, roles: list[str] | None = None,
-                active: bool | None = None) -> User:
+                password: str | None = None, roles: list[str] | None = None, active: bool | None = None,
+                area_code: str | None = None, change_department: bool = False,
+                department_code: str | None = None) -> User:
+    """Change what is given; ``change_department`` with no ``department_code`` takes the user out of
+    their department. Everything is checked before anything changes."""
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    checked_roles = _validated_roles(roles, STAFF_ROLES) if roles is not None else user.roles
+    if active is False and user.id == actor.id and actor.kind == "user":
+        raise InvalidInput("you cannot disable your own account", field="active")
+    area = geo_service.get_area_by_id(session, area_id=user.area_id)
+    if area_code is not None:
+        area = geo_service.get_area(session, code=area_code)
+        require_jurisdiction(actor, area.path, what="area")
+    department = session.get(Department, user.department_id) if user.department_id else None
+    if change_department:
+        department = get_department(session, code=department_code) if department_code else None
+    if department is not None and (area_code is not None or change_department):
+        _require_serves(session, department=department, area=area)
     if display_name is not None:
         user.display_name = display_name
     if password is not None:
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters",
-                               field="password")
         user.password_hash = hash_password(password)
-    if roles is not None:
-        user.roles = _validated_roles(roles, STAFF_ROLES)
+    user.roles = checked_roles
     if active is not None:
-        if not active and user.id == actor.id and actor.kind == "user":
-            raise InvalidInput("you cannot disable your own account", field="active")
         user.active = active
+    user.area_id = area.id
+    user.department_id = department.id if department else None
     session.flush()
     return user
 
