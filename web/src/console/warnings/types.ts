@@ -1,0 +1,67 @@
+/** The API's warning and silence shapes (cityops.sensing.rules_api). */
+
+export const LEVELS = ['blue', 'yellow', 'orange', 'red'] as const
+export type Level = (typeof LEVELS)[number]
+export const STATUSES = ['firing', 'acknowledged', 'resolved', 'false_alarm', 'converted'] as const
+export type WarningStatus = (typeof STATUSES)[number]
+
+export interface WarningEntry {
+  version: number
+  action: string
+  from_status: WarningStatus | null
+  to_status: WarningStatus
+  from_level: Level | null
+  to_level: Level
+  actor_role: string
+  actor_name: string
+  at: string
+  reason: string | null
+  value: number | null
+  case_id: number | null
+}
+
+export interface Warning {
+  id: number
+  rule: string
+  /** the device's code, or the area code of an indicator's series */
+  origin: string
+  metric: string
+  status: WarningStatus
+  level: Level
+  peak_level: Level
+  value: number | null
+  area_code: string
+  fired_at: string
+  updated_at: string
+  closed_at: string | null
+  case_id: number | null
+  entries: WarningEntry[]
+}
+
+export interface WarningPage {
+  items: Warning[]
+  total: number
+  limit: number
+  offset: number
+}
+
+export interface Silence {
+  id: number
+  matchers: Record<string, string>
+  starts_at: string
+  ends_at: string
+  author: string
+  reason: string
+}
+
+/** Where a person may still act on a warning (warnings.TABLE): firing or acknowledged. */
+export function isActive(warning: Warning): boolean {
+  return warning.status === 'firing' || warning.status === 'acknowledged'
+}
+
+/** The levels the warning went through, in order, each once per stay (yellow → orange → red → orange). */
+export function levelHistory(warning: Warning): Level[] {
+  const path: Level[] = []
+  for (const entry of warning.entries) if (path[path.length - 1] !== entry.to_level) path.push(entry.to_level)
+  return path
+}
