@@ -1,9 +1,10 @@
 """Every lifecycle action, over the API, by every role — in the case's jurisdiction and outside it.
 
 The expectation is read off the transition table: a role the table names may take the action on a
-case in one of its source statuses; any other role is refused with 403 ``role_not_allowed``; the same
-role one street over is refused as if the case did not exist (404). A refused move changes nothing:
-not the case's status or version, nor its timeline."""
+case in one of its source statuses, and the case offers it that action (``available_actions``); any
+other role is refused with 403 ``role_not_allowed``; the same role one street over is refused as if
+the case did not exist (404). A refused move changes nothing: not the case's status or version, nor
+its timeline."""
 
 from __future__ import annotations
 
@@ -151,6 +152,8 @@ def test_every_action_is_taken_only_by_its_roles_and_only_in_the_jurisdiction(
         for role in STAFF:
             case_id, primary = _case_ready_for(client, people, action)
             before = _snapshot(client, session, people["op"], case_id)
+            offered = client.get(f"/api/v1/cases/{case_id}", headers=people["inside"][role]).json()
+            assert (action.value in offered["available_actions"]) == (role in rule.roles), (role, action, offered)
             if role not in rule.roles:
                 refused = act(client, people["inside"][role], case_id, action.value, **_body(action, primary))
                 assert refused.status_code == 403, (role, action, refused.text)

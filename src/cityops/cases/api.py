@@ -82,7 +82,7 @@ def _duplicates(session: Session, case: Case, viewer: Principal | None,
     return shown
 
 
-def _detail(session: Session, case: Case, viewer: Principal | None,
+def _detail(session: Session, case: Case, viewer: Principal,
             taken_in: service.IntakeResult | None = None) -> CaseDetail:
     """The case with its assignments, deadlines, duplicate suggestions and timeline; for a case just
     taken in, from what was written (``taken_in``) rather than read back."""
@@ -116,7 +116,9 @@ def _detail(session: Session, case: Case, viewer: Principal | None,
                                          to_status=e.to_status, actor_kind=e.actor_kind, actor_role=e.actor_role,
                                          actor_name=e.actor_name, actor_department=e.actor_department, at=e.at,
                                          reason=e.reason, attachments=e.attachments, data=e.data)
-                                for e in events])
+                                for e in events],
+                      available_actions=list(service.available_actions(viewer, state=service.state_from(events),
+                                                                       at=_now())))
 
 
 def _policy(request: Request, settings: Settings) -> service.IntakePolicy:

@@ -44,7 +44,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cityops.cases import clock, handling, joint
@@ -54,7 +54,8 @@ from cityops.org.roles import Role
 from cityops.times import as_utc
 
 __all__ = ["ACTIONS", "ACTOR_ROLES", "CITIZEN", "DEPARTMENT_ACTIONS", "DERIVED_KEYS", "HANDLERS", "TABLE", "Action",
-           "Actor", "ActorKind", "CaseState", "CaseStatus", "Rule", "TimelineEntry", "apply", "open_case", "replay"]
+           "Actor", "ActorKind", "CaseState", "CaseStatus", "Rule", "TimelineEntry", "apply", "available", "open_case",
+           "replay"]
 
 
 CITIZEN = "citizen"
@@ -254,6 +255,30 @@ def apply(case: CaseState, action: Action, *, actor: Actor, at: datetime, reason
     new = evolve(new, version=case.version + 1, **(_LEAVING if new.status != case.status else {}))
     return new, TimelineEntry(action, case.status, new.status, actor, at, reason, attachments, data | extra,
                               new.version)
+
+
+# What a person may do to a case; intake opens one and rating is the citizen's.
+STAFF_ACTIONS = tuple(action for action in Action if action not in (Action.intake, Action.rate))
+
+
+def available(case: CaseState, actor_for: Callable[[Action], Actor], *, at: datetime) -> tuple[Action, ...]:
+    """The actions an actor may take on ``case`` now, in the table's order: those ``apply`` would
+    accept given the right input. Each is tried with a reason and a later deadline but no other
+    input: one refused for the actor (``PermissionDenied``) or for the case's state (``Conflict``) is
+    not available; one refused only for its missing input (a department, a verdict, a primary case)
+    is. So the answer follows the same checks as the move itself, guards of joint handling, summons
+    and extensions included."""
+    probe = {"until": (at + timedelta(days=365)).isoformat()}
+    allowed = []
+    for action in STAFF_ACTIONS:
+        try:
+            apply(case, action, actor=actor_for(action), at=at, reason="?", data=probe)
+        except (PermissionDenied, Conflict):
+            continue
+        except InvalidInput:
+            pass
+        allowed.append(action)
+    return tuple(allowed)
 
 
 def replay(entries: Sequence[TimelineEntry]) -> CaseState:

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from cityops.cases.channels import Channel
-from cityops.cases.lifecycle import CaseStatus
+from cityops.cases.lifecycle import Action, CaseStatus
 from cityops.geo.coords import Crs
 
 
@@ -134,6 +134,9 @@ class CaseDetail(CaseOut):
     merged_reports: list[MergedReportOut] = Field(description="reports merged into this case, directly or through "
                                                   "a case merged into it, whose reporters follow it")
     timeline: list[EventOut]
+    available_actions: list[Action] = Field(description="the actions you may take on the case now (POST "
+                                            "/cases/{id}/actions/{action}), by your roles, your department and "
+                                            "the case's state; each still needs its input (a reason, a roster …)")
 
 
 class CaseInQueue(CaseOut):

@@ -166,7 +166,18 @@ def deadlines_of(session: Session, *, case: Case) -> list[CaseDeadline]:
 
 def state_of(session: Session, *, case: Case) -> CaseState:
     """The case's state, rebuilt from its timeline."""
-    return lifecycle.replay([_entry_of(row) for row in timeline(session, case=case)])
+    return state_from(timeline(session, case=case))
+
+
+def state_from(rows: Sequence[CaseEvent]) -> CaseState:
+    """A case's state, rebuilt from its timeline rows (in order)."""
+    return lifecycle.replay([_entry_of(row) for row in rows])
+
+
+def available_actions(principal: Principal, *, state: CaseState, at: datetime) -> tuple[Action, ...]:
+    """What ``principal`` may do to a case in ``state`` now, by the same checks as the moves (the
+    caller has already been shown the case, so it lies in their jurisdiction)."""
+    return lifecycle.available(state, lambda action: actor_for(principal, action), at=at)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from cityops.cases.lifecycle import (
     CaseState,
     CaseStatus,
     apply,
+    available,
     open_case,
     replay,
 )
@@ -430,3 +431,61 @@ def test_a_merged_report_is_rated_once_and_an_unmerge_voids_the_rating() -> None
     assert caught.value.code == "already_rated"
     run.do(A.unmerge, "operator", reason="a different pothole")
     assert (run.case.status, run.case.rating) == (S.reported, None)
+
+
+def _available(run: Run, role: str, department: str | None = None) -> set[Action]:
+    return set(available(run.case, lambda _: who(role, department), at=run.clock + timedelta(minutes=1)))
+
+
+def test_the_actions_available_follow_the_role_the_status_and_the_case() -> None:
+    reported = run_to(CaseStatus.reported)
+    assert _available(reported, "operator") == {Action.register, Action.reject, Action.merge}
+    assert _available(reported, "handler", LEAD) == set()
+    assert _available(reported, "inspector") == set()
+
+    dispatched = run_to(CaseStatus.dispatched)
+    assert _available(dispatched, "handler", LEAD) == {Action.acknowledge, Action.return_}
+    # summoned to the case, not on its roster
+    assert _available(dispatched, "handler", SUMMONED) == {Action.report_in}
+    assert _available(dispatched, "handler", OTHER) == set()
+    assert _available(dispatched, "dispatcher") == {Action.summon}
+
+    handled = run_to(CaseStatus.handled)
+    assert _available(handled, "inspector") == {Action.verify}
+    assert _available(handled, "operator") == {Action.verify, Action.close}
+    assert _available(run_to(CaseStatus.closed), "dispatcher") == {Action.reopen}
+    assert _available(run_to(CaseStatus.merged), "operator") == {Action.unmerge}
+
+
+def test_the_actions_available_follow_extensions_deferral_and_joint_handling_in_serial() -> None:
+    run = run_to(CaseStatus.in_progress)
+    assert _available(run, "handler", LEAD) == {Action.return_, Action.report, Action.request_extension}
+    # the assisting department has yet to acknowledge; it cannot ask for more time before it does
+    assert _available(run, "handler", ASSISTING) == {Action.acknowledge, Action.return_}
+    assert _available(run, "dispatcher") == {Action.defer, Action.summon}
+
+    run.do(Action.request_extension, "handler", department=LEAD, reason="parts on order",
+           data={"until": run.later(72)})
+    assert Action.request_extension not in _available(run, "handler", LEAD)
+    assert _available(run, "dispatcher") == {Action.approve_extension, Action.deny_extension, Action.summon}
+    run.do(Action.approve_extension, "dispatcher")
+    run.do(Action.defer, "dispatcher", reason="waiting for the district's budget")
+    assert _available(run, "dispatcher") == {Action.resume, Action.summon}
+    assert Action.request_extension not in _available(run, "handler", LEAD)
+
+    serial = Run()
+    serial.do(Action.register, "operator")
+    serial.do(Action.dispatch, "dispatcher", data={"lead": LEAD, "assisting": [ASSISTING], "mode": "serial"})
+    assert _available(serial, "handler", ASSISTING) == set()
+    serial.do(Action.acknowledge, "handler", department=LEAD)
+    serial.do(Action.report, "handler", department=LEAD, reason="pipe repaired")
+    assert _available(serial, "handler", ASSISTING) == {Action.acknowledge, Action.return_}
+
+
+def test_available_actions_leave_the_case_as_it_was() -> None:
+    run = run_to(CaseStatus.in_progress)
+    before = run.case
+    for role in ("operator", "dispatcher", "inspector", "administrator", "leader"):
+        _available(run, role)
+    _available(run, "handler", LEAD)
+    assert run.case == before
