@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-secret-change-me"
 DEV_DEMO_PASSWORD = "cityops-demo"
+DEMO_CLASSIFIER_MODEL = Path("classifier") / "demo-categories.model"
+"""Where `cityops demo` writes the demo city's category-suggestion model, under data_dir."""
 
 
 class Settings(BaseSettings):
@@ -36,8 +38,12 @@ class Settings(BaseSettings):
                                           "\"window_h\": 6}}")
     duplicate_auto_merge_score: float = Field(0.75, ge=0, le=1.01, description="merge at or above this score "
                                               "(1.01: never merge automatically)")
-    classifier_model: Path | None = Field(None, description="a model from `cityops classifier train`; "
-                                          "reports without a category then get suggestions")
+    classifier_model: Path | None = Field(
+        None, description="the category-suggestion model (a file from `cityops classifier train`): citizens get "
+                          "suggestions as they type, and reports without a category get them at intake. When unset, "
+                          "the demo city's model that `cityops demo` writes (data_dir/classifier/"
+                          "demo-categories.model) if that file exists when the settings are read (at start); "
+                          "a model set here always wins. No model: no suggestions")
     supervision_limit: str = Field("1wd", description="deadline of a supervision (督办) of an overdue step")
     sweep_interval_s: float = Field(30.0, ge=0, description="seconds between in-process rounds of background "
                                     "jobs (sweeper, notifications, webhooks); 0: none — run `cityops worker`")
@@ -74,6 +80,12 @@ class Settings(BaseSettings):
                 raise ValueError("CITYOPS_SECRET_KEY must be set to a random value of 32+ characters")
             if self.demo_password == DEV_DEMO_PASSWORD:
                 raise ValueError("CITYOPS_DEMO_PASSWORD must not be the development default")
+        return self
+
+    @model_validator(mode="after")
+    def _default_classifier_model(self) -> Settings:
+        if self.classifier_model is None and (self.data_dir / DEMO_CLASSIFIER_MODEL).is_file():
+            self.classifier_model = self.data_dir / DEMO_CLASSIFIER_MODEL
         return self
 
     @property

@@ -91,12 +91,14 @@ class CategoryModel:
     """A trained model: ``suggest`` ranks its labels for one text, best first, with probabilities."""
 
     def __init__(self, pipeline: Pipeline, *, settings: ModelSettings, examples: dict[str, int],
-                 left_out: dict[str, int], sklearn_version: str) -> None:
+                 left_out: dict[str, int], sklearn_version: str, source: dict | None = None) -> None:
         self.pipeline = pipeline
         self.settings = settings
         self.examples = examples
         self.left_out = left_out
         self.sklearn_version = sklearn_version
+        self.source = dict(source or {})
+        """What the model was trained on, as its maker describes it (kept in the file's header)."""
 
     @property
     def labels(self) -> list[str]:
@@ -265,8 +267,9 @@ def save(model: CategoryModel, path: Path) -> None:
     """Write ``model`` to ``path`` (atomically): a magic line, a JSON header, then the pickled pipeline."""
     header = {"format": FORMAT_VERSION, "sklearn": model.sklearn_version, "settings": asdict(model.settings),
               "labels": model.labels, "examples": model.examples, "left_out": model.left_out,
-              "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
+              "source": model.source, "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
     partial = path.with_name(path.name + ".partial")
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with partial.open("wb") as out:
             out.write(MAGIC + json.dumps(header, ensure_ascii=False).encode() + b"\n")
@@ -310,7 +313,18 @@ def load(path: Path) -> CategoryModel:
         warnings.warn(f"{path} was trained with scikit-learn {header.get('sklearn')}, this is "
                       f"{sklearn.__version__}; retrain it if suggestions look wrong", stacklevel=2)
     return CategoryModel(pipeline, settings=ModelSettings(**header["settings"]), examples=header["examples"],
-                         left_out=header["left_out"], sklearn_version=header["sklearn"])
+                         left_out=header["left_out"], sklearn_version=header["sklearn"],
+                         source=header.get("source") or {})
+
+
+def header_of(path: Path) -> dict:
+    """The header of the model file at ``path``, without reading its payload or importing scikit-learn;
+    InvalidFile when the file is not a model (or is damaged before its payload), FileNotFoundError
+    when there is no file."""
+    with path.open("rb") as handle:
+        head = handle.read(len(MAGIC))
+        line = handle.readline(1 << 20) if head == MAGIC else b""
+    return read_header(head + line, name=str(path))[0]
 
 
 @dataclass(frozen=True)

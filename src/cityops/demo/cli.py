@@ -1,7 +1,9 @@
-"""`cityops demo [--city shanghai|nanjing]`: load a demo city (idempotent) and print its logins."""
+"""`cityops demo [--city shanghai|nanjing]`: load a demo city (idempotent), train its category-suggestion
+model when the data directory lacks a current one, and print its logins."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +13,7 @@ from rich.table import Table
 
 from cityops.config import DEV_DEMO_PASSWORD, Settings, get_settings
 from cityops.db import get_engine, migrate, unit_of_work
+from cityops.demo import classifier as demo_classifier
 from cityops.demo import service
 from cityops.demo.catalogue import CITIES
 from cityops.errors import CityOpsError
@@ -28,7 +31,8 @@ def password_notice(settings: Settings) -> str:
 def demo(
     city: Annotated[str, typer.Option(help=f"which city: {', '.join(CITIES)}")] = "shanghai",
 ) -> None:
-    """Load the demo city into the store, or show it when it is already loaded."""
+    """Load the demo city into the store, or show it when it is already loaded; train the demo's
+    category-suggestion model into the data directory unless a current one is there."""
     settings = get_settings()
     console.print(password_notice(settings))
     engine = get_engine(settings)
@@ -49,6 +53,20 @@ def demo(
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from exc
     print_summary(summary)
+    print_model(demo_classifier.ensure(settings.data_dir), settings)
+
+
+def print_model(made: demo_classifier.DemoModel, settings: Settings) -> None:
+    if made.trained:
+        console.print(f"[green]trained the category-suggestion model in {made.seconds:.1f} s[/green] "
+                      f"({made.categories} categories, {made.examples} examples from the shipped phrases): "
+                      f"{made.path}", soft_wrap=True)
+    else:
+        console.print(f"the category-suggestion model is up to date: {made.path}", soft_wrap=True)
+    chosen = settings.classifier_model
+    if chosen is not None and Path(chosen).resolve() != made.path.resolve():
+        console.print(f"[yellow]CITYOPS_CLASSIFIER_MODEL is set to {chosen}: the server suggests categories with "
+                      "that model, not the demo's[/yellow]", soft_wrap=True)
 
 
 def print_summary(summary: service.DemoSummary) -> None:
