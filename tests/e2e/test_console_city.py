@@ -1,0 +1,311 @@
+"""The console's city pages on a served demo city, against the API's own answers.
+
+Warnings board: a rule on a device type of its own and readings over it raise warnings in a street;
+the street's operator sees on the board exactly the warnings (ids, levels, statuses) and the per-status
+counts the API lists; acknowledges one on the screen and the API has it acknowledged; closing one as a
+false alarm without a reason shows the API's reason error and leaves the warning as it was; a silence
+set on the screen is the API's and ends from the screen; a warning raised while the board is open
+appears on it from the live stream, without a reload.
+
+Devices page: the table's rows are the API's devices for the chosen type; the map's legend counts
+them by health; a device's details show the API's latest values, and maintenance on and off
+round-trips through the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.e2e.conftest import Screenshots, ServedCity
+from tests.factories import PASSWORD
+
+LAPTOP = {"viewport": {"width": 1366, "height": 768}}
+WALL = {"viewport": {"width": 1920, "height": 1080}}
+LIVE_WAIT_MS = 30_000
+TYPE = "e2e_city_gauge"
+RULE = "e2e-city-water"
+LEVEL_NAMES = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
+STATUS_NAMES = {"firing": "告警中", "acknowledged": "已确认", "resolved": "已恢复", "false_alarm": "误报关闭",
+                "converted": "已转案件"}
+
+
+@dataclass(frozen=True)
+class Sensors:
+    api: httpx.Client
+    admin: dict[str, str]
+    operator: dict[str, str]
+    devices: tuple[str, ...]
+    """The first three have fired; the fourth is kept quiet for the live test."""
+
+    def send(self, device: str, value: float, *, ago_s: int = 0) -> None:
+        ts = (datetime.now(UTC) - timedelta(seconds=ago_s)).isoformat()
+        sent = self.api.post("/api/v1/readings", headers=self.admin,
+                             json=[{"device": device, "metric": "water_level", "ts": ts, "value": value}])
+        assert sent.status_code == 200 and sent.json()["accepted"] == 1, sent.text
+
+    def warnings(self, **params: str) -> dict:
+        listed = self.api.get("/api/v1/warnings", headers=self.operator, params={"limit": 100, **params})
+        assert listed.status_code == 200, listed.text
+        return listed.json()
+
+    def warning_of(self, device: str) -> dict:
+        return next(w for w in self.warnings()["items"] if w["origin"] == device and w["rule"] == RULE)
+
+
+def _signed_in(api: httpx.Client, username: str) -> dict[str, str]:
+    token = api.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+def sensors(served_city: ServedCity) -> Iterator[Sensors]:
+    """Four gauges of a type of their own in the street of the street's staff, and a rule on that type
+    (nothing else reads it); three gauges have broken it: yellow then orange, red, and yellow."""
+    if not served_city.demo:
+        pytest.skip("the test city has no administrator; the demo city has")
+    api = httpx.Client(base_url=served_city.url, timeout=30)
+    admin = _signed_in(api, "admin.city")
+    operator = _signed_in(api, served_city.staff("operator"))
+    created = api.post("/api/v1/device-types", headers=admin, json={
+        "code": TYPE, "name": "河道水位计（浏览器测试）", "metrics": {"water_level": "m", "battery": "V"}})
+    assert created.status_code == 201, created.text
+    lon, lat, _ = served_city.street
+    codes = tuple(f"E2E-CITY-{n}" for n in range(1, 5))
+    for n, code in enumerate(codes):
+        device = api.post("/api/v1/devices", headers=admin, json={
+            "code": code, "name": f"测试水位计{n + 1}号", "type": TYPE, "lon": lon + 0.0003 * n, "lat": lat})
+        assert device.status_code == 201, device.text
+    rule = api.post("/api/v1/rules", headers=admin, json={
+        "code": RULE, "name": "测试河道水位超限", "definition": {
+            "kind": "threshold", "metric": "water_level", "scope": {"device_type": TYPE},
+            "levels": [{"level": "yellow", "fire_at": 3.0, "clear_at": 2.8},
+                       {"level": "orange", "fire_at": 4.0, "clear_at": 3.7},
+                       {"level": "red", "fire_at": 5.0, "clear_at": 4.6}]}})
+    assert rule.status_code == 201, rule.text
+    found = Sensors(api=api, admin=admin, operator=operator, devices=codes)
+    found.send(codes[0], 3.3, ago_s=120)
+    found.send(codes[0], 4.4, ago_s=60)
+    found.send(codes[1], 5.6, ago_s=60)
+    found.send(codes[2], 3.1, ago_s=30)
+    ours = [w for w in found.warnings(rule=RULE)["items"]]
+    assert sorted((w["origin"], w["level"]) for w in ours) == [
+        (codes[0], "orange"), (codes[1], "red"), (codes[2], "yellow")], ours
+    yield found
+    api.close()
+
+
+def _sign_in(page: Page, username: str, path: str) -> None:
+    page.goto(f"/console/{path}")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def _clear(select: Locator) -> None:
+    """Empty an Element Plus select with its clear button (shown while the pointer is over it)."""
+    select.hover()
+    select.locator(".el-select__clear").click()
+
+
+def _row(page: Page, warning_id: int) -> Locator:
+    return page.locator(f"tr[data-warning='{warning_id}']")
+
+
+def _board_equals_the_api(page: Page, sensors: Sensors) -> list[dict]:
+    """The board (all statuses) shows the API's warnings in its order, with their levels and statuses,
+    and each status's count is the API's."""
+    listed = sensors.warnings()
+    rows = page.locator("tr[data-warning]")
+    expect(rows).to_have_count(len(listed["items"]), timeout=LIVE_WAIT_MS)
+    expect(page.locator(".board .total")).to_have_text(f"共 {listed['total']} 条")
+    assert [int(r) for r in rows.evaluate_all("rows => rows.map(r => r.dataset.warning)")] == [
+        w["id"] for w in listed["items"]]
+    for warning in listed["items"]:
+        row = _row(page, warning["id"])
+        expect(row.locator("[data-level]").first).to_have_attribute("data-level", warning["level"])
+        expect(row.locator("[data-level]").first).to_have_text(LEVEL_NAMES[warning["level"]])
+        expect(row.locator("td.status")).to_have_text(STATUS_NAMES[warning["status"]])
+    expect(page.locator(".status-tabs [data-status=all] .count")).to_have_text(str(listed["total"]))
+    for status in STATUS_NAMES:
+        expect(page.locator(f".status-tabs [data-status={status}] .count")).to_have_text(
+            str(sensors.warnings(status=status, limit="1")["total"]))
+    return listed["items"]
+
+
+def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: Sensors,
+                            screenshots: Screenshots) -> None:
+    page = browser.new_page(base_url=served_city.url, locale="zh-CN", **LAPTOP)
+    _sign_in(page, served_city.staff("operator"), "warnings")
+    expect(page.get_by_role("heading", name="预警看板")).to_be_visible()
+    expect(page.locator(".live")).to_have_text("实时", timeout=LIVE_WAIT_MS)
+    _board_equals_the_api(page, sensors)
+    rising = sensors.warning_of(sensors.devices[0])
+    assert [e["to_level"] for e in rising["entries"]] == ["yellow", "orange"]
+    expect(_row(page, rising["id"])).to_contain_text("黄色→橙色")
+    expect(_row(page, rising["id"])).to_contain_text("测试水位计1号")
+    screenshots.take(page, "1-board")
+
+    # the level filter is the API's
+    page.get_by_label("级别", exact=True).click()
+    page.get_by_role("option", name="红色预警（Ⅰ级）").click()
+    red = sensors.warnings(level="red")["items"]
+    expect(page.locator("tr[data-warning]")).to_have_count(len(red))
+    assert [int(r) for r in page.locator("tr[data-warning]").evaluate_all(
+        "rows => rows.map(r => r.dataset.warning)")] == [w["id"] for w in red]
+    _clear(page.locator(".filters .el-select").first)
+    expect(page.locator("tr[data-warning]")).to_have_count(len(sensors.warnings()["items"]))
+
+    # acknowledge on the screen: the API has it acknowledged
+    row = _row(page, rising["id"])
+    row.get_by_role("button", name="确认").click()
+    expect(page.get_by_text(f"预警 {rising['id']} 已确认")).to_be_visible()
+    expect(row.locator("td.status")).to_have_text("已确认")
+    assert sensors.warning_of(sensors.devices[0])["status"] == "acknowledged"
+    expect(row.get_by_role("button", name="确认")).to_have_count(0)
+
+    # close as a false alarm without a reason: the API's reason error, and the warning as it was
+    red_warning = sensors.warning_of(sensors.devices[1])
+    refused = sensors.api.post(f"/api/v1/warnings/{red_warning['id']}/false-alarm", headers=sensors.operator,
+                               json={"reason": ""})
+    assert refused.status_code == 422 and refused.json()["field"] == "reason", refused.text
+    _row(page, red_warning["id"]).get_by_role("button", name="误报关闭").click()
+    dialog = page.get_by_role("dialog", name=f"误报关闭预警 {red_warning['id']}")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="提交").click()
+    expect(dialog.get_by_role("alert")).to_have_text(f"出错了：{refused.json()['detail']}")
+    expect(dialog.get_by_text("请填写误报原因")).to_be_visible()
+    expect(dialog.get_by_label("误报原因")).to_have_attribute("aria-invalid", "true")
+    screenshots.take(page, "2-false-alarm-needs-a-reason")
+    assert sensors.warning_of(sensors.devices[1]) == red_warning
+    dialog.get_by_role("button", name="取消").click()
+    expect(dialog).to_be_hidden()
+    expect(_row(page, red_warning["id"]).locator("td.status")).to_have_text("告警中")
+
+    # a silence for the red gauge: the API's, listed, and ended from the screen
+    _row(page, red_warning["id"]).get_by_role("button", name="静默").click()
+    dialog = page.get_by_role("dialog", name="静默预警通知")
+    dialog.get_by_label("静默原因").fill("现场抢修，已通知水务")
+    dialog.get_by_role("button", name="提交").click()
+    expect(dialog).to_be_hidden()
+    silences = [s for s in sensors.api.get("/api/v1/silences", headers=sensors.operator).json()
+                if s["matchers"] == {"rule": RULE, "origin": sensors.devices[1]}]
+    assert len(silences) == 1 and silences[0]["reason"] == "现场抢修，已通知水务", silences
+    span = datetime.fromisoformat(silences[0]["ends_at"]) - datetime.fromisoformat(silences[0]["starts_at"])
+    assert timedelta(hours=3, minutes=59) < span <= timedelta(hours=4, minutes=1)
+    listed = page.locator(f"[data-silence='{silences[0]['id']}']")
+    expect(listed).to_contain_text(sensors.devices[1])
+    screenshots.take(page, "3-silenced")
+    listed.get_by_role("button", name=f"结束静默 {silences[0]['id']}").click()
+    expect(listed).to_have_count(0)
+    assert all(s["id"] != silences[0]["id"]
+               for s in sensors.api.get("/api/v1/silences", headers=sensors.operator).json())
+
+    # the details: the API's history, level by level, and the readings around it
+    _row(page, rising["id"]).get_by_role("button", name="详情").click()
+    drawer = page.get_by_role("dialog", name="预警详情")
+    expect(drawer).to_be_visible()
+    history = sensors.warning_of(sensors.devices[0])["entries"]
+    expect(drawer.locator(".history li")).to_have_count(len(history))
+    assert [e["action"] for e in history] == ["fire", "change_level", "acknowledge"]
+    expect(drawer.locator(".history li[data-action=acknowledge]")).to_contain_text(
+        f"{history[-1]['actor_name']}（受理员）")
+    expect(drawer.locator(".series figcaption")).to_have_text("2 个读数，最低 3.3，最高 4.4")
+    screenshots.take(page, "4-details")
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+
+    # a warning raised while the board is open comes from the stream, without a reload
+    page.evaluate("window.__stillTheSamePage = true")
+    sensors.send(sensors.devices[3], 4.2)
+    raised = sensors.warning_of(sensors.devices[3])
+    row = _row(page, raised["id"])
+    expect(row).to_be_visible(timeout=LIVE_WAIT_MS)
+    expect(row.locator("[data-level]").first).to_have_text("橙色")
+    expect(row).to_contain_text("有更新")
+    assert page.evaluate("window.__stillTheSamePage") is True
+    _board_equals_the_api(page, sensors)
+    screenshots.take(page, "5-live")
+    page.close()
+
+    wall = browser.new_page(base_url=served_city.url, locale="zh-CN", **WALL)
+    _sign_in(wall, served_city.staff("operator"), "warnings")
+    _board_equals_the_api(wall, sensors)
+    screenshots.take(wall, "6-wall")
+    wall.close()
+
+
+def test_the_devices_page(browser: Browser, served_city: ServedCity, sensors: Sensors,
+                          screenshots: Screenshots) -> None:
+    page = browser.new_page(base_url=served_city.url, locale="zh-CN", **LAPTOP)
+    _sign_in(page, "admin.city", "devices")
+    expect(page.get_by_role("heading", name="感知设备")).to_be_visible()
+    page.get_by_label("设备类型").click()
+    page.get_by_role("option", name=f"河道水位计（浏览器测试）（{TYPE}）").click()
+
+    listed = sensors.api.get("/api/v1/devices", headers=sensors.admin, params={"type": TYPE, "limit": 50}).json()
+    assert listed["total"] == len(sensors.devices)
+    rows = page.locator("tr[data-device]")
+    expect(rows).to_have_count(listed["total"])
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.device)") == [d["code"] for d in listed["items"]]
+    health = {"online": 0, "offline": 0, "maintenance": 0, "retired": 0}
+    for device in listed["items"]:
+        state = "maintenance" if device["status"] == "maintenance" else "online" if device["online"] else "offline"
+        health[state] += 1
+        row = page.locator(f"tr[data-device='{device['code']}']")
+        expect(row).to_contain_text(device["name"])
+        expect(row.locator("[data-health]")).to_have_attribute("data-health", state)
+    for state, count in health.items():
+        expect(page.locator(f"[data-legend={state}] dd")).to_have_text(str(count))
+    expect(page.locator(".map-panel canvas").first).to_be_visible()
+    screenshots.take(page, "1-devices")
+
+    # the online filter is the API's too
+    page.get_by_label("在线", exact=True).click()
+    page.get_by_role("option", name="离线").click()
+    offline = sensors.api.get("/api/v1/devices", headers=sensors.admin,
+                              params={"type": TYPE, "online": "false"}).json()["items"]
+    expect(rows).to_have_count(len(offline))
+    _clear(page.locator(".filters .el-select").nth(2))
+    expect(rows).to_have_count(listed["total"])
+
+    # the details: the API's latest values; maintenance on and off through the API
+    code = sensors.devices[0]
+    page.get_by_role("button", name="测试水位计1号 的详情").click()
+    drawer = page.get_by_role("dialog", name="设备详情 · 测试水位计1号")
+    expect(drawer).to_be_visible()
+    detail = sensors.api.get(f"/api/v1/devices/{code}", headers=sensors.admin).json()
+    latest = {value["metric"]: value for value in detail["latest"]}
+    assert latest["water_level"]["value"] == 4.4
+    expect(drawer.locator("tr[data-metric=water_level] .value")).to_contain_text("4.4 m")
+    expect(drawer.locator(".series figcaption")).to_have_text("2 个读数，最低 3.3，最高 4.4")
+
+    drawer.get_by_role("button", name="进入维护").click()
+    expect(page.get_by_text(f"{code} 已进入维护")).to_be_visible()
+    assert sensors.api.get(f"/api/v1/devices/{code}", headers=sensors.admin).json()["status"] == "maintenance"
+    expect(page.locator(f"tr[data-device='{code}'] [data-health]")).to_have_text("维护中")
+    expect(page.locator("[data-legend=maintenance] dd")).to_have_text("1")
+    screenshots.take(page, "2-maintenance")
+    drawer.get_by_role("button", name="结束维护").click()
+    expect(page.get_by_text(f"{code} 已结束维护")).to_be_visible()
+    assert sensors.api.get(f"/api/v1/devices/{code}", headers=sensors.admin).json()["status"] == "active"
+    expect(page.locator(f"tr[data-device='{code}'] [data-health]")).not_to_have_text("维护中")
+    page.keyboard.press("Escape")
+    page.close()
+
+    # the street's operator reads the registry but may not put a device in maintenance (the API's rule)
+    page = browser.new_page(base_url=served_city.url, locale="zh-CN", **LAPTOP)
+    _sign_in(page, served_city.staff("operator"), "devices")
+    page.get_by_role("button", name="测试水位计1号 的详情").click()
+    drawer = page.get_by_role("dialog", name="设备详情 · 测试水位计1号")
+    expect(drawer.locator("tr[data-metric=water_level]")).to_be_visible()
+    expect(drawer.get_by_role("button", name="进入维护")).to_have_count(0)
+    refused = sensors.api.patch(f"/api/v1/devices/{code}", headers=sensors.operator, json={"status": "maintenance"})
+    assert refused.status_code == 403, refused.text
+    page.close()
