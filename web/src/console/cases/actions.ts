@@ -1,0 +1,132 @@
+/** What each case action asks for, as the API's rules state it (cityops.cases.lifecycle TABLE,
+ * cases.handling, cases.clock), and the body of POST /api/v1/cases/{id}/actions/{action} built from
+ * a filled form. Which actions a user may take is the API's judgement (`available_actions`); this
+ * only says what a form needs, so that a missing reason is marked before it is sent — the API checks
+ * again and its answer is what is shown. */
+
+import type { ActionInput, CaseAction } from './types'
+
+/** A part of an action's form. */
+export type ActionField =
+  | 'roster' // lead department, assisting departments and the mode of joint handling
+  | 'passed' // the verification's outcome
+  | 'primary' // the case a duplicate is merged into
+  | 'until' // the deadline asked for (required)
+  | 'untilOptional' // a deadline that may be given (an approval's own, a deferral's end)
+  | 'summons' // departments summoned, each with the deadline to report in
+  | 'photos'
+  | 'department' // the department a handler acts for, when their account names none
+
+export interface ActionSpec {
+  /** required: the table's requires_reason; ifFailed: a failed verification's */
+  reason: 'required' | 'optional' | 'ifFailed'
+  fields: ActionField[]
+  /** ends or refuses something: its button is marked as such */
+  danger?: boolean
+}
+
+export const ACTION_SPECS: Record<CaseAction, ActionSpec> = {
+  register: { reason: 'optional', fields: [] },
+  reject: { reason: 'required', fields: [], danger: true },
+  merge: { reason: 'required', fields: ['primary'] },
+  unmerge: { reason: 'required', fields: [] },
+  dispatch: { reason: 'optional', fields: ['roster'] },
+  acknowledge: { reason: 'optional', fields: ['department'] },
+  return: { reason: 'required', fields: ['department', 'photos'], danger: true },
+  reassign: { reason: 'required', fields: ['roster'] },
+  report: { reason: 'required', fields: ['department', 'photos'] },
+  verify: { reason: 'ifFailed', fields: ['passed', 'photos'] },
+  close: { reason: 'required', fields: [] },
+  reopen: { reason: 'required', fields: [] },
+  request_extension: { reason: 'required', fields: ['department', 'until'] },
+  approve_extension: { reason: 'optional', fields: ['untilOptional'] },
+  deny_extension: { reason: 'required', fields: [], danger: true },
+  defer: { reason: 'required', fields: ['untilOptional'] },
+  resume: { reason: 'optional', fields: [] },
+  summon: { reason: 'required', fields: ['summons'] },
+  report_in: { reason: 'optional', fields: ['department'] },
+}
+
+/** The order the buttons are shown in: the case's next step first, then the side moves. */
+export const ACTION_ORDER: CaseAction[] = [
+  'register', 'dispatch', 'acknowledge', 'report', 'verify', 'close', 'reassign', 'approve_extension',
+  'report_in', 'merge', 'unmerge', 'request_extension', 'deny_extension', 'summon', 'defer', 'resume', 'reopen',
+  'return', 'reject',
+]
+
+export type JointMode = 'parallel' | 'serial'
+
+export interface SummonsRow {
+  department: string
+  /** a datetime-local value */
+  deadline: string
+}
+
+export interface ActionForm {
+  reason: string
+  passed: boolean | null
+  lead: string
+  assisting: string[]
+  mode: JointMode
+  primary: number | undefined
+  /** a datetime-local value */
+  until: string
+  summons: SummonsRow[]
+  attachments: string[]
+  department: string
+}
+
+export function emptyForm(): ActionForm {
+  return { reason: '', passed: null, lead: '', assisting: [], mode: 'parallel', primary: undefined, until: '',
+    summons: [{ department: '', deadline: '' }], attachments: [], department: '' }
+}
+
+/** The form field that shows a problem the API names by `field` (the data key or the body's). */
+export const FIELD_OF_PROBLEM: Record<string, ActionField | 'reason'> = {
+  reason: 'reason',
+  lead: 'roster',
+  assisting: 'roster',
+  mode: 'roster',
+  passed: 'passed',
+  primary: 'primary',
+  until: 'until',
+  departments: 'summons',
+  attachments: 'photos',
+  department_code: 'department',
+}
+
+/** A datetime-local value (the browser's time zone) as an ISO instant, or undefined when empty. */
+export function instant(local: string): string | undefined {
+  if (!local) return undefined
+  const at = new Date(local)
+  return Number.isNaN(at.getTime()) ? local : at.toISOString()
+}
+
+/** The request body for `action` from its form; `ownDepartment` is the signed-in user's. */
+export function actionBody(action: CaseAction, form: ActionForm, ownDepartment: string | null): ActionInput {
+  const spec = ACTION_SPECS[action]
+  const data: Record<string, unknown> = {}
+  if (spec.fields.includes('roster')) {
+    data.lead = form.lead
+    data.assisting = form.assisting.filter((code) => code !== form.lead)
+    data.mode = form.mode
+  }
+  if (spec.fields.includes('passed')) data.passed = form.passed
+  if (spec.fields.includes('primary')) data.primary = form.primary ?? null
+  if (spec.fields.includes('until') || (spec.fields.includes('untilOptional') && form.until)) {
+    data.until = instant(form.until) ?? null
+  }
+  if (spec.fields.includes('summons')) {
+    data.departments = Object.fromEntries(
+      form.summons.filter((row) => row.department).map((row) => [row.department, instant(row.deadline) ?? null]))
+  }
+  const body: ActionInput = { data }
+  const reason = form.reason.trim()
+  if (reason) body.reason = reason
+  if (spec.fields.includes('photos') && form.attachments.length) body.attachments = [...form.attachments]
+  if (spec.fields.includes('department')) {
+    const department = ownDepartment ?? form.department
+    if (department) body.department_code = department
+  }
+  return body
+}
