@@ -1,0 +1,77 @@
+/** Files from the API (a spreadsheet, a CSV export) saved through the browser: fetched with the bearer
+ * token, which a plain link cannot carry, then handed over as a blob. */
+
+import { ApiError } from '../../shared/api'
+import { authorization, signOut } from '../../shared/session'
+
+/** The file name the answer's Content-Disposition gives, else `fallback`. */
+function fileName(response: Response, fallback: string): string {
+  const disposition = response.headers.get('Content-Disposition') ?? ''
+  const match = /filename="?([^";]+)"?/.exec(disposition)
+  return match ? match[1] : fallback
+}
+
+export function saveBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob)
+  const link = document.createElement('a')
+  link.href = url
+  link.download = name
+  document.body.append(link)
+  link.click()
+  link.remove()
+  // the browser has taken the file once the click is handled
+  setTimeout(() => URL.revokeObjectURL(url), 1000)
+}
+
+/** GET `path` as the signed-in user and save the answer as a file; an error answer becomes an ApiError. */
+export async function downloadFile(path: string, fallbackName: string): Promise<void> {
+  const response = await fetch(path, { headers: authorization() })
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}))
+    if (response.status === 401) signOut()
+    throw new ApiError(response.status, problem.code ?? `http_${response.status}`,
+      problem.detail ?? response.statusText, problem.field)
+  }
+  saveBlob(await response.blob(), fileName(response, fallbackName))
+}
+
+/** One CSV field, quoted when it must be (RFC 4180). */
+function csvField(value: unknown): string {
+  const text = value === null || value === undefined ? '' : String(value)
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+/** A CSV text with a byte-order mark, so spreadsheet programs read the Chinese right. */
+export function toCsv(header: string[], rows: unknown[][]): Blob {
+  const lines = [header, ...rows].map((row) => row.map(csvField).join(','))
+  return new Blob(['\uFEFF', lines.join('\r\n'), '\r\n'], { type: 'text/csv;charset=utf-8' })
+}
+
+/** POST a file as multipart form data (an import) as the signed-in user. */
+export async function uploadFile<T>(path: string, file: File): Promise<T> {
+  const form = new FormData()
+  form.append('file', file)
+  const response = await fetch(path, { method: 'POST', headers: { Accept: 'application/json', ...authorization() },
+    body: form })
+  const body = await response.json().catch(() => ({}))
+  if (!response.ok) {
+    if (response.status === 401) signOut()
+    throw new ImportRefused(response.status, body.code ?? `http_${response.status}`,
+      body.detail ?? response.statusText, body.field, Array.isArray(body.rows) ? body.rows : [])
+  }
+  return body as T
+}
+
+export interface RowProblem {
+  row: number
+  field: string
+  reason: string
+}
+
+/** An import refused as a whole, with every bad row the API named. */
+export class ImportRefused extends ApiError {
+  constructor(status: number, code: string, message: string, field: string | undefined,
+    readonly rows: RowProblem[]) {
+    super(status, code, message, field)
+  }
+}
