@@ -1,0 +1,58 @@
+import { addMessages } from '../messages'
+
+addMessages({
+  'zh-CN': {
+    console: {
+      departmentsAdmin: {
+        title: '部门与城运中心',
+        intro: '处置部门按层级服务一个区域；城运中心是市、区、街镇三级的受理与派遣中心。',
+        departments: '处置部门',
+        centres: '城运中心',
+        createDepartment: '新建部门',
+        createCentre: '新建城运中心',
+        filterLevel: '按层级筛选',
+        filterKind: '按类型筛选',
+        level: '层级',
+        kind: '类型',
+        kindHint: '如 enforcement、greening、street_office',
+        fallback: '属地兜底',
+        fallbackHint: '承接本区域内无人负责的案件',
+        active: '状态',
+        enabled: '在用',
+        disabled: '已停用',
+        areaHint: '先选层级，再选该层级的区域',
+        detail: '部门详情',
+        chain: '所在区域',
+        departmentsTable: '部门列表',
+        centresTable: '城运中心列表',
+      },
+    },
+  },
+  en: {
+    console: {
+      departmentsAdmin: {
+        title: 'Departments and operations centres',
+        intro: 'A department serves one area at its level; operations centres take in and dispatch cases at city, district and street level.',
+        departments: 'Departments',
+        centres: 'Operations centres',
+        createDepartment: 'New department',
+        createCentre: 'New operations centre',
+        filterLevel: 'Filter by level',
+        filterKind: 'Filter by kind',
+        level: 'Level',
+        kind: 'Kind',
+        kindHint: 'e.g. enforcement, greening, street_office',
+        fallback: 'Area fallback',
+        fallbackHint: 'Takes the cases nobody else owns in its area',
+        active: 'Status',
+        enabled: 'In use',
+        disabled: 'Deactivated',
+        areaHint: 'Choose the level first, then an area of that level',
+        detail: 'Department',
+        chain: 'Area',
+        departmentsTable: 'Departments',
+        centresTable: 'Operations centres',
+      },
+    },
+  },
+})
