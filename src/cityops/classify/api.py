@@ -42,7 +42,8 @@ def configured_model(request: Request, settings: Settings) -> classifier.Categor
         try:
             loaded = classifier.load(settings.classifier_model)
         except (OSError, InvalidFile) as exc:
-            reason = exc.detail if isinstance(exc, InvalidFile) else f"{settings.classifier_model}: {exc.strerror or exc}"
+            path = settings.classifier_model
+            reason = exc.detail if isinstance(exc, InvalidFile) else f"{path}: {exc.strerror or exc}"
             log.error("category suggestions are unavailable: %s", reason)
             raise ServiceUnavailable(
                 f"category suggestions are unavailable: {reason}. Train the model again (`cityops demo` writes the "
