@@ -9,7 +9,8 @@ warnings, indicator values …), in the viewer's jurisdiction, over ``GET /api/v
                  payload={"indicator": "water_level_max", "value": 3.2, "at": at.isoformat()})
 
 - ``kind``: a short word, sent as the event's name on the stream (``warning``: a new or changed
-  warning; ``indicator``: a new value of an indicator; more as domains need them).
+  warning; ``indicator``: a new value of an indicator; ``case``: a case taken in or moved, once per
+  intake or action; more as domains need them).
 - ``area_path``: the path of the area the event concerns (``/310000/310101/310101002/``); a viewer
   hears of it when the path lies in their jurisdiction (starts with their area's path).
 - ``payload``: JSON values, enough for a screen to update without asking again (ids and versions,

@@ -1,8 +1,9 @@
 """The live stream (GET /api/v1/stream) over a store whose units of work really commit, on SQLite and
 PostgreSQL: a warning raised by a readings POST reaches the operators whose jurisdiction covers the
-device and no one else; the counters follow; a client resumes after its Last-Event-ID; an event written
-by another process is found by polling; anonymous callers get 401; a bad Last-Event-ID is refused; a
-client that goes away leaves nothing subscribed; without text/event-stream the answer is one JSON page."""
+device and no one else, and so does a case taken in or moved; the counters follow; a client resumes
+after its Last-Event-ID; an event written by another process is found by polling; anonymous callers
+get 401; a bad Last-Event-ID is refused; a client that goes away leaves nothing subscribed; without
+text/event-stream the answer is one JSON page."""
 
 from __future__ import annotations
 
@@ -128,6 +129,34 @@ def test_a_warning_reaches_the_operators_of_its_area_only(live: dict[str, Any]) 
         send(live, "WL-2", 2.0)
         send(live, "WL-1", 2.0)
         assert mine.next(kind("warning"))["data"]["origin"] == "WL-1"  # not WL-2's resolution
+
+
+def test_a_case_taken_in_and_moved_reaches_the_operators_of_its_area_only(live: dict[str, Any]) -> None:
+    with opened(live, "op") as mine, opened(live, "other.op") as theirs:
+        theirs_case = live["client"].post("/api/v1/cases", headers=live["other.op"], json={
+            "channel": "hotline_12345", "title": "隔壁街道的积水", "lon": 121.15, "lat": 31.05})
+        taken = live["client"].post("/api/v1/cases", headers=live["op"], json={
+            "channel": "hotline_12345", "title": "人行道上暴露垃圾", "lon": 121.02, "lat": 31.05})
+        assert taken.status_code == 201 and theirs_case.status_code == 201, (taken.text, theirs_case.text)
+        case = taken.json()
+        # one event for the whole intake, however many steps it took
+        reported = mine.next(kind("case"))["data"]
+        assert (reported["case_id"], reported["tracking_code"], reported["status"], reported["version"]) == (
+            case["id"], case["tracking_code"], case["status"], case["version"])
+        assert reported["action"] == case["timeline"][-1]["action"] and reported["area_code"] == case["area_code"]
+        assert theirs.next(kind("case"))["data"]["case_id"] == theirs_case.json()["id"]
+
+        registered = live["client"].post(f"/api/v1/cases/{case['id']}/actions/register", headers=live["op"], json={})
+        assert registered.status_code == 200, registered.text
+        moved = mine.next(kind("case"))["data"]
+        assert (moved["case_id"], moved["action"], moved["status"], moved["version"]) == (
+            case["id"], "register", "registered", case["version"] + 1)
+        # a refused move announces nothing: the next case event is the rejection of a new report
+        refused = live["client"].post(f"/api/v1/cases/{case['id']}/actions/reject", headers=live["op"], json={})
+        assert refused.status_code == 409, refused.text
+        second = live["client"].post("/api/v1/cases", headers=live["op"], json={
+            "channel": "hotline_12345", "title": "路灯不亮", "lon": 121.03, "lat": 31.06}).json()
+        assert mine.next(kind("case"))["data"]["case_id"] == second["id"]
 
 
 def test_heartbeats_keep_an_idle_stream_alive(live: dict[str, Any]) -> None:

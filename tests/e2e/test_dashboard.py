@@ -119,6 +119,9 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     center = districts[code]["center"]
     reported = api.post("/api/v1/public/cases", json={"title": "人行道破损", "lon": center[0], "lat": center[1]})
     assert reported.status_code == 201, reported.text
+    # the new case comes down the stream to the newest cases, without a reload
+    expect(page.locator(".feed .cases li", has_text=reported.json()["tracking_code"])).to_contain_text(
+        "人行道破损", timeout=LIVE_WAIT_MS)
     figures = next(area for area in api.get("/api/v1/dashboard/areas", params={"parent": "310000"},
                                             headers=operator).json()["areas"] if area["code"] == code)
     assert figures["open"] >= 1

@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, exists, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from cityops import outbox
+from cityops import live, outbox
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import deadlines, dedup, duplicates, lifecycle, ordering
 from cityops.cases.channels import Channel
@@ -287,6 +287,16 @@ def _announce(session: Session, case: Case, before: CaseState, state: CaseState,
         "reporter_user_id": reporter_user_id, "reason": entry.reason})
 
 
+def _go_live(session: Session, case: Case, *, action: str, at: datetime) -> None:
+    """Tell live screens (``cityops.live``) where the case stands after this unit of work's last move
+    on it: one event per intake or action, not one per step of the intake pipeline."""
+    live.publish(session, kind="case", area_path=case.area_path, payload={
+        "case_id": case.id, "tracking_code": case.tracking_code, "version": case.version, "title": case.title,
+        "status": case.status, "action": action, "channel": case.channel, "priority": case.priority,
+        "report_count": case.report_count, "area_code": case.area_path.strip("/").split("/")[-1],
+        "lon": case.lon, "lat": case.lat, "opened_at": case.opened_at.isoformat(), "at": at.isoformat()})
+
+
 def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datetime, calendar: WorkCalendar,
         reason: str | None = None, attachments: Sequence[str] = (), data: dict[str, Any] | None = None,
         viewer: Principal | None = None) -> Case:
@@ -320,6 +330,7 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
         _count_reports(session, primary, case.report_count)
     elif action is Action.unmerge and following is not None:
         _count_reports(session, session.get(Case, following), -case.report_count)
+    _go_live(session, case, action=entry.action.value, at=entry.at)
     session.flush()
     return case
 
@@ -476,6 +487,8 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
         raise Conflict("this report is being taken in already; retry to get its case",
                        code="concurrent_intake") from error
     _insert_rows(session, rows, case_id=case.id)
+    last = max(rows[CaseEvent], key=lambda entry: entry["version"])
+    _go_live(session, case, action=last["action"], at=last["at"])
     return IntakeResult(case, created=True, written=rows)
 
 

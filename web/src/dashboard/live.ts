@@ -35,10 +35,24 @@ export interface IndicatorEvent {
   unit: string
 }
 
+/** A case taken in or moved: one event per intake or action. */
+export interface CaseEvent {
+  case_id: number
+  tracking_code: string
+  version: number
+  title: string
+  status: string
+  action: string
+  area_code: string
+  opened_at: string
+  at: string
+}
+
 export interface LiveHandlers {
   counts(counts: Counts): void
   warning(event: WarningEvent): void
   indicator(event: IndicatorEvent): void
+  case(event: CaseEvent): void
   /** Too far behind to catch up from the stream: reload what is shown. */
   resync(): void
   connected(connected: boolean): void
@@ -70,6 +84,7 @@ export function openLiveStream(headers: Record<string, string>, after: number, h
       if (message.event === 'counts') handlers.counts(data)
       else if (message.event === 'warning') handlers.warning(data)
       else if (message.event === 'indicator') handlers.indicator(data)
+      else if (message.event === 'case') handlers.case(data)
       else if (message.event === 'resync') handlers.resync()
     },
     onclose() {
