@@ -1,0 +1,28 @@
+/** Times and the words of a case as the console shows them. */
+
+import { i18n } from '../../shared/i18n'
+
+/** A date and time in the reader's language, to the minute. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return ''
+  return new Intl.DateTimeFormat(i18n.global.locale.value, {
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+  }).format(new Date(iso))
+}
+
+/** A message under ``prefix`` for ``key``, or the key itself when there is none (a new channel,
+ * step or action the console has no words for yet). */
+export function word(prefix: string, key: string | null | undefined): string {
+  if (!key) return ''
+  const path = `${prefix}.${key}`
+  return i18n.global.te(path) ? i18n.global.t(path) : key
+}
+
+const LIMIT = /^(\d+)(wh|wd|m|h|d)$/
+
+/** A step's time limit as the API writes it (30m, 4h, 3d, 2wh, 5wd) in words: 2 个工作时 / 2 working hours. */
+export function formatLimit(limit: string): string {
+  const found = LIMIT.exec(limit.trim())
+  if (!found) return limit
+  return i18n.global.t(`console.case.unit.${found[2]}`, { n: Number(found[1]) }, Number(found[1]))
+}
