@@ -5,7 +5,9 @@ when the data directory lacks a current model."""
 from __future__ import annotations
 
 import csv
+import io
 import time
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -231,3 +233,22 @@ def test_the_real_training_is_quick(tmp_path: Path) -> None:
         demo_classifier.read_phrases())[0])
     # 3-5 s on a busy 2-core machine (scikit-learn's import included)
     assert made.seconds < 20
+
+
+def test_cityops_demo_says_what_it_trained_and_which_model_the_server_will_use(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from cityops.demo import cli
+
+    out = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=out, width=400))
+    path = tmp_path / DEMO_CLASSIFIER_MODEL
+    made = demo_classifier.DemoModel(path=path, trained=True, categories=119, examples=1776, seconds=4.2)
+    cli.print_model(made, Settings(data_dir=tmp_path))
+    assert "trained the category-suggestion model in 4.2 s (119 categories, 1776 examples" in out.getvalue()
+    assert "CITYOPS_CLASSIFIER_MODEL" not in out.getvalue()
+    cli.print_model(replace(made, trained=False), Settings(data_dir=tmp_path, classifier_model=tmp_path / "city.model"))
+    assert f"up to date: {path}" in out.getvalue()
+    assert f"CITYOPS_CLASSIFIER_MODEL is set to {tmp_path / 'city.model'}: the server suggests categories with that " \
+           "model, not the demo's" in out.getvalue()
