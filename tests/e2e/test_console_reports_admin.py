@@ -1,0 +1,345 @@
+"""The console's performance reports and four administration pages, as the demo city's administrator: what
+each screen shows is what the API says, what is changed on screen is what the API then says, and a bad
+change gets a clear message and changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import openpyxl
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import Screenshots, ServedCity
+from tests.factories import PASSWORD
+
+LAPTOP = {"viewport": {"width": 1366, "height": 768}}
+ADMIN = "admin.city"
+FIGURES = ["cases", "closure_rate", "on_time_closure_rate", "rework_rate", "return_rate", "satisfaction_rate",
+           "mean_rating", "median_handling_hours", "mean_handling_hours"]
+RATES = {"closure_rate", "on_time_closure_rate", "rework_rate", "return_rate", "satisfaction_rate"}
+
+
+@pytest.fixture
+def api(served_city: ServedCity) -> Iterator[httpx.Client]:
+    """The API as the demo city's administrator."""
+    if not served_city.demo:
+        pytest.skip("the administration pages are checked on the demo city, whose administrator they need")
+    with httpx.Client(base_url=served_city.url, timeout=30) as client:
+        token = client.post("/api/v1/auth/token", data={"username": ADMIN, "password": PASSWORD})
+        assert token.status_code == 200, token.text
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        yield client
+
+
+@pytest.fixture
+def admin(browser: Browser, served_city: ServedCity, api: httpx.Client) -> Iterator[Page]:
+    """A laptop-sized console page signed in as the administrator."""
+    context = browser.new_context(base_url=served_city.url, locale="zh-CN", accept_downloads=True, **LAPTOP)
+    page = context.new_page()
+    page.goto("/console/")
+    page.get_by_label("用户名").fill(ADMIN)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("navigation", name="工作台导航")).to_be_visible()
+    yield page
+    context.close()
+
+
+def _pick(page: Page, label: str, option: str) -> None:
+    """Choose an option of an Element Plus select by its label."""
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+# ---- performance reports ----------------------------------------------------------------------------------
+
+def _cases_through_the_loop(served_city: ServedCity) -> None:
+    """Three reports in the street: one closed after a rework and rated 4, one returned, one only registered."""
+    lon, lat, office = served_city.street
+    with httpx.Client(base_url=served_city.url, timeout=30) as client:
+        def signed_in(role: str) -> dict[str, str]:
+            token = client.post("/api/v1/auth/token", data={"username": served_city.staff(role), "password": PASSWORD})
+            return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+        operator, dispatcher, handler, inspector = (signed_in(r) for r in ("operator", "dispatcher", "handler",
+                                                                            "inspector"))
+        plans = {"closed": [(dispatcher, "dispatch", {"data": {"lead": office}}), (handler, "acknowledge", {}),
+                            (handler, "report", {"reason": "已清运"}),
+                            (inspector, "verify", {"data": {"passed": False}, "reason": "仍有残留"}),
+                            (handler, "report", {"reason": "已彻底清理"}),
+                            (inspector, "verify", {"data": {"passed": True}})],
+                 "returned": [(dispatcher, "dispatch", {"data": {"lead": office}}),
+                              (handler, "return", {"reason": "不属于本部门职责"})],
+                 "registered": []}
+        for number, (outcome, steps) in enumerate(plans.items()):
+            reported = client.post("/api/v1/public/cases", json={
+                "title": f"报表测试 {outcome}", "category_code": "E0102", "lon": lon + number * 0.0005, "lat": lat})
+            assert reported.status_code == 201, reported.text
+            code = reported.json()["tracking_code"]
+            case_id = next(c["id"] for c in client.get("/api/v1/cases", params={"queue": "to_register", "limit": 200},
+                                                       headers=operator).json()["items"] if c["tracking_code"] == code)
+            for who, action, body in [(operator, "register", {}), *steps]:
+                moved = client.post(f"/api/v1/cases/{case_id}/actions/{action}", headers=who, json=body)
+                assert moved.status_code == 200, moved.text
+            if outcome == "closed":
+                assert client.post(f"/api/v1/public/cases/{code}/rating", json={"score": 4}).status_code == 200
+
+
+def _shown(figure: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:.1f}%" if figure in RATES else str(value).removesuffix(".0") if value == int(value) \
+        else str(value)
+
+
+def _check_table(page: Page, api: httpx.Client, query: dict[str, list[str]], names: dict[str, str]) -> list[dict]:
+    """The table shows the API's rows for the query the page made, in order, figure by figure."""
+    rows = api.get("/api/v1/reports/performance", params={k: v[0] for k, v in query.items()}).json()["rows"]
+    assert rows, "the report has rows to compare"
+    table = page.get_by_test_id("report-table")
+    body_rows = table.locator(".el-table__body-wrapper tbody tr")
+    expect(body_rows).to_have_count(len(rows))
+    for shown, row in zip(body_rows.all(), rows, strict=True):
+        expect(shown.locator("td").first).to_contain_text(names.get(row["group"], row["group"]))
+        for figure in FIGURES:
+            expect(shown.locator(f"[data-figure='{figure}']")).to_have_text(_shown(figure, row[figure]))
+    return rows
+
+
+def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, api: httpx.Client,
+                                                                  served_city: ServedCity,
+                                                                  screenshots: Screenshots) -> None:
+    _cases_through_the_loop(served_city)
+    departments = {d["code"]: d["name"] for d in api.get("/api/v1/departments").json()}
+    departments["(none)"] = "（未指定）"
+    with admin.expect_response(lambda r: "/api/v1/reports/performance?" in r.url) as answered:
+        admin.get_by_role("link", name="绩效报表").click()
+    query = parse_qs(urlparse(answered.value.url).query)
+    assert query["by"] == ["department"]
+    rows = _check_table(admin, api, query, departments)
+    office = served_city.street[2]
+    mine = next(r for r in rows if r["group"] == office)
+    assert mine["rework_rate"] is not None and mine["return_rate"] is not None  # the loop above counts
+    expect(admin.get_by_role("img", name="按期结案率（按部门）")).to_be_visible()
+    # each figure says what it counts
+    admin.get_by_role("button", name="返工率的说明").hover()
+    expect(admin.get_by_role("tooltip")).to_contain_text("核查不通过")
+    screenshots.take(admin, "1-by-department")
+
+    with admin.expect_download() as downloaded:
+        admin.get_by_role("button", name="导出 Excel").click()
+    assert downloaded.value.suggested_filename.startswith("performance-by-department-")
+    assert downloaded.value.suggested_filename.endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(downloaded.value.path().read_bytes())).active
+    exported = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert exported == [[r["group"], *(r[f] for f in FIGURES)] for r in rows]
+    expect(admin.get_by_role("status")).to_contain_text(".xlsx")
+
+    with admin.expect_download() as downloaded:
+        admin.get_by_role("button", name="导出 CSV").click()
+    assert downloaded.value.suggested_filename.endswith(".csv")
+    text = downloaded.value.path().read_text(encoding="utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0] == ["group", "group_name", *FIGURES]
+    assert [[line[0], *line[2:]] for line in lines[1:]] == [
+        [r["group"], *("" if r[f] is None else str(r[f]).removesuffix(".0") if r[f] == int(r[f]) else str(r[f])
+                       for f in FIGURES)] for r in rows]
+
+    categories = {c["code"]: c["name"] for c in api.get("/api/v1/categories", params={"limit": 1000}).json()["items"]}
+    with admin.expect_response(lambda r: "by=category" in r.url) as answered:
+        _pick(admin, "分组方式", "按事项分类")
+    _check_table(admin, api, parse_qs(urlparse(answered.value.url).query), categories)
+    with admin.expect_response(lambda r: "area_level=street" in r.url) as answered:
+        _pick(admin, "分组方式", "按区域")
+        _pick(admin, "区域层级", "街镇")
+    streets = {a["code"]: a["name"] for a in api.get("/api/v1/areas", params={"level": "street", "limit": 5000})
+               .json()["items"]}
+    _check_table(admin, api, parse_qs(urlparse(answered.value.url).query), streets)
+    screenshots.take(admin, "2-by-street")
+
+
+# ---- categories and time limits ---------------------------------------------------------------------------
+
+def test_a_time_limit_edited_on_screen_is_what_the_api_says(admin: Page, api: httpx.Client,
+                                                            screenshots: Screenshots) -> None:
+    before = api.get("/api/v1/categories/E0102").json()
+    admin.get_by_role("link", name="事项分类与时限").click()
+    admin.get_by_label("查找分类").fill("E0102")
+    admin.locator(".node", has_text="暴露垃圾").click()
+    expect(admin.get_by_role("heading", name="E0102 暴露垃圾")).to_be_visible()
+    handle = admin.get_by_label("处置时限")
+    expect(handle).to_have_value(before["time_limits"].get("handle", ""))
+
+    handle.fill("3wh")
+    admin.get_by_role("button", name="保存").click()
+    expect(admin.get_by_role("status")).to_have_text("已保存 E0102")
+    after = api.get("/api/v1/categories/E0102").json()
+    assert after["time_limits"]["handle"] == "3wh"
+    assert after["effective_limits"]["handle"] == {"limit": "3wh", "words": "3 working hours", "working_time": True,
+                                                   "source": "E0102"}
+    expect(admin.get_by_test_id("effective-handle")).to_contain_text("3 个工作小时")
+    expect(admin.get_by_test_id("effective-handle")).to_contain_text("工作时间")
+    screenshots.take(admin, "1-saved")
+
+    # not a limit at all: refused on screen, nothing sent
+    handle.fill("abc")
+    admin.get_by_role("button", name="保存").click()
+    expect(admin.get_by_role("alert")).to_contain_text("“abc”不是有效的时限")
+    expect(handle).to_have_attribute("aria-invalid", "true")
+    screenshots.take(admin, "2-refused")
+    # well formed but too long: the API's reason
+    handle.fill("999wd")
+    admin.get_by_role("button", name="保存").click()
+    expect(admin.get_by_role("alert")).to_contain_text("between 1 and 250")
+    assert api.get("/api/v1/categories/E0102").json()["time_limits"] == after["time_limits"]
+
+    # empty: back to inheriting from the major class
+    handle.fill("")
+    admin.get_by_role("button", name="保存").click()
+    expect(admin.get_by_role("status")).to_have_text("已保存 E0102")
+    inherited = api.get("/api/v1/categories/E0102").json()
+    assert "handle" not in inherited["time_limits"] and inherited["effective_limits"]["handle"]["source"] == "E01"
+    expect(admin.get_by_test_id("effective-handle")).to_contain_text("来自 E01")
+
+    restored = api.patch("/api/v1/categories/E0102", json={"time_limits": {"handle": before["time_limits"].get(
+        "handle")}})
+    assert restored.json()["time_limits"] == before["time_limits"]
+
+
+# ---- the responsibility matrix ----------------------------------------------------------------------------
+
+def test_a_matrix_cell_edit_round_trips_and_a_refused_one_changes_nothing(admin: Page, api: httpx.Client,
+                                                                           served_city: ServedCity,
+                                                                           screenshots: Screenshots) -> None:
+    street = served_city.street[2].split("-")[0]
+    admin.get_by_role("link", name="责任清单").click()
+    _pick(admin, "事项大类", "E05 街面秩序")
+    grid = admin.get_by_role("grid")
+    expect(grid).to_contain_text("E0502")
+
+    # a cell with no entry of its own shows whom the router would choose, labelled inherited
+    cell = grid.locator(f"[data-category='E0502'][data-area='{street}']")
+    route = api.get("/api/v1/responsibilities/route", params={"category": "E0502", "area": street}).json()
+    assert api.get(f"/api/v1/responsibilities/E0502/{street}").status_code == 404
+    expect(cell).to_have_attribute("data-state", "inherited")
+    expect(cell).to_contain_text(route["lead"]["name"])
+    expect(cell).to_contain_text("继承")
+
+    # keyboard: arrows move, Enter edits, Escape cancels
+    cell.click()
+    expect(cell).to_be_focused()
+    admin.keyboard.press("ArrowUp")
+    expect(grid.locator(f"[data-category='E0501'][data-area='{street}']")).to_be_focused()
+    admin.keyboard.press("ArrowDown")
+    admin.keyboard.press("Enter")
+    editor = admin.get_by_label(f"选择 E0502 {_category_name(api, 'E0502')} 在 {_area_name(api, street)} 的主办部门")
+    expect(editor).to_be_focused()
+    admin.keyboard.type("城管执法")
+    admin.keyboard.press("Escape")
+    expect(cell).to_be_focused()
+    expect(cell).to_have_attribute("data-state", "inherited")
+
+    enforcement = api.get(f"/api/v1/departments/{street}-enforcement").json()["name"]
+    admin.keyboard.press("Enter")
+    admin.keyboard.type(enforcement)
+    admin.get_by_role("option", name=enforcement, exact=True).click()
+    expect(admin.get_by_role("status")).to_contain_text(f"已保存：E0502 {_category_name(api, 'E0502')}")
+    saved = api.get(f"/api/v1/responsibilities/E0502/{street}")
+    assert saved.status_code == 200 and saved.json()["lead_department_code"] == f"{street}-enforcement"
+    expect(cell).to_have_attribute("data-state", "own")
+    expect(cell).to_contain_text(enforcement)
+    screenshots.take(admin, "1-saved")
+
+    # the lead of a cell cannot also assist in it: refused, the cell put back, nothing changed
+    refused = grid.locator(f"[data-category='E0501'][data-area='{street}']")
+    before = api.get(f"/api/v1/responsibilities/E0501/{street}").json()
+    assistant = api.get(f"/api/v1/departments/{before['assisting_department_codes'][0]}").json()["name"]
+    refused.click()
+    admin.keyboard.press("Enter")
+    admin.keyboard.type(assistant)
+    admin.get_by_role("option", name=assistant, exact=True).click()
+    expect(admin.get_by_role("alert")).to_contain_text("the lead department cannot also assist")
+    expect(refused).to_contain_text(before["lead_department_name"])
+    expect(refused).to_have_attribute("data-state", "own")
+    assert api.get(f"/api/v1/responsibilities/E0501/{street}").json() == before
+    screenshots.take(admin, "2-refused")
+
+    # Delete takes the cell's own entry away: it inherits again
+    cell.click()
+    admin.keyboard.press("Delete")
+    expect(cell).to_have_attribute("data-state", "inherited")
+    expect(admin.get_by_role("status")).to_contain_text("已清除")
+    assert api.get(f"/api/v1/responsibilities/E0502/{street}").status_code == 404
+    expect(cell).to_contain_text(route["lead"]["name"])
+
+
+def _category_name(api: httpx.Client, code: str) -> str:
+    return api.get(f"/api/v1/categories/{code}").json()["name"]
+
+
+def _area_name(api: httpx.Client, code: str) -> str:
+    return api.get(f"/api/v1/areas/{code}").json()["name"]
+
+
+# ---- the work calendar ------------------------------------------------------------------------------------
+
+def test_a_calendar_day_set_on_screen_is_what_the_api_says(admin: Page, api: httpx.Client,
+                                                           screenshots: Screenshots) -> None:
+    year = date.today().year + 5  # a year the holiday library does not know yet
+    admin.get_by_role("link", name="工作日历").click()
+    expect(admin.get_by_test_id("working-days")).to_have_text(
+        f"全年工作日 {api.get(f'/api/v1/calendar/{date.today().year}').json()['working_days']} 天")
+    screenshots.take(admin, "1-this-year")
+    admin.get_by_label("年份").fill(str(year))
+    admin.get_by_label("年份").press("Enter")
+    before = api.get(f"/api/v1/calendar/{year}").json()
+    assert before["coverage"] == "weekday_rule_only"
+    expect(admin.get_by_test_id("calendar-summary")).to_contain_text("未确认")
+
+    wednesday = next(date(year, 10, d) for d in range(1, 8) if date(year, 10, d).weekday() == 2)
+    saturday = next(date(year, 10, d) for d in range(8, 15) if date(year, 10, d).weekday() == 5)
+    admin.locator(f"[data-date='{wednesday}']").click()
+    admin.get_by_label("休息日", exact=True).check()
+    admin.get_by_label("说明", exact=True).fill(f"{year} 国庆节")
+    admin.get_by_role("button", name="保存").click()
+    expect(admin.get_by_role("status")).to_contain_text(f"已保存 {wednesday}")
+    after = api.get(f"/api/v1/calendar/{year}").json()
+    set_day = {"day": wednesday.isoformat(), "working": False, "name": f"{year} 国庆节", "source": "override"}
+    assert set_day in after["days"]
+    assert after["working_days"] == before["working_days"] - 1 and after["coverage"] == "overridden"
+    day = admin.locator(f"[data-date='{wednesday}']")
+    expect(day).to_have_attribute("data-kind", "holiday")
+    expect(day).to_contain_text("休")
+    expect(day).to_contain_text("改")
+    expect(admin.get_by_test_id("working-days")).to_have_text(f"全年工作日 {after['working_days']} 天")
+
+    # a make-up working day, reached with the arrow keys from the holiday
+    day.focus()
+    for _ in range((saturday - wednesday).days):
+        admin.keyboard.press("ArrowRight")
+    expect(admin.locator(f"[data-date='{saturday}']")).to_be_focused()
+    admin.keyboard.press("Enter")
+    expect(admin.get_by_test_id("chosen-day")).to_contain_text(saturday.isoformat())
+    admin.get_by_label("说明", exact=True).fill("")
+    admin.get_by_role("button", name="保存").click()  # no note: refused on screen
+    expect(admin.get_by_text("请填写说明（1–200 字）")).to_be_visible()
+    assert api.get(f"/api/v1/calendar/{year}").json() == after
+    admin.get_by_label("工作日", exact=True).check()
+    admin.get_by_label("说明", exact=True).fill("调休上班")
+    admin.get_by_role("button", name="保存").click()
+    expect(admin.locator(f"[data-date='{saturday}']")).to_have_attribute("data-kind", "makeup")
+    assert {"day": saturday.isoformat(), "working": True, "name": "调休上班", "source": "override"} in api.get(
+        f"/api/v1/calendar/{year}").json()["days"]
+    screenshots.take(admin, "2-set")
+
+    admin.get_by_role("button", name="取消设定（恢复节假日库或按星期）").click()
+    expect(admin.get_by_role("status")).to_contain_text(f"已取消 {saturday} 的设定")
+    assert saturday.isoformat() not in {d["day"] for d in api.get(f"/api/v1/calendar/{year}").json()["days"]}
+    expect(admin.locator(f"[data-date='{saturday}']")).to_have_attribute("data-kind", "weekend")
+    assert api.delete(f"/api/v1/calendar/days/{wednesday}").status_code == 204
