@@ -33,9 +33,10 @@ from cityops.cases.schemas import (
     RatingIn,
 )
 from cityops.categories import service as categories_service
-from cityops.classify import model as classifier
+from cityops.classify.api import configured_model
 from cityops.config import Settings
 from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader
+from cityops.errors import ServiceUnavailable
 from cityops.geo import service as geo_service
 from cityops.geo.coords import Crs, convert
 from cityops.media import service as media
@@ -122,13 +123,16 @@ def _detail(session: Session, case: Case, viewer: Principal,
 
 
 def _policy(request: Request, settings: Settings) -> service.IntakePolicy:
-    """Intake policy from settings, with the category classifier loaded once per process."""
+    """Intake policy from settings, with the category classifier loaded once per process. A model
+    that cannot be read costs the report its suggested category, never the report itself: the
+    problem is logged (by ``configured_model``) and the operator picks the category."""
     policy = service.IntakePolicy.from_settings(settings)
-    if settings.classifier_model is None:
+    try:
+        loaded = configured_model(request, settings)
+    except ServiceUnavailable:
         return policy
-    if getattr(request.app.state, "classifier", None) is None:
-        request.app.state.classifier = classifier.load(settings.classifier_model)
-    loaded = request.app.state.classifier
+    if loaded is None:
+        return policy
     return replace(policy, suggester=lambda text: [(s.label, s.score) for s in loaded.suggest(text)])
 
 

@@ -1,6 +1,7 @@
 """The served app suggests categories with the demo's model out of the box: the model `cityops demo`
 writes into the data directory is used when CITYOPS_CLASSIFIER_MODEL is unset, a model set there
-wins, no model means no suggestions, and a damaged model is a 503 that names the file."""
+wins, no model means no suggestions, and a damaged model is a 503 that names the file (while reports
+are still taken in, without a suggested category)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from cityops.categories import service as categories_service
 from cityops.classify import model as classifier
 from cityops.config import DEMO_CLASSIFIER_MODEL, Settings
 from cityops.demo import classifier as demo_classifier
+from tests.factories import make_city
 
 URL = "/api/v1/public/category-suggestions"
 
@@ -128,3 +130,16 @@ def test_a_missing_file_set_in_the_environment_is_a_503_too(client: TestClient, 
     settings.classifier_model = tmp_path / "nowhere.model"
     response = client.get(URL, params={"text": "路灯不亮"})
     assert response.status_code == 503 and "nowhere.model" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("settings", ["damaged"], indirect=True)
+def test_a_damaged_model_never_costs_a_citizen_their_report(client: TestClient, settings: Settings, demo_tree: None,
+                                                             demo_model: bytes, session: Session) -> None:
+    make_city(session)
+    report = {"title": "小区门口的路灯坏了", "lon": 121.02, "lat": 31.05}
+    taken = client.post("/api/v1/public/cases", json=report)
+    assert taken.status_code == 201, taken.text
+    assert client.get(URL, params={"text": "路灯不亮"}).status_code == 503
+    settings.classifier_model.write_bytes(demo_model)
+    assert client.post("/api/v1/public/cases", json={**report, "title": "路灯又坏了"}).status_code == 201
+    assert codes(client.get(URL, params={"text": "路灯不亮"}).json())[0] == "C0118"
