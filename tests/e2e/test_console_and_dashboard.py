@@ -1,5 +1,5 @@
 """The shells of the other two screens: the dashboard draws the city's districts, the console signs an
-operator in against the API's token endpoint and lists the cases in their jurisdiction."""
+operator in against the API's token endpoint and opens on their queue of cases to register."""
 
 from __future__ import annotations
 
@@ -36,14 +36,17 @@ def test_an_operator_signs_in_to_the_console(browser: Browser, served_city: Serv
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("heading", name="待办")).to_be_visible()
+    # an operator's inbox opens on the cases to register, as the API lists them for that operator
+    expect(page.get_by_role("navigation", name="工作队列").get_by_role("link", name="待立案")).to_have_attribute(
+        "aria-current", "page")
     token = httpx.post(f"{served_city.url}/api/v1/auth/token",
                        data={"username": username, "password": PASSWORD}).json()["access_token"]
-    cases = httpx.get(f"{served_city.url}/api/v1/cases", params={"limit": 50},
+    cases = httpx.get(f"{served_city.url}/api/v1/cases", params={"queue": "to_register", "limit": 50},
                       headers={"Authorization": f"Bearer {token}"}).json()["items"]
-    rows = page.locator(".el-table__body tr")
+    rows = page.locator("table.cases tbody tr")
     expect(rows).to_have_count(len(cases))
     for row, case in zip(rows.all(), cases, strict=True):
-        expect(row).to_contain_text(case["tracking_code"])
+        expect(row.locator("td").first).to_have_text(case["tracking_code"])
     screenshots.take(page, "inbox")
 
     page.get_by_role("button", name="退出").click()

@@ -1,0 +1,274 @@
+"""The console's inbox and case view against the API: an operator's queue to register, its text filter
+kept in the URL, a case's timeline and its possible duplicate side by side, and a case outside the
+operator's jurisdiction refused with a clear message."""
+
+from __future__ import annotations
+
+import re
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+from sqlalchemy import select
+
+from cityops.cases.models import Case
+from cityops.db import make_engine
+from tests.e2e.conftest import PHONE, Screenshots, ServedCity
+from tests.factories import PASSWORD
+
+DESKTOP = {"viewport": {"width": 1366, "height": 768}}
+# Two reports of one loose manhole cover, at one spot, worded differently enough to be suggested as
+# duplicates (cityops.cases.duplicates: text similarity 0.32, score 0.66) but not merged (0.75).
+FIRST = {"title": "河南中路污水井盖破损", "description": "井盖裂开，车辆经过有响声"}
+SECOND = {"title": "河南中路井盖松动", "description": "路口的污水井盖松了，晚上很吵"}
+
+
+def _token(served_city: ServedCity, username: str) -> dict[str, str]:
+    answer = httpx.post(f"{served_city.url}/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def _citizen_report(served_city: ServedCity, body: dict) -> str:
+    """A report through the citizen page's endpoint; its rate limit is shared with the other browser
+    tests, so a 429 waits as long as the API asks."""
+    for _ in range(5):
+        answer = httpx.post(f"{served_city.url}/api/v1/public/cases", json=body)
+        if answer.status_code != 429:
+            assert answer.status_code == 201, answer.text
+            return answer.json()["tracking_code"]
+        time.sleep(float(answer.headers.get("Retry-After", "12")))
+    pytest.fail("the citizen reports stayed rate-limited")
+
+
+def _case_id(served_city: ServedCity, tracking_code: str) -> int:
+    engine = make_engine(served_city.database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(Case.id).where(Case.tracking_code == tracking_code))
+    finally:
+        engine.dispose()
+
+
+def _queue(served_city: ServedCity, who: dict[str, str], **params: str) -> list[dict]:
+    answer = httpx.get(f"{served_city.url}/api/v1/cases", params={"limit": 50, **params}, headers=who)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"]
+
+
+def _png(width: int = 24, height: int = 16) -> bytes:
+    """A real PNG of one colour, as a photo of the scene."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\xc0\x39\x2b" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def reports(served_city: ServedCity) -> dict[str, str]:
+    """The two near-identical citizen reports in the operator's street, and a hotline report taken in
+    by the operator; their tracking codes."""
+    lon, lat, _ = served_city.street
+    # a little apart from the spot other tests report at, so only these two are this alike
+    spot = {"lon": lon + 0.0004, "lat": lat - 0.0003, "category_code": "C0102" if served_city.demo else "E0102"}
+    operator = _token(served_city, served_city.staff("operator"))
+    photo = httpx.post(f"{served_city.url}/api/v1/attachments", headers=operator,
+                       files={"file": ("scene.png", _png(), "image/png")})
+    assert photo.status_code == 201, photo.text
+    codes = {"first": _citizen_report(served_city, {**FIRST, **spot}),
+             "second": _citizen_report(served_city, {**SECOND, **spot, "reporter_phone": "13800000000",
+                                                     "attachments": [photo.json()["sha256"]]})}
+    hotline = httpx.post(f"{served_city.url}/api/v1/cases", headers=operator, json={
+        "channel": "hotline_12345", "title": "福州路路灯不亮", "description": "晚上整条路都是黑的",
+        "lon": lon - 0.0005, "lat": lat + 0.0004, "reporter_name": "王先生"})
+    assert hotline.status_code == 201, hotline.text
+    codes["hotline"] = hotline.json()["tracking_code"]
+    return codes
+
+
+def _sign_in(page: Page, served_city: ServedCity, role: str = "operator") -> None:
+    page.goto("/console/")
+    page.get_by_label("用户名").fill(served_city.staff(role))
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="待办")).to_be_visible()
+
+
+@pytest.fixture
+def desk(browser: Browser, served_city: ServedCity) -> Iterator[Page]:
+    context = browser.new_context(base_url=served_city.url, locale="zh-CN", **DESKTOP)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _rows_are(page: Page, cases: list[dict]) -> None:
+    rows = page.locator("table.cases tbody tr")
+    expect(rows).to_have_count(len(cases))
+    for row, case in zip(rows.all(), cases, strict=True):
+        expect(row.locator("td").first).to_have_text(case["tracking_code"])
+        expect(row).to_contain_text(case["title"])
+
+
+def _fact(where: Locator, name: str) -> Locator:
+    """The value of a named fact (a <dt>/<dd> pair) inside ``where``."""
+    named = where.page.locator("dt", has_text=re.compile(f"^{name}$"))
+    return where.locator("dl > div").filter(has=named).locator("dd")
+
+
+def test_an_operator_sees_the_queue_to_register_and_filters_it(desk: Page, served_city: ServedCity,
+                                                                 reports: dict[str, str],
+                                                                 screenshots: Screenshots) -> None:
+    operator = _token(served_city, served_city.staff("operator"))
+    _sign_in(desk, served_city)
+    # an operator's own queue comes first and is the one shown
+    tabs = desk.get_by_role("navigation", name="工作队列").get_by_role("link")
+    expect(tabs.first).to_have_text("待立案")
+    expect(tabs.first).to_have_attribute("aria-current", "page")
+    to_register = _queue(served_city, operator, queue="to_register")
+    assert {reports["first"], reports["second"], reports["hotline"]} <= {c["tracking_code"] for c in to_register}
+    _rows_are(desk, to_register)
+    expect(desk.get_by_text(f"待立案：已显示 {len(to_register)} 件")).to_be_visible()
+    screenshots.take(desk, "inbox")
+
+    # a Chinese word shorter than a trigram, as the API matches it
+    desk.get_by_label("搜索", exact=True).fill("井盖")
+    desk.get_by_role("button", name="搜索", exact=True).click()
+    expect(desk).to_have_url(re.compile(r"/console/inbox/to_register\?q=%E4%BA%95%E7%9B%96$"))
+    matching = _queue(served_city, operator, queue="to_register", q="井盖")
+    assert {reports["first"], reports["second"]} <= {c["tracking_code"] for c in matching}
+    assert reports["hotline"] not in {c["tracking_code"] for c in matching}
+    _rows_are(desk, matching)
+
+    # the filter lives in the URL: a reload (or a shared link) shows the same list
+    desk.reload()
+    expect(desk.get_by_label("搜索", exact=True)).to_have_value("井盖")
+    _rows_are(desk, matching)
+
+    # another order, from a shared link, is the API's order
+    desk.goto("/console/inbox/to_register?sort=oldest&q=%E4%BA%95%E7%9B%96")
+    _rows_are(desk, _queue(served_city, operator, queue="to_register", q="井盖", sort="oldest"))
+
+    # a word no case has: an empty list, said in words
+    desk.get_by_label("搜索", exact=True).fill("没有这个词的案件")
+    desk.get_by_role("button", name="搜索", exact=True).click()
+    expect(desk.get_by_text("这里没有案件")).to_be_visible()
+    expect(desk.locator("table.cases tbody tr")).to_have_count(0)
+
+    # a queue that does not exist is named as such, and nothing is listed
+    desk.goto("/console/inbox/to_nowhere")
+    expect(desk.get_by_role("alert")).to_contain_text("to_nowhere")
+    expect(desk.locator("table.cases tbody tr")).to_have_count(0)
+
+    # a filter the API refuses shows the API's reason
+    desk.goto("/console/inbox/to_register?status=lost")
+    expect(desk.get_by_role("alert")).to_contain_text("status")
+
+    # in English
+    desk.goto("/console/inbox")
+    desk.get_by_role("button", name="English").click()
+    expect(desk.get_by_role("navigation", name="Work queues").get_by_role("link").first).to_have_text("To register")
+    expect(desk.locator("table.cases thead")).to_contain_text("Tracking code")
+    _rows_are(desk, to_register)
+
+
+def test_a_case_shows_its_timeline_and_its_possible_duplicate_side_by_side(desk: Page, served_city: ServedCity,
+                                                                             reports: dict[str, str],
+                                                                             screenshots: Screenshots) -> None:
+    operator = _token(served_city, served_city.staff("operator"))
+    second_id = _case_id(served_city, reports["second"])
+    first_id = _case_id(served_city, reports["first"])
+    detail = httpx.get(f"{served_city.url}/api/v1/cases/{second_id}", headers=operator).json()
+    suggestion = next(d for d in detail["duplicates"] if d["candidate_id"] == first_id)
+    assert not suggestion["merged"]
+
+    _sign_in(desk, served_city)
+    desk.get_by_role("link", name=f"打开案件 {reports['second']}").click()
+    expect(desk).to_have_url(f"{served_city.url}/console/cases/{second_id}")
+    heading = desk.get_by_role("main").get_by_role("heading", level=2)
+    expect(heading).to_contain_text(reports["second"])
+    expect(heading).to_contain_text(SECOND["title"])
+    expect(desk.get_by_text(SECOND["description"])).to_be_visible()
+    expect(desk.get_by_text("未留姓名 · 13800000000")).to_be_visible()
+    expect(desk.locator(".timeline > li")).to_have_count(len(detail["timeline"]))
+    expect(desk.locator(".timeline > li").first).to_contain_text("受理")
+    # the step running now, with its deadline
+    expect(desk.locator("table.deadlines tbody tr")).to_have_count(len(detail["deadlines"]))
+    expect(desk.locator("table.deadlines tbody tr").first).to_contain_text("立案")
+    # the reporter's photo, fetched with the operator's token, enlarged on a click
+    photo = desk.get_by_role("region", name="照片").get_by_role("img")
+    expect(photo).to_have_count(1)
+    expect(photo).to_have_attribute("alt", re.compile(r"^受理的照片 1（.+）$"))
+    desk.wait_for_function("document.querySelector('.photos img').naturalWidth === 24")
+    desk.get_by_role("region", name="照片").get_by_role("button", name=re.compile("^放大查看照片 1")).click()
+    enlarged = desk.get_by_role("dialog").get_by_role("img", name=re.compile(r"^受理的照片 1"))
+    expect(enlarged).to_be_visible()
+    desk.keyboard.press("Escape")
+    expect(desk.get_by_role("dialog")).to_be_hidden()
+    # the intake's photo is on its timeline entry too
+    expect(desk.locator(".timeline > li").first.get_by_role("img")).to_have_count(1)
+    # the map of the case's area has drawn
+    expect(desk.locator(".city-map canvas")).to_be_visible()
+
+    duplicates = desk.locator(".duplicates > li")
+    expect(duplicates).to_have_count(len(detail["duplicates"]))
+    candidate = duplicates.filter(has=desk.get_by_role("link", name=f"打开案件 {first_id} {FIRST['title']}"))
+    expect(_fact(candidate, "相似度")).to_have_text(f"{round(suggestion['score'] * 100)}%")
+    expect(_fact(candidate, "距离")).to_have_text(f"{suggestion['distance_m']:g} 米")
+    expect(_fact(candidate, "文字相似")).to_have_text(f"{round(suggestion['text_similarity'] * 100)}%")
+    candidate.get_by_role("button", name="对照查看").click()
+    sides = candidate.locator(".side-by-side article")
+    expect(sides).to_have_count(2)
+    expect(sides.nth(0)).to_contain_text(reports["second"])
+    expect(sides.nth(0)).to_contain_text(SECOND["description"])
+    expect(sides.nth(1)).to_contain_text(reports["first"])
+    expect(sides.nth(1)).to_contain_text(FIRST["description"])
+    screenshots.take(desk, "case")
+
+    # the candidate is a link to its own case
+    candidate.get_by_role("link", name=f"打开案件 {first_id} {FIRST['title']}").click()
+    expect(desk).to_have_url(f"{served_city.url}/console/cases/{first_id}")
+    expect(desk.get_by_role("main").get_by_role("heading", level=2)).to_contain_text(reports["first"])
+
+
+def test_a_case_outside_the_jurisdiction_is_refused_with_a_clear_message(desk: Page, served_city: ServedCity,
+                                                                          screenshots: Screenshots) -> None:
+    operator = _token(served_city, served_city.staff("operator"))
+    districts = httpx.get(f"{served_city.url}/api/v1/public/areas", params={"level": "district"}).json()["features"]
+    # the first district centre the operator's street does not cover (the API's own judgement)
+    outside = next(f["properties"]["center"] for f in districts if httpx.get(
+        f"{served_city.url}/api/v1/locate", params={"lon": f["properties"]["center"][0],
+                                                    "lat": f["properties"]["center"][1]},
+        headers=operator).status_code == 403)
+    code = _citizen_report(served_city, {"title": "别处的路面坑洞", "lon": outside[0], "lat": outside[1]})
+    case_id = _case_id(served_city, code)
+    assert httpx.get(f"{served_city.url}/api/v1/cases/{case_id}", headers=operator).status_code == 404
+
+    _sign_in(desk, served_city)
+    desk.goto(f"/console/cases/{case_id}")
+    expect(desk.get_by_role("alert")).to_have_text(f"案件 {case_id} 不存在，或不在您的辖区内。")
+    expect(desk.get_by_text(code)).to_have_count(0)
+    expect(desk.get_by_role("main").get_by_role("heading", level=2)).to_have_count(0)
+    screenshots.take(desk, "refused")
+
+
+def test_the_inbox_on_a_phone(browser: Browser, served_city: ServedCity, reports: dict[str, str],
+                              screenshots: Screenshots) -> None:
+    operator = _token(served_city, served_city.staff("operator"))
+    context = browser.new_context(base_url=served_city.url, locale="zh-CN", **PHONE)
+    page = context.new_page()
+    _sign_in(page, served_city)
+    to_register = _queue(served_city, operator, queue="to_register")
+    _rows_are(page, to_register)
+    # each case a card no wider than the phone
+    card = page.locator("table.cases tbody tr").first
+    box = card.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshots.take(page, "inbox-phone")
+    context.close()
