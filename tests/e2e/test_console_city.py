@@ -22,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import Screenshots, ServedCity
+from tests.e2e.conftest import PHONE, Screenshots, ServedCity
 from tests.factories import PASSWORD
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
@@ -108,6 +108,12 @@ def _sign_in(page: Page, username: str, path: str) -> None:
     page.get_by_role("button", name="登录").click()
 
 
+def _choose(page: Page, label: str, option: str) -> None:
+    """Pick an option of an Element Plus select found by its label (its placeholder covers the input)."""
+    page.get_by_label(label, exact=True).click(force=True)
+    page.get_by_role("option", name=option, exact=True).click()
+
+
 def _clear(select: Locator) -> None:
     """Empty an Element Plus select with its clear button (shown while the pointer is over it)."""
     select.hover()
@@ -153,8 +159,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     screenshots.take(page, "1-board")
 
     # the level filter is the API's
-    page.get_by_label("级别", exact=True).click()
-    page.get_by_role("option", name="红色预警（Ⅰ级）").click()
+    _choose(page, "级别", "红色预警（Ⅰ级）")
     red = sensors.warnings(level="red")["items"]
     expect(page.locator("tr[data-warning]")).to_have_count(len(red))
     assert [int(r) for r in page.locator("tr[data-warning]").evaluate_all(
@@ -195,7 +200,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     dialog.get_by_role("button", name="提交").click()
     expect(dialog).to_be_hidden()
     silences = [s for s in sensors.api.get("/api/v1/silences", headers=sensors.operator).json()
-                if s["matchers"] == {"rule": RULE, "origin": sensors.devices[1]}]
+                if s["matchers"].get("rule") == RULE and s["matchers"].get("origin") == sensors.devices[1]]
     assert len(silences) == 1 and silences[0]["reason"] == "现场抢修，已通知水务", silences
     span = datetime.fromisoformat(silences[0]["ends_at"]) - datetime.fromisoformat(silences[0]["starts_at"])
     assert timedelta(hours=3, minutes=59) < span <= timedelta(hours=4, minutes=1)
@@ -238,7 +243,19 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     _sign_in(wall, served_city.staff("operator"), "warnings")
     _board_equals_the_api(wall, sensors)
     screenshots.take(wall, "6-wall")
+    wall.get_by_role("button", name="English").click()
+    expect(wall.get_by_role("heading", name="Warnings board")).to_be_visible()
+    expect(wall.locator(".status-tabs [data-status=firing]")).to_contain_text("Firing")
+    wall.get_by_role("button", name="中文").click()
     wall.close()
+
+    # on a phone the board scrolls inside its frame, not the page
+    phone = browser.new_page(base_url=served_city.url, locale="zh-CN", **PHONE)
+    _sign_in(phone, served_city.staff("operator"), "warnings")
+    expect(phone.locator("tr[data-warning]")).to_have_count(len(sensors.warnings()["items"]), timeout=LIVE_WAIT_MS)
+    screenshots.take(phone, "7-phone")
+    assert phone.locator(".warnings-board").evaluate("board => board.scrollWidth <= board.clientWidth")
+    phone.close()
 
 
 def test_the_devices_page(browser: Browser, served_city: ServedCity, sensors: Sensors,
@@ -246,8 +263,7 @@ def test_the_devices_page(browser: Browser, served_city: ServedCity, sensors: Se
     page = browser.new_page(base_url=served_city.url, locale="zh-CN", **LAPTOP)
     _sign_in(page, "admin.city", "devices")
     expect(page.get_by_role("heading", name="感知设备")).to_be_visible()
-    page.get_by_label("设备类型").click()
-    page.get_by_role("option", name=f"河道水位计（浏览器测试）（{TYPE}）").click()
+    _choose(page, "设备类型", f"河道水位计（浏览器测试）（{TYPE}）")
 
     listed = sensors.api.get("/api/v1/devices", headers=sensors.admin, params={"type": TYPE, "limit": 50}).json()
     assert listed["total"] == len(sensors.devices)
@@ -267,8 +283,7 @@ def test_the_devices_page(browser: Browser, served_city: ServedCity, sensors: Se
     screenshots.take(page, "1-devices")
 
     # the online filter is the API's too
-    page.get_by_label("在线", exact=True).click()
-    page.get_by_role("option", name="离线").click()
+    _choose(page, "在线", "离线")
     offline = sensors.api.get("/api/v1/devices", headers=sensors.admin,
                               params={"type": TYPE, "online": "false"}).json()["items"]
     expect(rows).to_have_count(len(offline))
