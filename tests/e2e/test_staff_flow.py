@@ -76,6 +76,14 @@ class Staff:
         expect(dialog).to_be_visible()
         return dialog
 
+    def shot(self, shots: Screenshots, step: str) -> None:
+        """A screenshot of the whole page; with a dialog open, at the page's full height so that the
+        dialog's overlay covers it all."""
+        height = self.page.evaluate("document.documentElement.scrollHeight")
+        self.page.set_viewport_size({"width": DESK["viewport"]["width"], "height": max(height, 900)})
+        shots.take(self.page, step)
+        self.page.set_viewport_size(DESK["viewport"])
+
     def close(self) -> None:
         self.page.close()
         self.api.close()
@@ -145,9 +153,17 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     reported = _screen_agrees(operator, case_id, status="reported", action="intake", role="citizen")
     assert reported["category_code"] == category_code
     assert len(reported["timeline"][0]["attachments"]) == 1  # the citizen's photo
-    dialog = operator.act("register")
-    dialog.get_by_label("说明").fill("现场照片清楚，属实")
-    dialog.get_by_role("button", name="确定立案").click()
+    # by keyboard: the button opens the form in its first field, Tab reaches the submit button
+    keyboard = operator.page.keyboard
+    operator.page.get_by_test_id("case-actions").get_by_role("button", name="立案", exact=True).focus()
+    keyboard.press("Enter")
+    dialog = operator.page.get_by_role("dialog", name="立案")
+    expect(dialog.get_by_label("说明")).to_be_focused()
+    keyboard.type("现场照片清楚，属实")
+    keyboard.press("Tab")
+    keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="确定立案")).to_be_focused()
+    keyboard.press("Enter")
     expect(dialog).to_be_hidden()
     _screen_agrees(operator, case_id, status="registered", action="register", role="operator")
     shots.take(operator.page, "3-operator-register")
@@ -162,7 +178,7 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     # the proposal is filled in: the lead's select shows it
     lead = dialog.locator(".field").filter(has=dispatcher.page.get_by_label("主办部门"))
     expect(lead).to_contain_text(route["lead"]["name"])
-    shots.take(dispatcher.page, "4-dispatch-form")
+    dispatcher.shot(shots, "4-dispatch-form")
     dialog.get_by_role("button", name="确定派遣").click()
     expect(dialog).to_be_hidden()
     dispatched = _screen_agrees(dispatcher, case_id, status="dispatched", action="dispatch", role="dispatcher")
@@ -185,7 +201,7 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     expect(error).to_contain_text("退回原因")
     expect(error).to_contain_text("return needs a reason")
     expect(dialog.get_by_label("退回原因")).to_have_attribute("aria-invalid", "true")
-    shots.take(handler.page, "5-return-without-reason")
+    handler.shot(shots, "5-return-without-reason")
     unchanged = handler.case(case_id)
     assert (unchanged["version"], unchanged["status"]) == (acknowledged["version"], "in_progress")
     dialog.get_by_role("button", name="取消").click()
@@ -198,7 +214,7 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
         files=[{"name": "after.png", "mimeType": "image/png", "buffer": after}])
     expect(dialog.get_by_role("img", name="照片 1")).to_be_visible()
     dialog.get_by_label("处置情况").fill("已将单车移至停放点，盲道已畅通")
-    shots.take(handler.page, "6-handler-report")
+    handler.shot(shots, "6-handler-report")
     dialog.get_by_role("button", name="确定处置反馈").click()
     expect(dialog).to_be_hidden()
     handled = _screen_agrees(handler, case_id, status="handled", action="report", role="handler")
