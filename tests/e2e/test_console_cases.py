@@ -272,3 +272,38 @@ def test_the_inbox_on_a_phone(browser: Browser, served_city: ServedCity, reports
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshots.take(page, "inbox-phone")
     context.close()
+
+
+def test_more_cases_load_page_by_page(desk: Page, served_city: ServedCity) -> None:
+    if not served_city.demo:
+        pytest.skip("needs the demo city's district staff")
+    operator = _token(served_city, "operator.district")
+    district = httpx.get(f"{served_city.url}/api/v1/me", headers=operator).json()["area_code"]
+    streets = httpx.get(f"{served_city.url}/api/v1/public/areas", params={"level": "street", "parent": district})
+    # a street of the district other than the one the street staff's tests work in
+    lon, lat = next(f["properties"]["center"] for f in streets.json()["features"]
+                    if not served_city.street[2].startswith(f["properties"]["code"]))
+    for number in range(51):
+        taken = httpx.post(f"{served_city.url}/api/v1/cases", headers=operator, json={
+            "channel": "hotline_12345", "title": f"分页核对来电 {number}", "lon": lon, "lat": lat})
+        assert taken.status_code == 201, taken.text
+    first = httpx.get(f"{served_city.url}/api/v1/cases", headers=operator,
+                      params={"queue": "to_register", "q": "分页核对", "limit": 50}).json()
+    assert first["next_cursor"] is not None
+    second = httpx.get(f"{served_city.url}/api/v1/cases", headers=operator,
+                       params={"queue": "to_register", "q": "分页核对", "limit": 50, "cursor": first["next_cursor"]})
+    everything = first["items"] + second.json()["items"]
+    assert len(everything) == 51
+
+    desk.goto("/console/")
+    desk.get_by_label("用户名").fill("operator.district")
+    desk.get_by_label("密码").fill(PASSWORD)
+    desk.get_by_role("button", name="登录").click()
+    expect(desk.get_by_role("heading", name="待办")).to_be_visible()
+    desk.goto("/console/inbox/to_register?q=%E5%88%86%E9%A1%B5%E6%A0%B8%E5%AF%B9")
+    _rows_are(desk, first["items"])
+    expect(desk.get_by_text("待立案：已显示 50 件，还有更多")).to_be_visible()
+    desk.get_by_role("button", name="加载更多").click()
+    _rows_are(desk, everything)
+    expect(desk.get_by_text("待立案：已显示 51 件")).to_be_visible()
+    expect(desk.get_by_role("button", name="加载更多")).to_have_count(0)
