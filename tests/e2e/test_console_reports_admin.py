@@ -53,7 +53,7 @@ def admin(browser: Browser, served_city: ServedCity, api: httpx.Client) -> Itera
 
 def _pick(page: Page, label: str, option: str) -> None:
     """Choose an option of an Element Plus select by its label."""
-    page.get_by_label(label, exact=True).click()
+    page.locator(".el-select", has=page.get_by_label(label, exact=True)).click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -238,7 +238,7 @@ def test_a_matrix_cell_edit_round_trips_and_a_refused_one_changes_nothing(admin:
     expect(grid.locator(f"[data-category='E0501'][data-area='{street}']")).to_be_focused()
     admin.keyboard.press("ArrowDown")
     admin.keyboard.press("Enter")
-    editor = admin.get_by_label(f"选择 E0502 {_category_name(api, 'E0502')} 在 {_area_name(api, street)} 的主办部门")
+    editor = admin.get_by_role("combobox", name=f"选择 E0502 {_category_name(api, 'E0502')} 在 {_area_name(api, street)} 的主办部门")
     expect(editor).to_be_focused()
     admin.keyboard.type("城管执法")
     admin.keyboard.press("Escape")

@@ -4,11 +4,10 @@
 import { ApiError } from '../../shared/api'
 import { authorization, signOut } from '../../shared/session'
 
-/** The file name the answer's Content-Disposition gives, else `fallback`. */
-function fileName(response: Response, fallback: string): string {
+/** The file name the answer's Content-Disposition gives. */
+function fileName(response: Response): string {
   const disposition = response.headers.get('Content-Disposition') ?? ''
-  const match = /filename="?([^";]+)"?/.exec(disposition)
-  return match ? match[1] : fallback
+  return /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? 'download'
 }
 
 export function saveBlob(blob: Blob, name: string): void {
@@ -23,8 +22,9 @@ export function saveBlob(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 1000)
 }
 
-/** GET `path` as the signed-in user and save the answer as a file; an error answer becomes an ApiError. */
-export async function downloadFile(path: string, fallbackName: string): Promise<void> {
+/** GET `path` as the signed-in user and save the answer as a file named `name` (by default the name the
+ * API gives it); an error answer becomes an ApiError. Returns the name it was saved as. */
+export async function downloadFile(path: string, name?: string): Promise<string> {
   const response = await fetch(path, { headers: authorization() })
   if (!response.ok) {
     const problem = await response.json().catch(() => ({}))
@@ -32,7 +32,9 @@ export async function downloadFile(path: string, fallbackName: string): Promise<
     throw new ApiError(response.status, problem.code ?? `http_${response.status}`,
       problem.detail ?? response.statusText, problem.field)
   }
-  saveBlob(await response.blob(), fileName(response, fallbackName))
+  const saved = name ?? fileName(response)
+  saveBlob(await response.blob(), saved)
+  return saved
 }
 
 /** One CSV field, quoted when it must be (RFC 4180). */
