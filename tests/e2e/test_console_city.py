@@ -4,7 +4,8 @@ Warnings board: a rule on a device type of its own and readings over it raise wa
 the street's operator sees on the board exactly the warnings (ids, levels, statuses) and the per-status
 counts the API lists; acknowledges one on the screen and the API has it acknowledged; closing one as a
 false alarm without a reason shows the API's reason error and leaves the warning as it was; a silence
-set on the screen is the API's and ends from the screen; a warning raised while the board is open
+set on the screen is the API's and ends from the screen; converting one opens the API's case of the
+chosen category; a warning raised while the board is open
 appears on it from the live stream, without a reload.
 
 Devices page: the table's rows are the API's devices for the chosen type; the map's legend counts
@@ -211,6 +212,22 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     expect(listed).to_have_count(0)
     assert all(s["id"] != silences[0]["id"]
                for s in sensors.api.get("/api/v1/silences", headers=sensors.operator).json())
+
+    # convert the yellow gauge's warning into a case of a chosen category: the API's case, on its channel
+    yellow = sensors.warning_of(sensors.devices[2])
+    _row(page, yellow["id"]).get_by_role("button", name="转案件").click()
+    dialog = page.get_by_role("dialog", name=f"预警 {yellow['id']} 转为案件")
+    dialog.get_by_label("案件分类").click(force=True)
+    dialog.get_by_label("案件分类").fill("道路积水")
+    page.get_by_role("option", name="道路积水（E0111）").click()
+    dialog.get_by_role("button", name="提交").click()
+    expect(dialog).to_be_hidden()
+    converted = sensors.warning_of(sensors.devices[2])
+    assert converted["status"] == "converted" and converted["case_id"], converted
+    expect(page.get_by_text(f"预警 {yellow['id']} 已转为案件 {converted['case_id']}")).to_be_visible()
+    expect(_row(page, yellow["id"]).locator("td.status")).to_have_text("已转案件")
+    case = sensors.api.get(f"/api/v1/cases/{converted['case_id']}", headers=sensors.operator).json()
+    assert (case["channel"], case["category_code"]) == ("iot_warning", "E0111"), case
 
     # the details: the API's history, level by level, and the readings around it
     _row(page, rising["id"]).get_by_role("button", name="详情").click()
