@@ -37,7 +37,7 @@ COUNTERS = ("reported_today", "dispatched", "in_progress", "overdue", "warnings_
 class Staff:
     """One staff member: the API as them, and a console page signed in as them."""
 
-    def __init__(self, browser: Browser, served_city: ServedCity, role: str) -> None:
+    def __init__(self, page: Page, served_city: ServedCity, role: str, *, english: bool = False) -> None:
         self.role = role
         self.username = served_city.staff(role)
         self.api = httpx.Client(base_url=served_city.url, timeout=30)
@@ -45,12 +45,18 @@ class Staff:
         assert token.status_code == 200, token.text
         self.api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         self.me = self.api.get("/api/v1/me").json()
-        self.page = browser.new_page(base_url=served_city.url, locale="zh-CN", **DESK)
-        self.page.goto("/console/")
-        self.page.get_by_label("用户名").fill(self.username)
-        self.page.get_by_label("密码").fill(PASSWORD)
-        self.page.get_by_role("button", name="登录").click()
-        expect(self.page.get_by_role("navigation", name="工作台导航")).to_be_visible()
+        self.page = page
+        page.goto("/console/")
+        if english:
+            page.get_by_role("button", name="English").click()
+        page.get_by_label("User name" if english else "用户名").fill(self.username)
+        page.get_by_label("Password" if english else "密码").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in" if english else "登录").click()
+        expect(page.get_by_role("navigation", name="Console sections" if english else "工作台导航")).to_be_visible()
+
+    @classmethod
+    def at_a_desk(cls, browser: Browser, served_city: ServedCity, role: str) -> Staff:
+        return cls(browser.new_page(base_url=served_city.url, locale="zh-CN", **DESK), served_city, role)
 
     def case(self, case_id: int) -> dict[str, Any]:
         answer = self.api.get(f"/api/v1/cases/{case_id}")
@@ -148,7 +154,7 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     tracking_code, _ = _citizen_reports(browser, served_city, category, shots)
 
     # the operator finds it in the to-register queue and registers it
-    operator = Staff(browser, served_city, "operator")
+    operator = Staff.at_a_desk(browser, served_city, "operator")
     case_id = operator.open_from_queue("待立案", tracking_code)
     reported = _screen_agrees(operator, case_id, status="reported", action="intake", role="citizen")
     assert reported["category_code"] == category_code
@@ -169,7 +175,7 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     shots.take(operator.page, "3-operator-register")
 
     # the dispatcher dispatches it to the department the responsibility matrix proposes
-    dispatcher = Staff(browser, served_city, "dispatcher")
+    dispatcher = Staff.at_a_desk(browser, served_city, "dispatcher")
     assert dispatcher.open_from_queue("待派遣", tracking_code) == case_id
     route = dispatcher.api.get("/api/v1/responsibilities/route",
                                params={"category": category_code, "area": reported["area_code"]}).json()
@@ -186,7 +192,7 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     assert [a["department_code"] for a in dispatched["assignments"]] == [route["lead"]["code"]]
 
     # the handler of that department acknowledges it
-    handler = Staff(browser, served_city, "handler")
+    handler = Staff.at_a_desk(browser, served_city, "handler")
     assert handler.me["department_code"] == route["lead"]["code"], "the handler must work for the lead department"
     assert handler.open_from_queue("待签收", tracking_code) == case_id
     dialog = handler.act("acknowledge")
@@ -223,7 +229,7 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     expect(_timeline(handler.page).last.get_by_role("img")).to_have_count(1)
 
     # the inspector verifies it: passed
-    inspector = Staff(browser, served_city, "inspector")
+    inspector = Staff.at_a_desk(browser, served_city, "inspector")
     assert inspector.open_from_queue("待核查", tracking_code) == case_id
     dialog = inspector.act("verify")
     dialog.get_by_label("通过，可以结案").check()
@@ -269,3 +275,50 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     wall.close()
     for staff in (operator, dispatcher, handler, inspector):
         staff.close()
+
+
+def test_the_actions_panel_in_english_on_a_phone(browser: Browser, served_city: ServedCity) -> None:
+    """An operator on a phone, in English, rejects a report: without a reason the form says so and the
+    case stays as it was; with one the case is rejected, as the API records it."""
+    shots = Screenshots("staff-flow-phone")
+    lon, lat, _ = served_city.street
+    reported = httpx.post(f"{served_city.url}/api/v1/public/cases",
+                          json={"title": "广告牌松动摇晃", "lon": lon + 0.0004, "lat": lat + 0.0003})
+    assert reported.status_code == 201, reported.text
+    tracking_code = reported.json()["tracking_code"]
+
+    context = browser.new_context(base_url=served_city.url, locale="en", **PHONE)
+    page = context.new_page()
+    operator = Staff(page, served_city, "operator", english=True)
+    page.get_by_role("navigation", name="Work queues").get_by_role("link", name="To register").click()
+    row = page.get_by_role("row").filter(has_text=tracking_code)
+    row.get_by_role("link").first.click()
+    panel = page.get_by_test_id("case-actions")
+    expect(panel.get_by_role("heading", name="Actions")).to_be_visible()
+    case_id = int(page.url.rsplit("/", 1)[1])
+    before = operator.case(case_id)
+
+    panel.get_by_role("button", name="Reject", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Reject")
+    dialog.get_by_role("button", name="Reject", exact=True).click()
+    expect(dialog.get_by_test_id("reason-error")).to_have_text(
+        "Please fill in: Why it is not accepted (reject needs a reason)")
+    box = dialog.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["viewport"]["width"]
+    shots.take(page, "1-reason-missing")
+    after = operator.case(case_id)
+    assert (after["version"], after["status"]) == (before["version"], "reported")
+
+    dialog.get_by_label("Why it is not accepted").fill("Not within the city's remit: a private building")
+    dialog.get_by_role("button", name="Reject", exact=True).click()
+    expect(dialog).to_be_hidden()
+    rejected = operator.case(case_id)
+    assert rejected["status"] == "rejected" and rejected["version"] == before["version"] + 1
+    last = rejected["timeline"][-1]
+    assert (last["action"], last["actor_role"], last["reason"]) == (
+        "reject", "operator", "Not within the city's remit: a private building")
+    expect(panel).to_contain_text("There is nothing you can do on this case now.")
+    assert rejected["available_actions"] == []
+    shots.take(page, "2-rejected")
+    operator.api.close()
+    context.close()
