@@ -5,8 +5,9 @@ import { reactive } from 'vue'
 
 import { ApiError } from '../../shared/api'
 import { i18n } from '../../shared/i18n'
-import { get } from '../../shared/session'
+import { get, me } from '../../shared/session'
 import { addMessages } from '../messages'
+import { NAVIGATION } from '../navigation'
 
 addMessages({
   'zh-CN': {
@@ -31,9 +32,9 @@ addMessages({
         actions: '操作',
         created: '已创建：{name}',
         saved: '已保存：{name}',
-        fixFields: '请修改标出的字段：{detail}',
         empty: '暂无数据',
         total: '共 {n} 条',
+        notAllowed: '您的角色不能管理这一栏目。',
       },
     },
   },
@@ -59,13 +60,19 @@ addMessages({
         actions: 'Actions',
         created: 'Created: {name}',
         saved: 'Saved: {name}',
-        fixFields: 'Please correct the marked field: {detail}',
         empty: 'Nothing yet',
         total: '{n} in all',
+        notAllowed: 'Your roles do not let you manage this section.',
       },
     },
   },
 })
+
+/** Whether the signed-in user may open the console's section ``name`` (as the navigation decides). */
+export function sectionAllowed(name: string): boolean {
+  const section = NAVIGATION.find((s) => s.name === name)
+  return Boolean(me.value && section?.allowed(me.value))
+}
 
 /** The text for an error of a call: the API's own words (problem+json ``detail``), or the network's failure. */
 export function problemText(error: unknown): string {
@@ -75,9 +82,9 @@ export function problemText(error: unknown): string {
 }
 
 /**
- * A form's problems: the API's message next to the field it names (``fields[name]``), anything else in
- * ``general``. ``fieldOf`` maps the API's field (``roles.0``, ``levels[1].clear_at``) to the form's, or
- * returns undefined when the form has no such field.
+ * A form's problems: the API's message next to the field it names (``fields[name]``, announced as an
+ * alert by the form item), anything else in ``general``. ``fieldOf`` maps the API's field (``roles.0``,
+ * ``levels[1].clear_at``) to the form's, or returns undefined when the form has no such field.
  */
 export function useProblems(fieldOf: (field: string) => string | undefined) {
   const state = reactive({
@@ -91,8 +98,8 @@ export function useProblems(fieldOf: (field: string) => string | undefined) {
       state.clear()
       const field = error instanceof ApiError && error.field ? fieldOf(error.field) : undefined
       if (field && error instanceof ApiError) {
+        // Element Plus announces a form item's error itself (role="alert")
         state.fields[field] = error.message
-        state.general = i18n.global.t('console.orgAdmin.fixFields', { detail: error.message })
       } else {
         state.general = problemText(error)
       }
