@@ -239,6 +239,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     expect(drawer.locator(".history li[data-action=acknowledge]")).to_contain_text(
         f"{history[-1]['actor_name']}（受理员）")
     expect(drawer.locator(".series figcaption")).to_have_text("2 个读数，最低 3.3，最高 4.4")
+    drawer.locator(".series").scroll_into_view_if_needed()
     screenshots.take(page, "4-details")
     page.keyboard.press("Escape")
     expect(drawer).to_be_hidden()
