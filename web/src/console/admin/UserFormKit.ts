@@ -43,7 +43,7 @@ addMessages({
       orgAdmin: {
         level: { city: 'City', district: 'District', street: 'Street / town', grid: 'Grid', community: 'Community' },
         unitLevel: { city: 'City level', district: 'District level', street: 'Street level' },
-        create: 'New',
+        create: 'Create',
         save: 'Save',
         cancel: 'Cancel',
         edit: 'Edit',
