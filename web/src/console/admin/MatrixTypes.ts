@@ -39,7 +39,7 @@ export interface AreaRef {
 export type Resolved =
   | { kind: 'own'; cell: Cell }
   | { kind: 'inherited'; cell: Cell }
-  | { kind: 'fallback'; department: string; area: AreaRef }
+  | { kind: 'fallback'; department: string; departmentName: string; area: AreaRef }
   | { kind: 'nobody' }
 
 export const cellKey = (category: string, area: string): string => `${category}\u0000${area}`
@@ -65,7 +65,7 @@ export function resolve(options: {
   const street = areaChain.find((a) => a.level === 'street')
   if (street) {
     const office = [...departments.values()].find((d) => d.is_area_fallback && d.active && d.area_code === street.code)
-    if (office) return { kind: 'fallback', department: office.code, area: street }
+    if (office) return { kind: 'fallback', department: office.code, departmentName: office.name, area: street }
   }
   return { kind: 'nobody' }
 }
