@@ -256,16 +256,16 @@ def test_a_rule_created_on_screen_with_its_dry_run(page: Page, served_city: Serv
     dialog.get_by_label("监测项", exact=True).fill("water_level")
     dialog.get_by_label("设备类型", exact=True).fill("e2e_gauge")
     dialog.get_by_label("区域编码", exact=True).fill(street)
-    entered = {"黄色预警 触发值": "3", "黄色预警 清除值": "3.5", "红色预警 触发值": "4", "红色预警 清除值": "3.8"}
+    entered = {"黄色预警 触发值": "3.05", "黄色预警 清除值": "3.5", "红色预警 触发值": "4.05", "红色预警 清除值": "3.8"}
     for label, value in entered.items():
         dialog.get_by_label(label, exact=True).fill(value)
-    dialog.get_by_label("持续时间（分钟）", exact=True).fill("2")
+    dialog.get_by_label("持续时间（分钟）", exact=True).fill("1.5")
     dialog.get_by_role("button", name="新建").click()
     # yellow clears above where it fires: the API's own words next to yellow's clear value, nothing created
     definition = {"kind": "threshold", "metric": "water_level", "comparison": "above",
                   "scope": {"device_type": "e2e_gauge", "area": street, "indicator": None},
-                  "levels": [{"level": "yellow", "fire_at": 3, "clear_at": 3.5},
-                             {"level": "red", "fire_at": 4, "clear_at": 3.8}], "for_s": 120}
+                  "levels": [{"level": "yellow", "fire_at": 3.05, "clear_at": 3.5},
+                             {"level": "red", "fire_at": 4.05, "clear_at": 3.8}], "for_s": 90}
     refused = client.post("/api/v1/rules", json={"code": "e2e-wl-high", "name": "x", "definition": definition})
     assert (refused.status_code, refused.json()["field"]) == (422, "levels[0].clear_at")
     expect(field(dialog, "黄色预警 清除值").locator(".el-form-item__error")).to_have_text(refused.json()["detail"])
@@ -278,12 +278,12 @@ def test_a_rule_created_on_screen_with_its_dry_run(page: Page, served_city: Serv
     rule = next(r for r in client.get("/api/v1/rules").json() if r["code"] == "e2e-wl-high")
     assert (rule["active"], rule["metric"], rule["definition"]["scope"]) == (
         True, "water_level", {"device_type": "e2e_gauge", "area": street, "indicator": None})
-    assert rule["definition"]["levels"] == [{"level": "yellow", "fire_at": 3.0, "clear_at": 2.8},
-                                            {"level": "red", "fire_at": 4.0, "clear_at": 3.8}]
-    assert (rule["definition"]["for_s"], rule["definition"]["open_case_from"]) == (120, None)
+    assert rule["definition"]["levels"] == [{"level": "yellow", "fire_at": 3.05, "clear_at": 2.8},
+                                            {"level": "red", "fire_at": 4.05, "clear_at": 3.8}]
+    assert (rule["definition"]["for_s"], rule["definition"]["open_case_from"]) == (90, None)
     row = page.locator(".rules .el-table__body tr", has_text="e2e-wl-high")
-    expect(row).to_contain_text("黄色预警 ≥ 3，清除 < 2.8")
-    expect(row).to_contain_text("红色预警 ≥ 4，清除 < 3.8")
+    expect(row).to_contain_text("黄色预警 ≥ 3.05，清除 < 2.8")
+    expect(row).to_contain_text("红色预警 ≥ 4.05，清除 < 3.8")
     screenshots.take(page, "rules")
 
     # the dry run on screen (the last day) shows the API's firings over the same readings
