@@ -10,7 +10,7 @@ appears on it from the live stream, without a reload.
 
 Devices page: the table's rows are the API's devices for the chosen type; the map's legend counts
 them by health; a device's details show the API's latest values, and maintenance on and off
-round-trips through the API.
+round-trips through the API, and the street's operator (who may not) gets no such button.
 """
 
 from __future__ import annotations
@@ -342,3 +342,15 @@ def test_the_devices_page(browser: Browser, served_city: ServedCity, sensors: Se
     refused = sensors.api.patch(f"/api/v1/devices/{code}", headers=sensors.operator, json={"status": "maintenance"})
     assert refused.status_code == 403, refused.text
     page.close()
+
+    # on a phone, in English: the map above the table, which scrolls inside its frame
+    phone = browser.new_page(base_url=served_city.url, locale="zh-CN", **PHONE)
+    _sign_in(phone, served_city.staff("operator"), "devices")
+    phone.get_by_role("button", name="English").click()
+    expect(phone.get_by_role("heading", name="Devices", exact=True)).to_be_visible()
+    ours = sensors.api.get("/api/v1/devices", headers=sensors.operator, params={"limit": 50}).json()
+    expect(phone.locator("tr[data-device]")).to_have_count(len(ours["items"]))
+    expect(phone.locator(".table-panel .total")).to_have_text(f"{ours['total']} in all")
+    assert phone.locator(".devices").evaluate("page => page.scrollWidth <= page.clientWidth")
+    screenshots.take(phone, "3-phone")
+    phone.close()
