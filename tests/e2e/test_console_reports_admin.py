@@ -238,7 +238,8 @@ def test_a_matrix_cell_edit_round_trips_and_a_refused_one_changes_nothing(admin:
     expect(grid.locator(f"[data-category='E0501'][data-area='{street}']")).to_be_focused()
     admin.keyboard.press("ArrowDown")
     admin.keyboard.press("Enter")
-    editor = admin.get_by_role("combobox", name=f"选择 E0502 {_category_name(api, 'E0502')} 在 {_area_name(api, street)} 的主办部门")
+    where = f"E0502 {_category_name(api, 'E0502')} 在 {_area_name(api, street)}"
+    editor = admin.get_by_role("combobox", name=f"选择 {where} 的主办部门")
     expect(editor).to_be_focused()
     admin.keyboard.type("城管执法")
     admin.keyboard.press("Escape")
@@ -343,3 +344,36 @@ def test_a_calendar_day_set_on_screen_is_what_the_api_says(admin: Page, api: htt
     assert saturday.isoformat() not in {d["day"] for d in api.get(f"/api/v1/calendar/{year}").json()["days"]}
     expect(admin.locator(f"[data-date='{saturday}']")).to_have_attribute("data-kind", "weekend")
     assert api.delete(f"/api/v1/calendar/days/{wednesday}").status_code == 204
+
+
+def test_a_street_dispatcher_sees_the_matrix_of_their_street_as_the_router_decides(
+        browser: Browser, served_city: ServedCity, screenshots: Screenshots) -> None:
+    """Below the city the page cannot see the wider areas' entries: what it shows is what the router says."""
+    if not served_city.demo:
+        pytest.skip("the demo city's matrix has entries at the city and district levels")
+    username = served_city.staff("dispatcher")
+    with httpx.Client(base_url=served_city.url, timeout=30) as client:
+        token = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        me = client.get("/api/v1/me", headers=headers).json()
+        assert "manage_responsibility" in me["permissions"]
+        grid_area = client.get("/api/v1/areas", params={"level": "grid", "parent": me["area_code"], "limit": 1},
+                               headers=headers).json()["items"][0]
+        routes = {code: client.get("/api/v1/responsibilities/route", headers=headers,
+                                   params={"category": code, "area": grid_area["code"]}).json()
+                  for code in ("C0101", "C0107")}
+    context = browser.new_context(base_url=served_city.url, locale="zh-CN", **LAPTOP)
+    page = context.new_page()
+    page.goto("/console/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name="责任清单").click()
+    _pick(page, "事项大类", "C01 公用设施")
+    for code, route in routes.items():
+        cell = page.locator(f"[data-category='{code}'][data-area='{grid_area['code']}']")
+        expect(cell).to_have_attribute("data-state", "fallback" if route["fallback"] else "inherited")
+        expect(cell).to_contain_text(route["lead"]["name"])
+        expect(cell).to_contain_text("属地兜底" if route["fallback"] else "继承")
+    screenshots.take(page, "street")
+    context.close()
