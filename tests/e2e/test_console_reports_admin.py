@@ -377,3 +377,43 @@ def test_a_street_dispatcher_sees_the_matrix_of_their_street_as_the_router_decid
         expect(cell).to_contain_text("属地兜底" if route["fallback"] else "继承")
     screenshots.take(page, "street")
     context.close()
+
+
+def test_the_matrix_and_the_categories_go_out_and_come_back_as_csv(admin: Page, api: httpx.Client,
+                                                                  screenshots: Screenshots) -> None:
+    admin.get_by_role("link", name="责任清单").click()
+    with admin.expect_download() as downloaded:
+        admin.get_by_role("button", name="导出 CSV").click()
+    exported = list(csv.DictReader(io.StringIO(downloaded.value.path().read_text(encoding="utf-8-sig"))))
+    assert len(exported) == api.get("/api/v1/responsibilities", params={"limit": 1}).json()["total"]
+    expect(admin.get_by_role("status")).to_have_text("已下载 responsibilities.csv")
+
+    # one bad row refuses the whole file: every bad row named, nothing written
+    first = exported[0]
+    before = api.get(f"/api/v1/responsibilities/{first['category_code']}/{first['area_code']}").json()
+    header = list(first)
+    good = {**first, "note": "经导入修改"}
+    bad = {**first, "category_code": "E0102", "lead_department_code": "no-such-department"}
+    body = io.StringIO()
+    writer = csv.DictWriter(body, fieldnames=header)
+    writer.writeheader()
+    writer.writerows([good, bad])
+    admin.locator("#matrix-import").set_input_files(
+        files=[{"name": "matrix.csv", "mimeType": "text/csv", "buffer": body.getvalue().encode()}])
+    alert = admin.get_by_role("alert")
+    expect(alert).to_contain_text("导入被拒绝，未写入任何数据")
+    expect(alert.get_by_role("listitem")).to_have_count(1)
+    expect(alert.get_by_role("listitem")).to_contain_text("第 3 行 lead_department_code")
+    assert api.get(f"/api/v1/responsibilities/{first['category_code']}/{first['area_code']}").json() == before
+    screenshots.take(admin, "matrix-import-refused")
+
+    # the categories' file round trip changes nothing
+    admin.get_by_role("link", name="事项分类与时限").click()
+    with admin.expect_download() as downloaded:
+        admin.get_by_role("button", name="导出 CSV").click()
+    categories = downloaded.value.path().read_bytes()
+    admin.locator("#categories-import").set_input_files(
+        files=[{"name": "categories.csv", "mimeType": "text/csv", "buffer": categories}])
+    total = api.get("/api/v1/categories", params={"limit": 1}).json()["total"]
+    expect(admin.get_by_role("status")).to_have_text(
+        f"导入完成：{total} 行，新增 0，更新 0，未变 {total}，随上级停用 0")
