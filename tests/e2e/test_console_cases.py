@@ -150,6 +150,13 @@ def test_an_operator_sees_the_queue_to_register_and_filters_it(desk: Page, serve
     expect(desk.get_by_label("搜索", exact=True)).to_have_value("井盖")
     _rows_are(desk, matching)
 
+    # a case opened from the list goes back to the list as it was
+    desk.get_by_role("link", name=f"打开案件 {reports['second']}").click()
+    expect(desk.get_by_role("main").get_by_role("heading", level=2)).to_contain_text(reports["second"])
+    desk.get_by_role("link", name="返回待办").click()
+    expect(desk).to_have_url(re.compile(r"/console/inbox/to_register\?q=%E4%BA%95%E7%9B%96$"))
+    _rows_are(desk, matching)
+
     # another order, from a shared link, is the API's order
     desk.goto("/console/inbox/to_register?sort=oldest&q=%E4%BA%95%E7%9B%96")
     _rows_are(desk, _queue(served_city, operator, queue="to_register", q="井盖", sort="oldest"))
