@@ -9,7 +9,7 @@ addMessages({
         previous: '上一年',
         next: '下一年',
         coverage: {
-          label: '数据来源',
+          label: '数据来源：',
           confirmed_by_library: '已由国务院节假日安排确认',
           overridden: '节假日库尚无该年，已有管理员录入的日期',
           weekday_rule_only: '未确认：节假日库和管理员都还没有录入该年的节假日，目前只按周一至周五计工作日',
@@ -25,8 +25,9 @@ addMessages({
           weekend: '灰色斜体：普通周末',
         },
         weekdays: { 0: '一', 1: '二', 2: '三', 3: '四', 4: '五', 5: '六', 6: '日' },
-        month: '{month} 月',
         dayLabel: '{date}，{state}',
+        separator: '、',
+        named: '（{name}）',
         state: {
           working: '工作日',
           off: '休息日',
@@ -60,7 +61,7 @@ addMessages({
         previous: 'Previous year',
         next: 'Next year',
         coverage: {
-          label: 'Source',
+          label: 'Source: ',
           confirmed_by_library: "Confirmed by the State Council's holiday notice",
           overridden: 'The holiday library does not know this year; administrators have entered dates',
           weekday_rule_only: "Unconfirmed: neither the holiday library nor an administrator has entered this year's holidays; Monday to Friday count as working days",
@@ -76,8 +77,9 @@ addMessages({
           weekend: 'grey italic: an ordinary weekend',
         },
         weekdays: { 0: 'Mo', 1: 'Tu', 2: 'We', 3: 'Th', 4: 'Fr', 5: 'Sa', 6: 'Su' },
-        month: 'Month {month}',
         dayLabel: '{date}, {state}',
+        separator: ', ',
+        named: ' ({name})',
         state: {
           working: 'working day',
           off: 'day off',
