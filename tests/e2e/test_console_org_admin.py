@@ -388,6 +388,6 @@ def test_an_operator_sees_no_administration(page: Page, served_city: ServedCity,
     for name in ("区域", "部门", "用户", "预警规则"):
         expect(navigation.get_by_role("link", name=name, exact=True)).to_have_count(0)
     page.goto("/console/admin/users")
-    expect(page.get_by_role("alert")).to_have_text("您的角色不能管理这一栏目。")
+    expect(page.get_by_role("alert")).to_have_text("您的角色不能使用这一栏目。")
     expect(page.locator(".users")).to_have_count(0)
     screenshots.take(page, "operator")

@@ -154,16 +154,16 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     # a reading over a rule's threshold: the warning comes down the stream to the feed and the counter
     lon, lat, _ = served_city.inside
     device = api.post("/api/v1/devices", headers=admin, json={
-        "code": "E2E-WL-1", "name": "苏州河水位计", "type": "sim_water_gauge", "lon": lon, "lat": lat})
+        "code": "E2E-DASH-WL", "name": "苏州河水位计", "type": "sim_water_gauge", "lon": lon, "lat": lat})
     assert device.status_code == 201, device.text
     rule = api.post("/api/v1/rules", headers=admin, json={
-        "code": "e2e-water-high", "name": "河道水位超限", "definition": {
+        "code": "e2e-dash-water-high", "name": "河道水位超限", "definition": {
             "kind": "threshold", "metric": "water_level", "scope": {"device_type": "sim_water_gauge"},
             "levels": [{"level": "orange", "fire_at": 4.0, "clear_at": 3.5}]}})
     assert rule.status_code == 201, rule.text
     warnings_before = int(_counter(page, "warnings_active"))
     sent = api.post("/api/v1/readings", headers=admin, json=[
-        {"device": "E2E-WL-1", "metric": "water_level", "ts": datetime.now(UTC).isoformat(), "value": 4.6}])
+        {"device": "E2E-DASH-WL", "metric": "water_level", "ts": datetime.now(UTC).isoformat(), "value": 4.6}])
     assert sent.status_code == 200 and sent.json()["accepted"] == 1, sent.text
     warning = page.locator(".feed .events li.warning", has_text="4.6").first
     expect(warning).to_be_visible(timeout=LIVE_WAIT_MS)
