@@ -5,9 +5,8 @@ import { reactive } from 'vue'
 
 import { ApiError } from '../../shared/api'
 import { i18n } from '../../shared/i18n'
-import { get, me } from '../../shared/session'
+import { get } from '../../shared/session'
 import { addMessages } from '../messages'
-import { NAVIGATION } from '../navigation'
 
 addMessages({
   'zh-CN': {
@@ -34,7 +33,6 @@ addMessages({
         saved: '已保存：{name}',
         empty: '暂无数据',
         total: '共 {n} 条',
-        notAllowed: '您的角色不能管理这一栏目。',
       },
     },
   },
@@ -62,17 +60,10 @@ addMessages({
         saved: 'Saved: {name}',
         empty: 'Nothing yet',
         total: '{n} in all',
-        notAllowed: 'Your roles do not let you manage this section.',
       },
     },
   },
 })
-
-/** Whether the signed-in user may open the console's section ``name`` (as the navigation decides). */
-export function sectionAllowed(name: string): boolean {
-  const section = NAVIGATION.find((s) => s.name === name)
-  return Boolean(me.value && section?.allowed(me.value))
-}
 
 /** The text for an error of a call: the API's own words (problem+json ``detail``), or the network's failure. */
 export function problemText(error: unknown): string {
