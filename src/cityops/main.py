@@ -19,9 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cityops import __version__, web
 from cityops.calendar.service import CalendarCache
 from cityops.cases.service import IntakePolicy
+from cityops.classify import model as classifier
 from cityops.config import Settings, get_settings
 from cityops.db import WalCheckpointer, checkpointing, get_engine, keeps_a_wal, store_status, unit_of_work
-from cityops.errors import CityOpsError, TooManyRequests
+from cityops.errors import CityOpsError, InvalidFile, TooManyRequests
 from cityops.geo.service import LocatorCache
 from cityops.media.blobs import blob_store
 from cityops.observability import MetricsMiddleware, RequestMetrics
@@ -35,16 +36,22 @@ from cityops.worker import BackgroundWorker
 log = logging.getLogger("cityops")
 
 
-def _settle(application: FastAPI) -> None:
-    """Build the locator and the work calendar before the first request, then move everything alive
-    into the collector's permanent generation: otherwise a full collection walks the whole startup
-    heap (libraries, the locator) and pauses every request for 100–250 ms (bench/intake.py)."""
+def _settle(application: FastAPI, settings: Settings) -> None:
+    """Build the locator and the work calendar and load the category model before the first request
+    (the model takes 2–3 s), then move everything alive into the collector's permanent generation:
+    otherwise a full collection walks the whole startup heap (libraries, the locator) and pauses
+    every request for 100–250 ms (bench/intake.py)."""
     try:
         with unit_of_work(application.state.engine, read_only=True) as session:
             application.state.locators.get(session)
             application.state.calendars.get(session)
     except SQLAlchemyError as error:  # a store not migrated yet: the first request builds them
         log.warning("could not build the locator and calendar at startup: %s", error)
+    if settings.classifier_model is not None:
+        try:
+            application.state.classifier = classifier.load(settings.classifier_model)
+        except (OSError, InvalidFile) as error:  # the first request that needs it says why, as a 503
+            log.warning("could not load the category model at startup: %s", error)
     gc.collect()
     gc.freeze()
 
@@ -168,7 +175,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(application: FastAPI):  # noqa: ANN202
         if settings.settle_at_startup or (settings.settle_at_startup is None and settings.environment != "test"):
-            _settle(application)
+            _settle(application, settings)
         checkpointer = None
         engine = application.state.engine
         # a second lifespan on the same store (a test harness running its own) leaves the first one's
