@@ -4,7 +4,7 @@
 import { reactive } from 'vue'
 
 import { ApiError } from '../../shared/api'
-import { i18n } from '../../shared/i18n'
+import { problemText } from '../../shared/problems'
 import { get } from '../../shared/session'
 import { addMessages } from '../messages'
 
@@ -65,12 +65,7 @@ addMessages({
   },
 })
 
-/** The text for an error of a call: the API's own words (problem+json ``detail``), or the network's failure. */
-export function problemText(error: unknown): string {
-  const t = i18n.global.t
-  if (error instanceof ApiError) return t('common.error', { detail: error.message })
-  return t('common.networkError')
-}
+export { problemText }
 
 /**
  * A form's problems: the API's message next to the field it names (``fields[name]``, announced as an
