@@ -1,8 +1,8 @@
 /** Files from the API (a spreadsheet, a CSV export) saved through the browser: fetched with the bearer
  * token, which a plain link cannot carry, then handed over as a blob. */
 
-import { ApiError } from '../../shared/api'
-import { authorization, signOut } from '../../shared/session'
+import { ApiError } from '../shared/api'
+import { authorization, signOut } from '../shared/session'
 
 /** The file name the answer's Content-Disposition gives. */
 function fileName(response: Response): string {
