@@ -1,4 +1,5 @@
 import 'element-plus/theme-chalk/base.css'
+import './console.css'
 
 import { createApp } from 'vue'
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
