@@ -411,6 +411,8 @@ def test_the_matrix_and_the_categories_go_out_and_come_back_as_csv(admin: Page, 
 
     # the categories' file round trip changes nothing
     admin.get_by_role("link", name="事项分类与时限").click()
+    # the matrix page (with its own export button) stays until the categories page has loaded
+    expect(admin.get_by_role("heading", name="事项分类与时限")).to_be_visible()
     with admin.expect_download() as downloaded:
         admin.get_by_role("button", name="导出 CSV").click()
     categories = downloaded.value.path().read_bytes()
