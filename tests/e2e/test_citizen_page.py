@@ -1,10 +1,12 @@
 """The citizen page in a phone's browser: report with a photo and a place, get a tracking code, follow
-the case by it; Chinese by default, English on request."""
+the case by it; categories suggested as they type; Chinese by default, English on request."""
 
 from __future__ import annotations
 
 import re
 
+import httpx
+import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
@@ -97,6 +99,24 @@ def test_the_phones_position_places_the_report(browser: Browser, served_city: Se
     expect(page.get_by_test_id("chosen-location")).to_contain_text(district)
     expect(page.locator("path.area.street").first).to_be_visible()
     context.close()
+
+
+def test_categories_are_suggested_as_the_citizen_types(phone: Page, served_city: ServedCity,
+                                                       screenshots: Screenshots) -> None:
+    if not served_city.demo:
+        pytest.skip("the test city has no category model; `cityops demo` trains the demo city's")
+    phone.goto("/citizen/")
+    phone.get_by_label("问题简述").fill("路灯不亮")
+    phone.get_by_label("详细描述").fill("小区门口的路灯坏了好几天，晚上一片漆黑")
+    text = "路灯不亮\n小区门口的路灯坏了好几天，晚上一片漆黑"
+    answer = httpx.get(f"{served_city.url}/api/v1/public/category-suggestions", params={"text": text}).json()
+    assert answer["available"] and answer["suggestions"][0]["label"] == "路灯", answer
+    chips = phone.locator(".suggestions button")
+    expect(chips).to_have_text([s["label"] for s in answer["suggestions"]])
+    chips.first.click()
+    expect(chips.first).to_have_attribute("aria-pressed", "true")
+    expect(phone.locator(".el-select", has=phone.locator("#category"))).to_contain_text("路灯")
+    screenshots.take(phone, "suggested")
 
 
 def test_a_code_nobody_was_given_is_not_found(phone: Page) -> None:
