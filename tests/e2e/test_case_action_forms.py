@@ -1,0 +1,358 @@
+"""The case action forms the staff flow does not reach, driven on screen in the console against the API:
+merging a report into the duplicate the page suggests and unmerging it; summoning a department (an
+empty summons and a deadline in the past are refused with the API's message and change nothing) and
+that department's handler reporting in; deferring and resuming; dispatching with an assisting
+department in series and reassigning after a return; requesting, approving and denying an extension
+(the deadline moves, and the page shows the original); a failed verification, refused without a reason
+and sent back for rework with one.
+
+The cases are made over the API (as the street's operator); every form is filled and sent on the case
+page. After each, the API's case (status, the timeline's last action, its version) is what the page
+shows, and the panel offers exactly the API's ``available_actions`` for that user.
+
+The street's handler (``handler.street``) works for the street office, the department the matrix
+proposes for shared bicycles parked anywhere (E0506, 属地兜底): the cases are of that category.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Locator, expect
+
+from tests.e2e.conftest import Screenshots, ServedCity
+from tests.e2e.test_staff_flow import Staff
+
+STATUS = {"reported": "已受理", "registered": "已立案", "merged": "已合并", "dispatched": "已派遣",
+          "returned": "已退回", "in_progress": "处置中", "handled": "已处置", "closed": "已结案"}
+ACTION = {"intake": "受理", "register": "立案", "merge": "合并", "unmerge": "撤销合并", "dispatch": "派遣",
+          "acknowledge": "签收", "return": "退回", "reassign": "改派", "report": "处置反馈", "verify": "核查",
+          "request_extension": "申请延期", "approve_extension": "批准延期", "deny_extension": "驳回延期",
+          "defer": "缓办", "resume": "恢复办理", "summon": "吹哨", "report_in": "报到"}
+LATER = "2099-01-01T10:00"  # a datetime-local value
+# Places in the street about 110 m apart (off the street's centre, where other tests report), so that
+# only the cases meant as duplicates look like one.
+SPOTS = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def desk(browser: Browser, served_city: ServedCity) -> Iterator[dict[str, Staff]]:
+    """The street's operator, dispatcher, handler and inspector, each signed in at a desk."""
+    staff = {role: Staff.at_a_desk(browser, served_city, role)
+             for role in ("operator", "dispatcher", "handler", "inspector")}
+    yield staff
+    for member in staff.values():
+        member.close()
+
+
+def _spot(served_city: ServedCity) -> tuple[float, float]:
+    lon, lat, _ = served_city.street
+    n = next(SPOTS)
+    return lon + 0.0007 + 0.0012 * (n % 3 - 1), lat - 0.0007 + 0.0012 * (n // 3 % 3 - 1) + 0.0002 * (n // 9)
+
+
+def _new_case(operator: Staff, served_city: ServedCity, title: str, *, at: tuple[float, float] | None = None,
+              steps: tuple[tuple[Staff, str, dict[str, Any]], ...] = ()) -> int:
+    """A case reported on the hotline at ``at`` (or a spot of its own), taken through ``steps`` over the API."""
+    lon, lat = at or _spot(served_city)
+    made = operator.api.post("/api/v1/cases", json={"channel": "hotline_12345", "title": title,
+                                                      "category_code": "E0506", "lon": lon, "lat": lat})
+    assert made.status_code == 201, made.text
+    case_id = made.json()["id"]
+    for staff, action, body in steps:
+        _api_act(staff, case_id, action, **body)
+    return case_id
+
+
+def _api_act(staff: Staff, case_id: int, action: str, **body: Any) -> dict[str, Any]:
+    done = staff.api.post(f"/api/v1/cases/{case_id}/actions/{action}", json=body)
+    assert done.status_code == 200, (action, done.text)
+    return done.json()
+
+
+def _open(staff: Staff, case_id: int) -> None:
+    staff.page.goto(f"/console/cases/{case_id}")
+    expect(staff.page.locator(".head .status")).to_be_visible()
+    expect(staff.page.get_by_test_id("case-actions")).to_be_visible()
+
+
+def _form(staff: Staff, action: str) -> Locator:
+    """Open an action's form from the panel; the dialog."""
+    staff.page.get_by_test_id("case-actions").locator(f"button[data-action={action}]").click()
+    dialog = staff.page.get_by_role("dialog", name=ACTION[action])
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def _send(dialog: Locator, action: str) -> None:
+    dialog.get_by_role("button", name=f"确定{ACTION[action]}").click()
+
+
+def _choose(staff: Staff, dialog: Locator, label: str, option: str) -> None:
+    """Pick ``option`` in the select labelled ``label``; close its list by clicking the dialog's title."""
+    dialog.locator(".el-select").filter(has=staff.page.get_by_label(label, exact=True)).click()
+    staff.page.get_by_role("option", name=option, exact=True).locator("visible=true").click()
+    dialog.locator(".el-dialog__title").click()
+
+
+def _agrees(staff: Staff, case_id: int, *, status: str, action: str, version: int) -> dict[str, Any]:
+    """The API's case is in ``status`` at ``version`` with ``action`` last; the page shows the same, and
+    offers exactly the actions the API says this user may take now."""
+    case = staff.case(case_id)
+    last = case["timeline"][-1]
+    assert (case["status"], last["action"], case["version"], last["version"]) == (status, action, version, version), (
+        case["status"], last, case["version"])
+    page = staff.page
+    expect(page.locator(".head .status")).to_have_text(STATUS[status])
+    timeline = page.get_by_role("region", name="办理过程").locator("ol > li")
+    expect(timeline).to_have_count(len(case["timeline"]))
+    expect(timeline.last.locator(".action")).to_have_text(ACTION[action])
+    buttons = page.get_by_test_id("case-actions").locator("button[data-action]")
+    expect(buttons).to_have_count(len(case["available_actions"]))
+    assert sorted(b.get_attribute("data-action") for b in buttons.all()) == sorted(case["available_actions"])
+    expect(page.locator(".head .flag", has_text="缓办中")).to_have_count(1 if case["deferred"] else 0)
+    return case
+
+
+def _unchanged(staff: Staff, case_id: int, before: dict[str, Any]) -> None:
+    after = staff.case(case_id)
+    assert (after["version"], after["status"], after["deferred"]) == (
+        before["version"], before["status"], before["deferred"])
+
+
+def _same_instant(one: str, other: str) -> bool:
+    return datetime.fromisoformat(one) == datetime.fromisoformat(other)
+
+
+def _shown_time(staff: Staff, iso: str) -> str:
+    """An instant as the console writes it (format.ts's formatTime, in the page's language and zone)."""
+    return staff.page.evaluate("iso => new Intl.DateTimeFormat('zh-CN', {year: 'numeric', month: '2-digit', "
+                               "day: '2-digit', hour: '2-digit', minute: '2-digit'}).format(new Date(iso))", iso)
+
+
+def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff], served_city: ServedCity) -> None:
+    shots = Screenshots("action-form")
+    operator, dispatcher, handler = desk["operator"], desk["dispatcher"], desk["handler"]
+    office = handler.me["department_code"]
+    assert office, "the street's handler works for a department"
+    office_name = next(d["name"] for d in operator.api.get("/api/v1/departments").json() if d["code"] == office)
+
+    # merge: a second report of the same thing 20 m away, worded differently enough not to be merged at
+    # intake; the form offers the first as a duplicate
+    lon, lat = _spot(served_city)
+    primary = _new_case(operator, served_city, "共享单车堆放堵塞盲道", at=(lon, lat))
+    case_id = _new_case(operator, served_city, "路口自行车乱停", at=(lon + 0.0002, lat))
+    reported = operator.case(case_id)
+    assert primary in [d["candidate_id"] for d in reported["duplicates"]], reported["duplicates"]
+    _open(operator, case_id)
+    _agrees(operator, case_id, status="reported", action="intake", version=reported["version"])
+    dialog = _form(operator, "merge")
+    suggestion = dialog.get_by_role("button", name=re.compile(rf"^#{primary} "))
+    expect(suggestion).to_have_attribute("aria-pressed", "false")
+    suggestion.click()
+    expect(suggestion).to_have_attribute("aria-pressed", "true")
+    expect(dialog.get_by_label("主案件编号")).to_have_value(str(primary))
+    dialog.get_by_label("合并理由").fill("同一地点同一问题的重复上报")
+    operator.shot(shots, "merge")
+    _send(dialog, "merge")
+    expect(dialog).to_be_hidden()
+    merged = _agrees(operator, case_id, status="merged", action="merge", version=reported["version"] + 1)
+    assert merged["duplicate_of"] == primary and merged["timeline"][-1]["data"]["primary"] == primary
+    expect(operator.page.locator(".follows")).to_contain_text(f"#{primary}")
+
+    # unmerge, with a reason
+    dialog = _form(operator, "unmerge")
+    dialog.get_by_label("撤销合并理由").fill("位置不同，是两处问题")
+    operator.shot(shots, "unmerge")
+    _send(dialog, "unmerge")
+    expect(dialog).to_be_hidden()
+    unmerged = _agrees(operator, case_id, status="reported", action="unmerge", version=merged["version"] + 1)
+    assert unmerged["duplicate_of"] is None and unmerged["timeline"][-1]["reason"] == "位置不同，是两处问题"
+    expect(operator.page.locator(".follows")).to_have_count(0)
+
+    # summon: an empty summons and a deadline in the past are refused with the API's message, nothing changes
+    registered = _api_act(operator, case_id, "register")
+    _open(operator, case_id)
+    dialog = _form(operator, "summon")
+    dialog.get_by_label("吹哨事由").fill("盲道长期被占，吹哨属地")
+    _send(dialog, "summon")
+    error = dialog.get_by_role("alert").filter(has_text="name at least one department to summon")
+    expect(error).to_be_visible()
+    _unchanged(operator, case_id, registered)
+    _choose(operator, dialog, "部门 1", office_name)
+    dialog.get_by_label("部门 1 报到时限").fill("2020-01-01T10:00")
+    _send(dialog, "summon")
+    expect(dialog.get_by_role("alert").filter(has_text="must lie after the summons")).to_be_visible()
+    expect(error).to_be_hidden()
+    _unchanged(operator, case_id, registered)
+    dialog.get_by_label("部门 1 报到时限").fill(LATER)
+    operator.shot(shots, "summon")
+    _send(dialog, "summon")
+    expect(dialog).to_be_hidden()
+    summoned = _agrees(operator, case_id, status="registered", action="summon", version=registered["version"] + 1)
+    (department, deadline), = summoned["timeline"][-1]["data"]["departments"].items()
+    assert department == office and deadline.startswith("2099-01-01")
+
+    # the summoned department's handler reports in
+    _open(handler, case_id)
+    _agrees(handler, case_id, status="registered", action="summon", version=summoned["version"])
+    dialog = _form(handler, "report_in")
+    dialog.get_by_label("说明").fill("已到现场")
+    handler.shot(shots, "report-in")
+    _send(dialog, "report_in")
+    expect(dialog).to_be_hidden()
+    here = _agrees(handler, case_id, status="registered", action="report_in", version=summoned["version"] + 1)
+    assert here["timeline"][-1]["actor_department"] == office
+
+    # defer, then resume (the dispatcher)
+    _open(dispatcher, case_id)
+    _agrees(dispatcher, case_id, status="registered", action="report_in", version=here["version"])
+    dialog = _form(dispatcher, "defer")
+    dialog.get_by_label("缓办至（选填）").fill(LATER)
+    dialog.get_by_label("缓办理由").fill("等待道路施工结束")
+    dispatcher.shot(shots, "defer")
+    _send(dialog, "defer")
+    expect(dialog).to_be_hidden()
+    deferred = _agrees(dispatcher, case_id, status="registered", action="defer", version=here["version"] + 1)
+    assert deferred["deferred"] is True
+    dialog = _form(dispatcher, "resume")
+    dispatcher.shot(shots, "resume")
+    _send(dialog, "resume")
+    expect(dialog).to_be_hidden()
+    resumed = _agrees(dispatcher, case_id, status="registered", action="resume", version=deferred["version"] + 1)
+    assert resumed["deferred"] is False
+
+
+def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_return(
+        desk: dict[str, Staff], served_city: ServedCity) -> None:
+    shots = Screenshots("action-form")
+    operator, dispatcher, handler = desk["operator"], desk["dispatcher"], desk["handler"]
+    case_id = _new_case(operator, served_city, "单车横在路口", steps=((operator, "register", {}),))
+    case = operator.case(case_id)
+    route = dispatcher.api.get("/api/v1/responsibilities/route",
+                               params={"category": "E0506", "area": case["area_code"]}).json()
+    lead = route["lead"]["code"]
+    assert lead == handler.me["department_code"]
+    departments = dispatcher.api.get("/api/v1/departments").json()
+    names = [d["name"] for d in departments]
+    helper = next(d for d in departments if d["code"] != lead and names.count(d["name"]) == 1)
+
+    _open(dispatcher, case_id)
+    dialog = _form(dispatcher, "dispatch")
+    expect(dialog.get_by_test_id("route-proposal")).to_contain_text(route["lead"]["name"])
+    _choose(dispatcher, dialog, "协办部门", helper["name"])
+    dialog.get_by_label("串联（依次办理）").check()
+    dispatcher.shot(shots, "dispatch-serial")
+    _send(dialog, "dispatch")
+    expect(dialog).to_be_hidden()
+    sent = _agrees(dispatcher, case_id, status="dispatched", action="dispatch", version=case["version"] + 1)
+    assert sent["timeline"][-1]["data"]["mode"] == "serial"
+    assert {a["department_code"]: (a["role"], a["status"]) for a in sent["assignments"]} == {
+        lead: ("lead", "dispatched"), helper["code"]: ("assisting", "waiting")}
+    rows = dispatcher.page.get_by_role("region", name="处置部门").locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text=helper["name"])).to_contain_text("等待")
+
+    # the lead's handler returns it; the dispatcher reassigns it
+    _open(handler, case_id)
+    dialog = _form(handler, "return")
+    dialog.get_by_label("退回原因").fill("路口属交警管理")
+    _send(dialog, "return")
+    expect(dialog).to_be_hidden()
+    returned = _agrees(handler, case_id, status="returned", action="return", version=sent["version"] + 1)
+    _open(dispatcher, case_id)
+    _agrees(dispatcher, case_id, status="returned", action="return", version=returned["version"])
+    dialog = _form(dispatcher, "reassign")
+    _send(dialog, "reassign")  # a reassignment needs a reason
+    expect(dialog.get_by_test_id("reason-error")).to_contain_text("改派理由")
+    _unchanged(dispatcher, case_id, returned)
+    dialog.get_by_label("改派理由").fill("仍属街道属地管理，请再处置")
+    dispatcher.shot(shots, "reassign")
+    _send(dialog, "reassign")
+    expect(dialog).to_be_hidden()
+    again = _agrees(dispatcher, case_id, status="dispatched", action="reassign", version=returned["version"] + 1)
+    assert again["timeline"][-1]["data"]["lead"] == lead
+
+
+def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str, Staff],
+                                                                  served_city: ServedCity) -> None:
+    shots = Screenshots("action-form")
+    operator, dispatcher, handler, inspector = (desk[r] for r in ("operator", "dispatcher", "handler", "inspector"))
+    office = handler.me["department_code"]
+    working = ((operator, "register", {}), (dispatcher, "dispatch", {"data": {"lead": office}}),
+               (handler, "acknowledge", {}))
+    case_id = _new_case(operator, served_city, "单车占用消防通道", steps=working)
+    other_id = _new_case(operator, served_city, "单车堆在公交站", steps=working)
+
+    # the handler asks for more time
+    _open(handler, case_id)
+    before = handler.case(case_id)
+    due = before["deadlines"][-1]["due_at"]
+    dialog = _form(handler, "request_extension")
+    dialog.get_by_label("延期理由").fill("需协调运营企业统一清运")
+    _send(dialog, "request_extension")  # without the date asked for
+    expect(dialog.locator("#action-request_extension-until-error")).to_contain_text("until")
+    expect(dialog.get_by_label("申请延期至")).to_have_attribute("aria-invalid", "true")
+    _unchanged(handler, case_id, before)
+    dialog.get_by_label("申请延期至").fill(LATER)
+    handler.shot(shots, "request-extension")
+    _send(dialog, "request_extension")
+    expect(dialog).to_be_hidden()
+    asked = _agrees(handler, case_id, status="in_progress", action="request_extension", version=before["version"] + 1)
+    asked_until = asked["timeline"][-1]["data"]["until"]
+    assert _same_instant(asked_until, handler.page.evaluate("local => new Date(local).toISOString()", LATER))
+
+    # the dispatcher approves it: the deadline moves, the page shows the original
+    _open(dispatcher, case_id)
+    _agrees(dispatcher, case_id, status="in_progress", action="request_extension", version=asked["version"])
+    dialog = _form(dispatcher, "approve_extension")
+    dispatcher.shot(shots, "approve-extension")
+    _send(dialog, "approve_extension")
+    expect(dialog).to_be_hidden()
+    granted = _agrees(dispatcher, case_id, status="in_progress", action="approve_extension",
+                      version=asked["version"] + 1)
+    handle = granted["deadlines"][-1]
+    assert handle["original_due_at"] == due and _same_instant(handle["due_at"], asked_until), handle
+    row = dispatcher.page.get_by_role("region", name="办理时限").locator("tbody tr").last
+    expect(row).to_contain_text(_shown_time(dispatcher, handle["due_at"]))
+    expect(row).to_contain_text(f"已延期，原截止 {_shown_time(dispatcher, due)}")
+
+    # on the other case the dispatcher denies it, with a reason
+    _api_act(handler, other_id, "request_extension", reason="需要更多时间", data={"until": "2099-01-01T00:00:00+08:00"})
+    _open(dispatcher, other_id)
+    pending = dispatcher.case(other_id)
+    dialog = _form(dispatcher, "deny_extension")
+    dialog.get_by_label("驳回理由").fill("时限内可以完成")
+    dispatcher.shot(shots, "deny-extension")
+    _send(dialog, "deny_extension")
+    expect(dialog).to_be_hidden()
+    denied = _agrees(dispatcher, other_id, status="in_progress", action="deny_extension",
+                     version=pending["version"] + 1)
+    assert denied["deadlines"][-1]["original_due_at"] is None
+    assert denied["deadlines"][-1]["due_at"] == pending["deadlines"][-1]["due_at"]
+    expect(dispatcher.page.get_by_role("region", name="办理时限")).not_to_contain_text("已延期")
+
+    # a failed verification: refused without a reason, back to the department (rework) with one
+    handled = _api_act(handler, case_id, "report", reason="已清运")
+    assert handled["status"] == "handled"
+    _open(inspector, case_id)
+    dialog = _form(inspector, "verify")
+    dialog.get_by_label("不通过，退回重新处置").check()
+    _send(dialog, "verify")
+    error = dialog.get_by_test_id("reason-error")
+    expect(error).to_contain_text("未通过原因")
+    expect(error).to_contain_text("a failed verification needs a reason")
+    inspector.shot(shots, "verify-failed-without-reason")
+    _unchanged(inspector, case_id, handled)
+    dialog.get_by_label("未通过原因（仍存在的问题）").fill("消防通道仍有三辆单车")
+    inspector.shot(shots, "verify-failed")
+    _send(dialog, "verify")
+    expect(dialog).to_be_hidden()
+    rework = _agrees(inspector, case_id, status="in_progress", action="verify", version=handled["version"] + 1)
+    assert rework["timeline"][-1]["data"] == {"passed": False} and rework["rework_count"] == 1
+    expect(inspector.page.locator(".head .flag", has_text="返工")).to_have_count(1)
