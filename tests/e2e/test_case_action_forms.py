@@ -53,7 +53,7 @@ def desk(browser: Browser, served_city: ServedCity) -> Iterator[dict[str, Staff]
 def _spot(served_city: ServedCity) -> tuple[float, float]:
     lon, lat, _ = served_city.street
     n = next(SPOTS)
-    return lon + 0.0007 + 0.0012 * (n % 3 - 1), lat - 0.0007 + 0.0012 * (n // 3 % 3 - 1) + 0.0002 * (n // 9)
+    return lon - 0.0007 + 0.0012 * (n % 3 - 1), lat + 0.0007 + 0.0012 * (n // 3 % 3 - 1) + 0.0002 * (n // 9)
 
 
 def _new_case(operator: Staff, served_city: ServedCity, title: str, *, at: tuple[float, float] | None = None,
@@ -64,6 +64,8 @@ def _new_case(operator: Staff, served_city: ServedCity, title: str, *, at: tuple
                                                       "category_code": "E0506", "lon": lon, "lat": lat})
     assert made.status_code == 201, made.text
     case_id = made.json()["id"]
+    placed = operator.case(case_id)
+    assert placed["area_code"] and not placed["placeholder"], placed  # in the street, not on a map's default
     for staff, action, body in steps:
         _api_act(staff, case_id, action, **body)
     return case_id
@@ -125,6 +127,12 @@ def _unchanged(staff: Staff, case_id: int, before: dict[str, Any]) -> None:
         before["version"], before["status"], before["deferred"])
 
 
+def _shot(staff: Staff, shots: Screenshots, step: str) -> None:
+    """A screenshot once the dialog has finished fading in."""
+    staff.page.wait_for_function("() => document.getAnimations().every((a) => a.playState !== 'running')")
+    staff.shot(shots, step)
+
+
 def _same_instant(one: str, other: str) -> bool:
     return datetime.fromisoformat(one) == datetime.fromisoformat(other)
 
@@ -158,7 +166,7 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     expect(suggestion).to_have_attribute("aria-pressed", "true")
     expect(dialog.get_by_label("主案件编号")).to_have_value(str(primary))
     dialog.get_by_label("合并理由").fill("同一地点同一问题的重复上报")
-    operator.shot(shots, "merge")
+    _shot(operator, shots, "merge")
     _send(dialog, "merge")
     expect(dialog).to_be_hidden()
     merged = _agrees(operator, case_id, status="merged", action="merge", version=reported["version"] + 1)
@@ -168,7 +176,7 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     # unmerge, with a reason
     dialog = _form(operator, "unmerge")
     dialog.get_by_label("撤销合并理由").fill("位置不同，是两处问题")
-    operator.shot(shots, "unmerge")
+    _shot(operator, shots, "unmerge")
     _send(dialog, "unmerge")
     expect(dialog).to_be_hidden()
     unmerged = _agrees(operator, case_id, status="reported", action="unmerge", version=merged["version"] + 1)
@@ -191,7 +199,7 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     expect(error).to_be_hidden()
     _unchanged(operator, case_id, registered)
     dialog.get_by_label("部门 1 报到时限").fill(LATER)
-    operator.shot(shots, "summon")
+    _shot(operator, shots, "summon")
     _send(dialog, "summon")
     expect(dialog).to_be_hidden()
     summoned = _agrees(operator, case_id, status="registered", action="summon", version=registered["version"] + 1)
@@ -203,7 +211,7 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     _agrees(handler, case_id, status="registered", action="summon", version=summoned["version"])
     dialog = _form(handler, "report_in")
     dialog.get_by_label("说明").fill("已到现场")
-    handler.shot(shots, "report-in")
+    _shot(handler, shots, "report-in")
     _send(dialog, "report_in")
     expect(dialog).to_be_hidden()
     here = _agrees(handler, case_id, status="registered", action="report_in", version=summoned["version"] + 1)
@@ -215,13 +223,13 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     dialog = _form(dispatcher, "defer")
     dialog.get_by_label("缓办至（选填）").fill(LATER)
     dialog.get_by_label("缓办理由").fill("等待道路施工结束")
-    dispatcher.shot(shots, "defer")
+    _shot(dispatcher, shots, "defer")
     _send(dialog, "defer")
     expect(dialog).to_be_hidden()
     deferred = _agrees(dispatcher, case_id, status="registered", action="defer", version=here["version"] + 1)
     assert deferred["deferred"] is True
     dialog = _form(dispatcher, "resume")
-    dispatcher.shot(shots, "resume")
+    _shot(dispatcher, shots, "resume")
     _send(dialog, "resume")
     expect(dialog).to_be_hidden()
     resumed = _agrees(dispatcher, case_id, status="registered", action="resume", version=deferred["version"] + 1)
@@ -247,7 +255,7 @@ def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_re
     expect(dialog.get_by_test_id("route-proposal")).to_contain_text(route["lead"]["name"])
     _choose(dispatcher, dialog, "协办部门", helper["name"])
     dialog.get_by_label("串联（依次办理）").check()
-    dispatcher.shot(shots, "dispatch-serial")
+    _shot(dispatcher, shots, "dispatch-serial")
     _send(dialog, "dispatch")
     expect(dialog).to_be_hidden()
     sent = _agrees(dispatcher, case_id, status="dispatched", action="dispatch", version=case["version"] + 1)
@@ -272,7 +280,7 @@ def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_re
     expect(dialog.get_by_test_id("reason-error")).to_contain_text("改派理由")
     _unchanged(dispatcher, case_id, returned)
     dialog.get_by_label("改派理由").fill("仍属街道属地管理，请再处置")
-    dispatcher.shot(shots, "reassign")
+    _shot(dispatcher, shots, "reassign")
     _send(dialog, "reassign")
     expect(dialog).to_be_hidden()
     again = _agrees(dispatcher, case_id, status="dispatched", action="reassign", version=returned["version"] + 1)
@@ -300,7 +308,7 @@ def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str
     expect(dialog.get_by_label("申请延期至")).to_have_attribute("aria-invalid", "true")
     _unchanged(handler, case_id, before)
     dialog.get_by_label("申请延期至").fill(LATER)
-    handler.shot(shots, "request-extension")
+    _shot(handler, shots, "request-extension")
     _send(dialog, "request_extension")
     expect(dialog).to_be_hidden()
     asked = _agrees(handler, case_id, status="in_progress", action="request_extension", version=before["version"] + 1)
@@ -311,7 +319,10 @@ def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str
     _open(dispatcher, case_id)
     _agrees(dispatcher, case_id, status="in_progress", action="request_extension", version=asked["version"])
     dialog = _form(dispatcher, "approve_extension")
-    dispatcher.shot(shots, "approve-extension")
+    request = dialog.get_by_test_id("extension-request")  # what was asked, seen before deciding
+    expect(request).to_contain_text(f"申请延期至{_shown_time(dispatcher, asked_until)}")
+    expect(request).to_contain_text("延期理由需协调运营企业统一清运")
+    _shot(dispatcher, shots, "approve-extension")
     _send(dialog, "approve_extension")
     expect(dialog).to_be_hidden()
     granted = _agrees(dispatcher, case_id, status="in_progress", action="approve_extension",
@@ -327,8 +338,9 @@ def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str
     _open(dispatcher, other_id)
     pending = dispatcher.case(other_id)
     dialog = _form(dispatcher, "deny_extension")
+    expect(dialog.get_by_test_id("extension-request")).to_contain_text("延期理由需要更多时间")
     dialog.get_by_label("驳回理由").fill("时限内可以完成")
-    dispatcher.shot(shots, "deny-extension")
+    _shot(dispatcher, shots, "deny-extension")
     _send(dialog, "deny_extension")
     expect(dialog).to_be_hidden()
     denied = _agrees(dispatcher, other_id, status="in_progress", action="deny_extension",
@@ -347,10 +359,10 @@ def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str
     error = dialog.get_by_test_id("reason-error")
     expect(error).to_contain_text("未通过原因")
     expect(error).to_contain_text("a failed verification needs a reason")
-    inspector.shot(shots, "verify-failed-without-reason")
+    _shot(inspector, shots, "verify-failed-without-reason")
     _unchanged(inspector, case_id, handled)
     dialog.get_by_label("未通过原因（仍存在的问题）").fill("消防通道仍有三辆单车")
-    inspector.shot(shots, "verify-failed")
+    _shot(inspector, shots, "verify-failed")
     _send(dialog, "verify")
     expect(dialog).to_be_hidden()
     rework = _agrees(inspector, case_id, status="in_progress", action="verify", version=handled["version"] + 1)
