@@ -1,0 +1,223 @@
+"""Every screen checked by axe-core against WCAG 2.1 A and AA: the citizen page on a phone, the dashboard
+on a wall, the console's sign-in form and its operator's and administrator's pages. A violation of
+impact "serious" or "critical" fails the test; each screen's full findings are kept in
+tests/.artifacts/accessibility/<screen>.json. And the console can be used from the keyboard alone:
+sign in, open the inbox, open a case with Tab and Enter."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import REPO
+from tests.e2e.conftest import Screenshots, ServedCity
+from tests.factories import PASSWORD
+
+AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
+FINDINGS = REPO / "tests" / ".artifacts" / "accessibility"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+DESKTOP = {"viewport": {"width": 1366, "height": 768}}
+WALL = {"viewport": {"width": 1920, "height": 1080}}
+LOADING = 20_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _axe_installed() -> None:
+    if not AXE.is_file():
+        pytest.fail(f"no {AXE}: run `npm ci` in web/ (axe-core is one of its dev dependencies)")
+
+
+def _axe(page: Page, screen: str, exclude: list[str] | None = None) -> list[dict]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it stands; ``exclude`` lists CSS selectors
+    left out of the check (each with its reason where the caller names it)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    context = {"include": [["html"]], "exclude": [[selector] for selector in exclude or []]}
+    result = page.evaluate(
+        "([context, tags]) => axe.run(context, {runOnly: {type: 'tag', values: tags}})", [context, WCAG])
+    violations = [{"id": v["id"], "impact": v["impact"], "help": v["help"], "count": len(v["nodes"]),
+                   "targets": [node["target"] for node in v["nodes"]],
+                   "first": {"html": v["nodes"][0]["html"], "summary": v["nodes"][0]["failureSummary"]}}
+                  for v in result["violations"]]
+    FINDINGS.mkdir(parents=True, exist_ok=True)
+    (FINDINGS / f"{screen}.json").write_text(json.dumps(violations, ensure_ascii=False, indent=1))
+    return violations
+
+
+def _serious(page: Page, screen: str, exclude: list[str] | None = None) -> list[str]:
+    """The serious and critical violations on the screen, one line each, for the assertion's message."""
+    return [f"{screen}: {v['id']} ({v['impact']}, {v['count']}×) {v['help']}: {v['targets'][:3]}"
+            for v in _axe(page, screen, exclude) if v["impact"] in ("serious", "critical")]
+
+
+def _token(served_city: ServedCity, username: str) -> dict[str, str]:
+    answer = httpx.post(f"{served_city.url}/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def _citizen_report(served_city: ServedCity, body: dict) -> str:
+    """A report through the citizen page's endpoint (its rate limit is shared with the other browser
+    tests: a 429 waits as long as the API asks); its tracking code."""
+    for _ in range(5):
+        answer = httpx.post(f"{served_city.url}/api/v1/public/cases", json=body)
+        if answer.status_code != 429:
+            assert answer.status_code == 201, answer.text
+            return answer.json()["tracking_code"]
+        time.sleep(float(answer.headers.get("Retry-After", "12")))
+    pytest.fail("the citizen reports stayed rate-limited")
+
+
+@pytest.fixture(scope="module")
+def hotline_case(served_city: ServedCity) -> dict:
+    """A case the street's operator took in by phone: in the operator's inbox."""
+    lon, lat, _ = served_city.street
+    answer = httpx.post(f"{served_city.url}/api/v1/cases", headers=_token(served_city, served_city.staff("operator")),
+                        json={"channel": "hotline_12345", "title": "山东中路人行道地砖松动",
+                              "description": "好几块地砖翘起来了，老人容易绊倒", "lon": lon + 0.0003,
+                              "lat": lat - 0.0004, "reporter_name": "李女士"})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+@pytest.fixture
+def desk(browser: Browser, served_city: ServedCity) -> Iterator[Page]:
+    context = browser.new_context(base_url=served_city.url, locale="zh-CN", **DESKTOP)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _sign_in(page: Page, username: str) -> None:
+    page.goto("/console/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("navigation", name="工作台导航")).to_be_visible(timeout=LOADING)
+
+
+def _settled(page: Page) -> None:
+    """Wait for the page's loading to end: its loading masks, busy regions and spinning buttons gone (not
+    for the network to fall quiet: the warnings board and the dashboard keep a live stream open)."""
+    page.wait_for_load_state("load")
+    for loading in (".el-loading-mask", "[aria-busy=true]", ".el-button.is-loading"):
+        expect(page.locator(loading)).to_have_count(0, timeout=LOADING)
+
+
+def test_the_citizen_page_on_a_phone(phone: Page, served_city: ServedCity, screenshots: Screenshots) -> None:
+    lon, lat, _ = served_city.inside
+    code = _citizen_report(served_city, {"title": "路边井盖缺失", "description": "晚上看不清，很危险",
+                                         "lon": lon + 0.0002, "lat": lat + 0.0002})
+    found: list[str] = []
+
+    phone.goto("/citizen/")
+    expect(phone.locator("path.area").first).to_be_visible(timeout=LOADING)
+    _settled(phone)
+    found += _serious(phone, "citizen-report")
+    screenshots.take(phone, "report")
+
+    phone.goto(f"/citizen/track/{code}")
+    expect(phone.get_by_test_id("followed-case")).to_contain_text(code, timeout=LOADING)
+    _settled(phone)
+    found += _serious(phone, "citizen-follow")
+    screenshots.take(phone, "follow")
+    assert not found, "\n".join(found)
+
+
+def test_the_dashboard_on_a_wall(browser: Browser, served_city: ServedCity, screenshots: Screenshots) -> None:
+    if not served_city.demo:
+        pytest.skip("the test city has no city-level staff; the demo city has")
+    context = browser.new_context(base_url=served_city.url, locale="zh-CN", **WALL)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        found = _serious(page, "dashboard-sign-in")
+        page.get_by_label("用户名").fill("operator.city")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_text("实时", exact=True)).to_be_visible(timeout=LOADING)
+        expect(page.locator("[data-counter=reported_today] .value")).not_to_have_text("–", timeout=LOADING)
+        found += _serious(page, "dashboard")
+        screenshots.take(page, "dashboard")
+    finally:
+        context.close()
+    assert not found, "\n".join(found)
+
+
+def test_the_console_as_an_operator(desk: Page, served_city: ServedCity, hotline_case: dict,
+                                    screenshots: Screenshots) -> None:
+    desk.goto("/console/")
+    expect(desk.get_by_label("用户名")).to_be_visible()
+    found = _serious(desk, "console-sign-in")
+    screenshots.take(desk, "sign-in")
+
+    _sign_in(desk, served_city.staff("operator"))
+    expect(desk.locator("table.cases tbody tr").first).to_be_visible(timeout=LOADING)
+    _settled(desk)
+    found += _serious(desk, "console-inbox")
+    screenshots.take(desk, "inbox")
+
+    desk.goto(f"/console/cases/{hotline_case['id']}")
+    expect(desk.get_by_role("heading", name=re.compile(hotline_case["title"]))).to_be_visible(timeout=LOADING)
+    _settled(desk)
+    found += _serious(desk, "console-case")
+    screenshots.take(desk, "case")
+
+    desk.goto("/console/warnings")
+    expect(desk.get_by_role("heading", name="预警看板")).to_be_visible(timeout=LOADING)
+    expect(desk.get_by_role("status").filter(has_text="实时")).to_be_visible(timeout=LOADING)
+    _settled(desk)
+    found += _serious(desk, "console-warnings")
+    screenshots.take(desk, "warnings")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize(("path", "heading"), [("admin/matrix", "责任清单"), ("admin/calendar", "工作日历"),
+                                               ("admin/users", "用户")], ids=["matrix", "calendar", "users"])
+def test_the_console_as_an_administrator(desk: Page, served_city: ServedCity, path: str, heading: str,
+                                         screenshots: Screenshots) -> None:
+    if not served_city.demo:
+        pytest.skip("the test city has no administrator; the demo city has admin.city")
+    _sign_in(desk, "admin.city")
+    desk.goto(f"/console/{path}")
+    expect(desk.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=LOADING)
+    _settled(desk)
+    found = _serious(desk, f"console-{path.replace('/', '-')}")
+    screenshots.take(desk, "page")
+    assert not found, "\n".join(found)
+
+
+def _tab_to(page: Page, test: str, limit: int = 60) -> None:
+    """Press Tab until the focused element passes ``test`` (a JavaScript predicate of it)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(el => {test})(document.activeElement)"):
+            return
+    pytest.fail(f"{limit} presses of Tab never reached the element where {test}")
+
+
+def test_the_keyboard_alone_signs_in_and_opens_a_case(desk: Page, served_city: ServedCity, hotline_case: dict,
+                                                      screenshots: Screenshots) -> None:
+    desk.goto("/console/")
+    expect(desk.get_by_label("用户名")).to_be_visible()
+    _tab_to(desk, "el.id === 'username'")
+    desk.keyboard.type(served_city.staff("operator"))
+    desk.keyboard.press("Tab")
+    expect(desk.get_by_label("密码")).to_be_focused()
+    desk.keyboard.type(PASSWORD)
+    desk.keyboard.press("Enter")
+    expect(desk.get_by_role("heading", name="待办")).to_be_visible(timeout=LOADING)
+
+    code = hotline_case["tracking_code"]
+    expect(desk.get_by_role("link", name=re.compile(code))).to_be_visible(timeout=LOADING)
+    _tab_to(desk, f"el.textContent.trim() === {json.dumps(code)}", limit=200)
+    screenshots.take(desk, "focused-case")
+    desk.keyboard.press("Enter")
+    expect(desk).to_have_url(re.compile(f"/console/cases/{hotline_case['id']}$"))
+    expect(desk.get_by_role("heading", name=re.compile(hotline_case["title"]))).to_be_visible(timeout=LOADING)
