@@ -18,6 +18,7 @@ addMessages({
         map: '设备分布图',
         table: '设备列表',
         pager: '设备分页',
+        pageSize: '每页设备数',
         column: {
           code: '编码',
           name: '名称',
@@ -96,6 +97,7 @@ addMessages({
         map: 'Device map',
         table: 'Device list',
         pager: 'Device pages',
+        pageSize: 'Devices per page',
         column: {
           code: 'Code',
           name: 'Name',
