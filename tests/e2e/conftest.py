@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from cityops import web
 from cityops.db import make_engine, migrate, unit_of_work
@@ -58,6 +58,32 @@ class ServedCity:
     def staff(self, role: str) -> str:
         """The user name of the street's operator, dispatcher, handler or inspector."""
         return f"{role}.street" if self.demo else role
+
+    def bearer(self, username: str) -> dict[str, str]:
+        """The API's Authorization header for a user (every demo and test user has the test password)."""
+        answer = httpx.post(f"{self.url}/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    def citizen_report(self, body: dict) -> dict:
+        """A report through the citizen page's endpoint, as answered. Its rate limit is shared by all the
+        browser tests, so a 429 waits as long as the API asks."""
+        for _ in range(5):
+            answer = httpx.post(f"{self.url}/api/v1/public/cases", json=body)
+            if answer.status_code != 429:
+                assert answer.status_code == 201, answer.text
+                return answer.json()
+            time.sleep(float(answer.headers.get("Retry-After", "12")))
+        pytest.fail("the citizen reports stayed rate-limited")
+
+
+def sign_in_to_console(page: Page, username: str, path: str = "", *, timeout: float = 30_000) -> None:
+    """Sign in on the console's form (at ``/console/{path}``) and wait for its sections."""
+    page.goto(f"/console/{path}")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("navigation", name="工作台导航")).to_be_visible(timeout=timeout)
 
 
 def _free_port() -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -16,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import REPO
-from tests.e2e.conftest import Screenshots, ServedCity
+from tests.e2e.conftest import Screenshots, ServedCity, sign_in_to_console
 from tests.factories import PASSWORD
 
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -56,29 +55,11 @@ def _serious(page: Page, screen: str, exclude: list[str] | None = None) -> list[
             for v in _axe(page, screen, exclude) if v["impact"] in ("serious", "critical")]
 
 
-def _token(served_city: ServedCity, username: str) -> dict[str, str]:
-    answer = httpx.post(f"{served_city.url}/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-def _citizen_report(served_city: ServedCity, body: dict) -> str:
-    """A report through the citizen page's endpoint (its rate limit is shared with the other browser
-    tests: a 429 waits as long as the API asks); its tracking code."""
-    for _ in range(5):
-        answer = httpx.post(f"{served_city.url}/api/v1/public/cases", json=body)
-        if answer.status_code != 429:
-            assert answer.status_code == 201, answer.text
-            return answer.json()["tracking_code"]
-        time.sleep(float(answer.headers.get("Retry-After", "12")))
-    pytest.fail("the citizen reports stayed rate-limited")
-
-
 @pytest.fixture(scope="module")
 def hotline_case(served_city: ServedCity) -> dict:
     """A case the street's operator took in by phone: in the operator's inbox."""
     lon, lat, _ = served_city.street
-    answer = httpx.post(f"{served_city.url}/api/v1/cases", headers=_token(served_city, served_city.staff("operator")),
+    answer = httpx.post(f"{served_city.url}/api/v1/cases", headers=served_city.bearer(served_city.staff("operator")),
                         json={"channel": "hotline_12345", "title": "山东中路人行道地砖松动",
                               "description": "好几块地砖翘起来了，老人容易绊倒", "lon": lon + 0.0003,
                               "lat": lat - 0.0004, "reporter_name": "李女士"})
@@ -94,14 +75,6 @@ def desk(browser: Browser, served_city: ServedCity) -> Iterator[Page]:
     context.close()
 
 
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/console/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("navigation", name="工作台导航")).to_be_visible(timeout=LOADING)
-
-
 def _settled(page: Page) -> None:
     """Wait for the page's loading to end: its loading masks, busy regions and spinning buttons gone (not
     for the network to fall quiet: the warnings board and the dashboard keep a live stream open)."""
@@ -112,8 +85,8 @@ def _settled(page: Page) -> None:
 
 def test_the_citizen_page_on_a_phone(phone: Page, served_city: ServedCity, screenshots: Screenshots) -> None:
     lon, lat, _ = served_city.inside
-    code = _citizen_report(served_city, {"title": "路边井盖缺失", "description": "晚上看不清，很危险",
-                                         "lon": lon + 0.0002, "lat": lat + 0.0002})
+    code = served_city.citizen_report({"title": "路边井盖缺失", "description": "晚上看不清，很危险",
+                                       "lon": lon + 0.0002, "lat": lat + 0.0002})["tracking_code"]
     found: list[str] = []
 
     phone.goto("/citizen/")
@@ -157,7 +130,7 @@ def test_the_console_as_an_operator(desk: Page, served_city: ServedCity, hotline
     found = _serious(desk, "console-sign-in")
     screenshots.take(desk, "sign-in")
 
-    _sign_in(desk, served_city.staff("operator"))
+    sign_in_to_console(desk, served_city.staff("operator"))
     expect(desk.locator("table.cases tbody tr").first).to_be_visible(timeout=LOADING)
     _settled(desk)
     found += _serious(desk, "console-inbox")
@@ -184,7 +157,7 @@ def test_the_console_as_an_administrator(desk: Page, served_city: ServedCity, pa
                                          screenshots: Screenshots) -> None:
     if not served_city.demo:
         pytest.skip("the test city has no administrator; the demo city has admin.city")
-    _sign_in(desk, "admin.city")
+    sign_in_to_console(desk, "admin.city")
     desk.goto(f"/console/{path}")
     expect(desk.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=LOADING)
     _settled(desk)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import struct
-import time
 import zlib
 from collections.abc import Iterator
 
@@ -17,7 +16,7 @@ from sqlalchemy import select
 
 from cityops.cases.models import Case
 from cityops.db import make_engine
-from tests.e2e.conftest import PHONE, Screenshots, ServedCity
+from tests.e2e.conftest import PHONE, Screenshots, ServedCity, sign_in_to_console
 from tests.factories import PASSWORD
 
 DESKTOP = {"viewport": {"width": 1366, "height": 768}}
@@ -25,24 +24,6 @@ DESKTOP = {"viewport": {"width": 1366, "height": 768}}
 # duplicates (cityops.cases.duplicates: text similarity 0.32, score 0.66) but not merged (0.75).
 FIRST = {"title": "河南中路污水井盖破损", "description": "井盖裂开，车辆经过有响声"}
 SECOND = {"title": "河南中路井盖松动", "description": "路口的污水井盖松了，晚上很吵"}
-
-
-def _token(served_city: ServedCity, username: str) -> dict[str, str]:
-    answer = httpx.post(f"{served_city.url}/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-def _citizen_report(served_city: ServedCity, body: dict) -> str:
-    """A report through the citizen page's endpoint; its rate limit is shared with the other browser
-    tests, so a 429 waits as long as the API asks."""
-    for _ in range(5):
-        answer = httpx.post(f"{served_city.url}/api/v1/public/cases", json=body)
-        if answer.status_code != 429:
-            assert answer.status_code == 201, answer.text
-            return answer.json()["tracking_code"]
-        time.sleep(float(answer.headers.get("Retry-After", "12")))
-    pytest.fail("the citizen reports stayed rate-limited")
 
 
 def _case_id(served_city: ServedCity, tracking_code: str) -> int:
@@ -76,27 +57,19 @@ def reports(served_city: ServedCity) -> dict[str, str]:
     lon, lat, _ = served_city.street
     # a little apart from the spot other tests report at, so only these two are this alike
     spot = {"lon": lon + 0.0004, "lat": lat - 0.0003, "category_code": "C0102" if served_city.demo else "E0102"}
-    operator = _token(served_city, served_city.staff("operator"))
+    operator = served_city.bearer(served_city.staff("operator"))
     photo = httpx.post(f"{served_city.url}/api/v1/attachments", headers=operator,
                        files={"file": ("scene.png", _png(), "image/png")})
     assert photo.status_code == 201, photo.text
-    codes = {"first": _citizen_report(served_city, {**FIRST, **spot}),
-             "second": _citizen_report(served_city, {**SECOND, **spot, "reporter_phone": "13800000000",
-                                                     "attachments": [photo.json()["sha256"]]})}
+    codes = {"first": served_city.citizen_report({**FIRST, **spot})["tracking_code"],
+             "second": served_city.citizen_report({**SECOND, **spot, "reporter_phone": "13800000000",
+                                                   "attachments": [photo.json()["sha256"]]})["tracking_code"]}
     hotline = httpx.post(f"{served_city.url}/api/v1/cases", headers=operator, json={
         "channel": "hotline_12345", "title": "福州路路灯不亮", "description": "晚上整条路都是黑的",
         "lon": lon - 0.0005, "lat": lat + 0.0004, "reporter_name": "王先生"})
     assert hotline.status_code == 201, hotline.text
     codes["hotline"] = hotline.json()["tracking_code"]
     return codes
-
-
-def _sign_in(page: Page, served_city: ServedCity, role: str = "operator") -> None:
-    page.goto("/console/")
-    page.get_by_label("用户名").fill(served_city.staff(role))
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("heading", name="待办")).to_be_visible()
 
 
 @pytest.fixture
@@ -124,8 +97,8 @@ def _fact(where: Locator, name: str) -> Locator:
 def test_an_operator_sees_the_queue_to_register_and_filters_it(desk: Page, served_city: ServedCity,
                                                                  reports: dict[str, str],
                                                                  screenshots: Screenshots) -> None:
-    operator = _token(served_city, served_city.staff("operator"))
-    _sign_in(desk, served_city)
+    operator = served_city.bearer(served_city.staff("operator"))
+    sign_in_to_console(desk, served_city.staff('operator'))
     # an operator's own queue comes first and is the one shown
     tabs = desk.get_by_role("navigation", name="工作队列").get_by_role("link")
     expect(tabs.first).to_have_text("待立案")
@@ -187,14 +160,14 @@ def test_an_operator_sees_the_queue_to_register_and_filters_it(desk: Page, serve
 def test_a_case_shows_its_timeline_and_its_possible_duplicate_side_by_side(desk: Page, served_city: ServedCity,
                                                                              reports: dict[str, str],
                                                                              screenshots: Screenshots) -> None:
-    operator = _token(served_city, served_city.staff("operator"))
+    operator = served_city.bearer(served_city.staff("operator"))
     second_id = _case_id(served_city, reports["second"])
     first_id = _case_id(served_city, reports["first"])
     detail = httpx.get(f"{served_city.url}/api/v1/cases/{second_id}", headers=operator).json()
     suggestion = next(d for d in detail["duplicates"] if d["candidate_id"] == first_id)
     assert not suggestion["merged"]
 
-    _sign_in(desk, served_city)
+    sign_in_to_console(desk, served_city.staff('operator'))
     desk.get_by_role("link", name=f"打开案件 {reports['second']}").click()
     expect(desk).to_have_url(f"{served_city.url}/console/cases/{second_id}")
     heading = desk.get_by_role("main").get_by_role("heading", level=2)
@@ -245,18 +218,19 @@ def test_a_case_shows_its_timeline_and_its_possible_duplicate_side_by_side(desk:
 
 def test_a_case_outside_the_jurisdiction_is_refused_with_a_clear_message(desk: Page, served_city: ServedCity,
                                                                           screenshots: Screenshots) -> None:
-    operator = _token(served_city, served_city.staff("operator"))
+    operator = served_city.bearer(served_city.staff("operator"))
     districts = httpx.get(f"{served_city.url}/api/v1/public/areas", params={"level": "district"}).json()["features"]
     # the first district centre the operator's street does not cover (the API's own judgement)
     outside = next(f["properties"]["center"] for f in districts if httpx.get(
         f"{served_city.url}/api/v1/locate", params={"lon": f["properties"]["center"][0],
                                                     "lat": f["properties"]["center"][1]},
         headers=operator).status_code == 403)
-    code = _citizen_report(served_city, {"title": "别处的路面坑洞", "lon": outside[0], "lat": outside[1]})
+    code = served_city.citizen_report({"title": "别处的路面坑洞", "lon": outside[0],
+                                       "lat": outside[1]})["tracking_code"]
     case_id = _case_id(served_city, code)
     assert httpx.get(f"{served_city.url}/api/v1/cases/{case_id}", headers=operator).status_code == 404
 
-    _sign_in(desk, served_city)
+    sign_in_to_console(desk, served_city.staff('operator'))
     desk.goto(f"/console/cases/{case_id}")
     expect(desk.get_by_role("alert")).to_have_text(f"案件 {case_id} 不存在，或不在您的辖区内。")
     expect(desk.get_by_text(code)).to_have_count(0)
@@ -266,10 +240,10 @@ def test_a_case_outside_the_jurisdiction_is_refused_with_a_clear_message(desk: P
 
 def test_the_inbox_on_a_phone(browser: Browser, served_city: ServedCity, reports: dict[str, str],
                               screenshots: Screenshots) -> None:
-    operator = _token(served_city, served_city.staff("operator"))
+    operator = served_city.bearer(served_city.staff("operator"))
     context = browser.new_context(base_url=served_city.url, locale="zh-CN", **PHONE)
     page = context.new_page()
-    _sign_in(page, served_city)
+    sign_in_to_console(page, served_city.staff('operator'))
     to_register = _queue(served_city, operator, queue="to_register")
     _rows_are(page, to_register)
     # each case a card no wider than the phone
@@ -284,7 +258,7 @@ def test_the_inbox_on_a_phone(browser: Browser, served_city: ServedCity, reports
 def test_more_cases_load_page_by_page(desk: Page, served_city: ServedCity) -> None:
     if not served_city.demo:
         pytest.skip("needs the demo city's district staff")
-    operator = _token(served_city, "operator.district")
+    operator = served_city.bearer("operator.district")
     district = httpx.get(f"{served_city.url}/api/v1/me", headers=operator).json()["area_code"]
     streets = httpx.get(f"{served_city.url}/api/v1/public/areas", params={"level": "street", "parent": district})
     # a street of the district other than the one the street staff's tests work in

@@ -23,8 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import PHONE, Screenshots, ServedCity
-from tests.factories import PASSWORD
+from tests.e2e.conftest import PHONE, Screenshots, ServedCity, sign_in_to_console
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
 WALL = {"viewport": {"width": 1920, "height": 1080}}
@@ -59,12 +58,6 @@ class Sensors:
         return next(w for w in self.warnings()["items"] if w["origin"] == device and w["rule"] == RULE)
 
 
-def _signed_in(api: httpx.Client, username: str) -> dict[str, str]:
-    token = api.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
 @pytest.fixture(scope="module")
 def sensors(served_city: ServedCity) -> Iterator[Sensors]:
     """Four gauges of a type of their own in the street of the street's staff, and a rule on that type
@@ -72,8 +65,8 @@ def sensors(served_city: ServedCity) -> Iterator[Sensors]:
     if not served_city.demo:
         pytest.skip("the test city has no administrator; the demo city has")
     api = httpx.Client(base_url=served_city.url, timeout=30)
-    admin = _signed_in(api, "admin.city")
-    operator = _signed_in(api, served_city.staff("operator"))
+    admin = served_city.bearer("admin.city")
+    operator = served_city.bearer(served_city.staff("operator"))
     created = api.post("/api/v1/device-types", headers=admin, json={
         "code": TYPE, "name": "河道水位计（浏览器测试）", "metrics": {"water_level": "m", "battery": "V"}})
     assert created.status_code == 201, created.text
@@ -100,13 +93,6 @@ def sensors(served_city: ServedCity) -> Iterator[Sensors]:
         (codes[0], "orange"), (codes[1], "red"), (codes[2], "yellow")], ours
     yield found
     api.close()
-
-
-def _sign_in(page: Page, username: str, path: str) -> None:
-    page.goto(f"/console/{path}")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
 
 
 def _choose(page: Page, label: str, option: str) -> None:
@@ -149,7 +135,7 @@ def _board_equals_the_api(page: Page, sensors: Sensors) -> list[dict]:
 def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: Sensors,
                             screenshots: Screenshots) -> None:
     page = browser.new_page(base_url=served_city.url, locale="zh-CN", **LAPTOP)
-    _sign_in(page, served_city.staff("operator"), "warnings")
+    sign_in_to_console(page, served_city.staff("operator"), "warnings")
     expect(page.get_by_role("heading", name="预警看板")).to_be_visible()
     expect(page.locator(".live")).to_have_text("实时", timeout=LIVE_WAIT_MS)
     _board_equals_the_api(page, sensors)
@@ -258,7 +244,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     page.close()
 
     wall = browser.new_page(base_url=served_city.url, locale="zh-CN", **WALL)
-    _sign_in(wall, served_city.staff("operator"), "warnings")
+    sign_in_to_console(wall, served_city.staff("operator"), "warnings")
     _board_equals_the_api(wall, sensors)
     screenshots.take(wall, "6-wall")
     wall.get_by_role("button", name="English").click()
@@ -269,7 +255,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
 
     # on a phone the board scrolls inside its frame, not the page
     phone = browser.new_page(base_url=served_city.url, locale="zh-CN", **PHONE)
-    _sign_in(phone, served_city.staff("operator"), "warnings")
+    sign_in_to_console(phone, served_city.staff("operator"), "warnings")
     expect(phone.locator("tr[data-warning]")).to_have_count(len(sensors.warnings()["items"]), timeout=LIVE_WAIT_MS)
     screenshots.take(phone, "7-phone")
     assert phone.locator(".warnings-board").evaluate("board => board.scrollWidth <= board.clientWidth")
@@ -279,7 +265,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
 def test_the_devices_page(browser: Browser, served_city: ServedCity, sensors: Sensors,
                           screenshots: Screenshots) -> None:
     page = browser.new_page(base_url=served_city.url, locale="zh-CN", **LAPTOP)
-    _sign_in(page, "admin.city", "devices")
+    sign_in_to_console(page, "admin.city", "devices")
     expect(page.get_by_role("heading", name="感知设备")).to_be_visible()
     _choose(page, "设备类型", f"河道水位计（浏览器测试）（{TYPE}）")
 
@@ -334,7 +320,7 @@ def test_the_devices_page(browser: Browser, served_city: ServedCity, sensors: Se
 
     # the street's operator reads the registry but may not put a device in maintenance (the API's rule)
     page = browser.new_page(base_url=served_city.url, locale="zh-CN", **LAPTOP)
-    _sign_in(page, served_city.staff("operator"), "devices")
+    sign_in_to_console(page, served_city.staff("operator"), "devices")
     page.get_by_role("button", name="测试水位计1号 的详情").click()
     drawer = page.get_by_role("dialog", name="设备详情 · 测试水位计1号")
     expect(drawer.locator("tr[data-metric=water_level]")).to_be_visible()
@@ -345,7 +331,7 @@ def test_the_devices_page(browser: Browser, served_city: ServedCity, sensors: Se
 
     # on a phone, in English: the map above the table, which scrolls inside its frame
     phone = browser.new_page(base_url=served_city.url, locale="zh-CN", **PHONE)
-    _sign_in(phone, served_city.staff("operator"), "devices")
+    sign_in_to_console(phone, served_city.staff("operator"), "devices")
     phone.get_by_role("button", name="English").click()
     expect(phone.get_by_role("heading", name="Devices", exact=True)).to_be_visible()
     ours = sensors.api.get("/api/v1/devices", headers=sensors.operator, params={"limit": 50}).json()

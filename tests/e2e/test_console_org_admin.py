@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from cityops.db import make_engine, unit_of_work
-from tests.e2e.conftest import Screenshots, ServedCity
+from tests.e2e.conftest import Screenshots, ServedCity, sign_in_to_console
 from tests.factories import PASSWORD, make_user
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
@@ -48,14 +48,6 @@ def page(browser: Browser, served_city: ServedCity) -> Iterator[Page]:
     opened = context.new_page()
     yield opened
     context.close()
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/console/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("navigation", name="工作台导航")).to_be_visible(timeout=LOADING)
 
 
 def open_section(page: Page, name: str, heading: str) -> None:
@@ -101,7 +93,7 @@ def test_an_administrator_creates_edits_and_deactivates_a_user(page: Page, serve
     client = api(served_city, admin)
     street = client.get(f"/api/v1/areas/{street_code(served_city)}").json()
     department = served_city.street[2]
-    sign_in(page, admin)
+    sign_in_to_console(page, admin, timeout=LOADING)
     open_section(page, "用户", "用户")
     before = client.get("/api/v1/users").json()["total"]
     expect(page.locator(".users .el-table__body tr")).to_have_count(min(before, 20))
@@ -167,7 +159,7 @@ def test_a_department_and_a_centre_created_on_screen_are_listed_by_the_api(
         page: Page, served_city: ServedCity, admin: str, screenshots: Screenshots) -> None:
     client = api(served_city, admin)
     street = client.get("/api/v1/areas", params={"level": "street", "limit": 1}).json()["items"][0]
-    sign_in(page, admin)
+    sign_in_to_console(page, admin, timeout=LOADING)
     open_section(page, "部门", "部门与城运中心")
     expect(page.get_by_text(f"共 {len(client.get('/api/v1/departments').json())} 条").first).to_be_visible()
 
@@ -245,7 +237,7 @@ def test_a_rule_created_on_screen_with_its_dry_run(page: Page, served_city: Serv
     street = street_code(served_city)
     start = readings_for_a_gauge(client, served_city)
     rules_before = client.get("/api/v1/rules").json()
-    sign_in(page, admin)
+    sign_in_to_console(page, admin, timeout=LOADING)
     open_section(page, "预警规则", "预警规则")
     expect(page.locator(".rules .el-table__body tr")).to_have_count(len(rules_before))
 
@@ -323,7 +315,7 @@ def test_the_areas_page_lists_the_areas_the_api_lists(page: Page, served_city: S
                                                       screenshots: Screenshots) -> None:
     client = api(served_city, admin)
     districts = client.get("/api/v1/areas", params={"level": "district"}).json()["items"]
-    sign_in(page, admin)
+    sign_in_to_console(page, admin, timeout=LOADING)
     open_section(page, "区域", "区域")
     rows = page.locator(".areas .el-table__body tr")
     expect(page.get_by_role("heading", name=f"下级区域（{len(districts)} 个）")).to_be_visible()
@@ -381,7 +373,7 @@ def test_the_areas_page_lists_the_areas_the_api_lists(page: Page, served_city: S
 
 
 def test_an_operator_sees_no_administration(page: Page, served_city: ServedCity, screenshots: Screenshots) -> None:
-    sign_in(page, served_city.staff("operator"))
+    sign_in_to_console(page, served_city.staff("operator"), timeout=LOADING)
     navigation = page.get_by_role("navigation", name="工作台导航")
     expect(navigation.get_by_role("link", name="待办")).to_be_visible()
     expect(navigation.get_by_role("heading", name="系统管理")).to_have_count(0)

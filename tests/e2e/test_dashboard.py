@@ -21,12 +21,6 @@ LIVE_WAIT_MS = 30_000
 COUNTERS = ("reported_today", "dispatched", "in_progress", "overdue", "warnings_active")
 
 
-def _signed_in(api: httpx.Client, username: str) -> dict[str, str]:
-    token = api.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
 def _cases_in_the_street(api: httpx.Client, served_city: ServedCity) -> None:
     """Two citizen reports in a street, one of them registered and dispatched, so the counters are not all 0."""
     lon, lat, office = served_city.street
@@ -36,8 +30,8 @@ def _cases_in_the_street(api: httpx.Client, served_city: ServedCity) -> None:
                                                           "lat": lat})
         assert reported.status_code == 201, reported.text
         codes.append(reported.json()["tracking_code"])
-    operator = _signed_in(api, served_city.staff("operator"))
-    dispatcher = _signed_in(api, served_city.staff("dispatcher"))
+    operator = served_city.bearer(served_city.staff("operator"))
+    dispatcher = served_city.bearer(served_city.staff("dispatcher"))
     case_id = next(c["id"] for c in api.get("/api/v1/cases", params={"queue": "to_register", "limit": 200},
                                             headers=operator).json()["items"] if c["tracking_code"] == codes[0])
     for who, action, body in ((operator, "register", {}), (dispatcher, "dispatch", {"data": {"lead": office}})):
@@ -89,7 +83,7 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
         pytest.skip("the test city has no city-level staff or device types; the demo city has")
     api = httpx.Client(base_url=served_city.url, timeout=30)
     _cases_in_the_street(api, served_city)
-    operator, admin = _signed_in(api, "operator.city"), _signed_in(api, "admin.city")
+    operator, admin = served_city.bearer("operator.city"), served_city.bearer("admin.city")
 
     page = browser.new_page(base_url=served_city.url, locale="zh-CN", **WALL)
     page.goto("/")
