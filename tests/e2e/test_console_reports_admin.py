@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import openpyxl
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.e2e.conftest import Screenshots, ServedCity
 from tests.factories import PASSWORD
@@ -280,6 +280,29 @@ def test_a_matrix_cell_edit_round_trips_and_a_refused_one_changes_nothing(admin:
     expect(admin.get_by_role("status")).to_contain_text("已清除")
     assert api.get(f"/api/v1/responsibilities/E0502/{street}").status_code == 404
     expect(cell).to_contain_text(route["lead"]["name"])
+
+
+def test_the_matrix_shows_the_class_chosen_while_the_first_one_still_loads(admin: Page, api: httpx.Client,
+                                                                           served_city: ServedCity) -> None:
+    """On a busy server the first class's cells can come after another class was chosen: the grid must
+    show the chosen class's cells, not the late ones (it showed every cell as the street's fallback)."""
+    street = served_city.street[2].split("-")[0]
+    first = api.get("/api/v1/categories/tree").json()["items"][0]["code"]
+    assert first != "E05"
+    held: list[Route] = []
+    admin.route("**/api/v1/responsibilities?*", lambda route: held.append(route)
+                if f"category={first}" in route.request.url else route.continue_())
+    admin.get_by_role("link", name="责任清单").click()
+    expect(admin.get_by_role("grid")).to_be_visible()
+    _pick(admin, "事项大类", "E05 街面秩序")
+    cell = admin.get_by_role("grid").locator(f"[data-category='E0502'][data-area='{street}']")
+    expect(cell).to_have_attribute("data-state", "inherited")
+    assert held, f"the first class ({first}) was asked for"
+    for route in held:
+        route.continue_()
+    admin.wait_for_load_state("networkidle")
+    expect(cell).to_have_attribute("data-state", "inherited")
+    expect(cell).to_contain_text("继承")
 
 
 def _category_name(api: httpx.Client, code: str) -> str:
