@@ -14,22 +14,19 @@ belong to one session.
 
 from __future__ import annotations
 
-import re
 import threading
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, select
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from cityops.geo.models import ChangeStamp
+from cityops import stamps
 
 STAMP = "reference"
 TABLES = frozenset({"categories", "departments", "areas", "responsibilities", "responsibility_assists"})
 MAX_ENTRIES = 200_000
 """A shared memo past this many lookups (route decisions by category × grid, mostly) starts afresh."""
 _SHARED_KEY, _PRIVATE_KEY, _WROTE = "reference.memo", "reference.private", "reference.written"
-_WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+"?(\w+)',
-                    re.IGNORECASE)
 _shared: dict[tuple[str, int], dict[Any, Any]] = {}
 _lock = threading.Lock()
 
@@ -41,7 +38,7 @@ def memo(session: Session) -> dict[Any, Any]:
         return connection_info.setdefault(_PRIVATE_KEY, {})
     found = session.info.get(_SHARED_KEY)
     if found is None:
-        stamp = session.scalar(select(ChangeStamp.version).where(ChangeStamp.name == STAMP))
+        stamp = stamps.current(session).get(STAMP)
         if stamp is None:  # a store without the triggers: lookups are kept for this transaction only
             connection_info[_WROTE] = True
             return connection_info.setdefault(_PRIVATE_KEY, {})
@@ -59,8 +56,7 @@ def memo(session: Session) -> dict[Any, Any]:
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_reference_writes(conn: Connection, cursor: object, statement: str, parameters: object,
                            context: object, executemany: bool) -> None:
-    written = _WRITE.match(statement)
-    if written is not None and written.group(1).lower() in TABLES:
+    if stamps.written(statement) in TABLES:
         conn.info[_WROTE] = True
         conn.info.pop(_PRIVATE_KEY, None)  # what was looked up before this write may be out of date
 

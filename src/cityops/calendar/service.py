@@ -9,11 +9,15 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityops import stamps
 from cityops.calendar.models import CalendarDay
 from cityops.calendar.workcalendar import Coverage, DayInfo, DayOverride, WorkCalendar
 from cityops.config import Settings
 from cityops.errors import NotFound
 from cityops.org.access import Principal
+
+CALENDAR_STAMP = "calendar"
+"""Moved by triggers on every change to ``calendar_days`` (migration 0018)."""
 
 
 def load_calendar(session: Session, *, settings: Settings) -> WorkCalendar:
@@ -33,7 +37,9 @@ class CalendarCache:
         self._calendar: WorkCalendar | None = None
 
     def get(self, session: Session) -> WorkCalendar:
-        key = tuple(session.execute(select(func.count(), func.max(CalendarDay.updated_at))).one())
+        stamp = stamps.current(session).get(CALENDAR_STAMP)
+        key = (stamp,) if stamp is not None else tuple(  # a store from before the stamp's migration
+            session.execute(select(func.count(), func.max(CalendarDay.updated_at))).one())
         if self._calendar is None or key != self._key:
             self._calendar, self._key = load_calendar(session, settings=self.settings), key
         return self._calendar

@@ -11,7 +11,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cityops import reference
+from cityops import reference, stamps
 from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction
 from cityops.geo.geojson import ParsedFeature, assign_parents
 from cityops.geo.levels import AreaLevel
@@ -116,7 +116,7 @@ def bump_areas_stamp(session: Session) -> None:
 
 
 def areas_stamp(session: Session) -> int:
-    return session.scalar(select(ChangeStamp.version).where(ChangeStamp.name == AREAS_STAMP)) or 0
+    return stamps.current(session).get(AREAS_STAMP, 0)
 
 
 @dataclass

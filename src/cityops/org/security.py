@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -34,8 +35,28 @@ def create_access_token(*, user_id: int, secret: str, minutes: int, now: datetim
     return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
 
 
+VERIFIED_TOKENS_KEPT = 10_000
+_verified: dict[tuple[str, str], tuple[int, float]] = {}
+"""(token, secret) → (user id, expiry as a timestamp) of tokens whose signature checked out: a
+request with a token seen before pays a dictionary lookup, not a signature check."""
+
+
 def decode_access_token(token: str, *, secret: str) -> int:
     """The user id a valid token was issued to; NotAuthenticated otherwise."""
+    seen = _verified.get((token, secret))
+    if seen is not None:
+        user_id, expires = seen
+        if expires <= time.time():  # as PyJWT judges ``exp``, with no leeway
+            raise NotAuthenticated("access token expired", code="token_expired")
+        return user_id
+    user_id, expires = _verify(token, secret=secret)
+    if len(_verified) >= VERIFIED_TOKENS_KEPT:
+        _verified.clear()
+    _verified[token, secret] = (user_id, expires)
+    return user_id
+
+
+def _verify(token: str, *, secret: str) -> tuple[int, float]:
     try:
         claims = jwt.decode(token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError as exc:
@@ -44,7 +65,7 @@ def decode_access_token(token: str, *, secret: str) -> int:
         raise NotAuthenticated("invalid access token", code="invalid_token") from exc
     if claims.get("typ") != "user" or not str(claims["sub"]).isdigit():
         raise NotAuthenticated("invalid access token", code="invalid_token")
-    return int(claims["sub"])
+    return int(claims["sub"]), float(claims["exp"])
 
 
 def new_api_token() -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from cityops import reference
+from cityops import reference, stamps
 from cityops.db import utcnow
 from cityops.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from cityops.geo import service as geo_service
@@ -26,6 +26,8 @@ from cityops.org.security import (
     verify_password,
 )
 
+USERS_STAMP = "users"
+"""Moved by triggers when a user is added or a column a principal is made of changes (migration 0018)."""
 UNIT_LEVELS = (AreaLevel.city, AreaLevel.district, AreaLevel.street)
 MIN_PASSWORD_LENGTH = 8
 
@@ -68,12 +70,20 @@ def principal_for_token(session: Session, *, token: str, secret: str) -> Princip
         client.last_used_at = utcnow()
         return _principal(session, id=client.id, kind="client", name=client.name, roles=client.roles,
                           area_id=client.area_id, department_id=None)
-    # the columns a principal needs, not a User instance: loading one took 6% of taking in a case
-    user = session.execute(select(User.id, User.username, User.roles, User.area_id, User.department_id, User.active)
-                           .where(User.id == decode_access_token(token, secret=secret))).one_or_none()
-    if user is None or not user.active:
+    user_id = decode_access_token(token, secret=secret)
+    # kept with the reference lookups (areas and departments make a principal too) while the users
+    # stamp stands still: a request then reads no user row
+    users_stamp = stamps.current(session).get(USERS_STAMP)
+    memo = reference.memo(session) if users_stamp is not None else {}
+    key = ("principal", user_id, users_stamp)
+    if key not in memo:
+        # the columns a principal needs, not a User instance: loading one took 6% of taking in a case
+        user = session.execute(select(User.id, User.username, User.roles, User.area_id, User.department_id,
+                                      User.active).where(User.id == user_id)).one_or_none()
+        memo[key] = principal_of_user(session, user) if user is not None and user.active else None
+    if memo[key] is None:
         raise NotAuthenticated("this account is unknown or disabled", code="invalid_token")
-    return principal_of_user(session, user)
+    return memo[key]
 
 
 def login(session: Session, *, username: str, password: str, secret: str, minutes: int) -> str:

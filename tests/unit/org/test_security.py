@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cityops.errors import NotAuthenticated
+from cityops.org import security
 from cityops.org.security import (
     create_access_token,
     decode_access_token,
@@ -41,6 +42,24 @@ def test_token_signed_with_another_secret_is_refused() -> None:
     token = create_access_token(user_id=7, secret="x" * 40, minutes=5)
     with pytest.raises(NotAuthenticated) as caught:
         decode_access_token(token, secret=SECRET)
+    assert caught.value.code == "invalid_token"
+
+
+def test_a_token_checked_before_still_expires_on_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = create_access_token(user_id=7, secret=SECRET, minutes=5)
+    assert decode_access_token(token, secret=SECRET) == 7  # its signature checked, and kept
+    later = datetime.now(UTC) + timedelta(minutes=5, seconds=1)
+    monkeypatch.setattr(security.time, "time", later.timestamp)
+    with pytest.raises(NotAuthenticated) as caught:
+        decode_access_token(token, secret=SECRET)
+    assert caught.value.code == "token_expired"
+
+
+def test_a_token_checked_under_one_secret_is_refused_under_another() -> None:
+    token = create_access_token(user_id=7, secret=SECRET, minutes=5)
+    assert decode_access_token(token, secret=SECRET) == 7
+    with pytest.raises(NotAuthenticated) as caught:
+        decode_access_token(token, secret="x" * 40)
     assert caught.value.code == "invalid_token"
 
 
