@@ -2,34 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cityops.analytics import service
-from cityops.analytics.export import to_xlsx
+from cityops.analytics.export import to_csv, to_xlsx
+from cityops.analytics.figures import DEFINITIONS
 from cityops.deps import DbSession, Reader
 from cityops.errors import InvalidInput
 from cityops.geo.levels import AreaLevel
 
 router = APIRouter(prefix="/api/v1/reports", tags=["performance"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv"
 
 
 class PerformanceRow(BaseModel):
-    group: str
-    cases: int
-    closure_rate: float | None
-    on_time_closure_rate: float | None
-    rework_rate: float | None
-    return_rate: float | None
-    satisfaction_rate: float | None
-    mean_rating: float | None
-    median_handling_hours: float | None
-    mean_handling_hours: float | None
+    group: str = Field(description=DEFINITIONS["group"])
+    cases: int = Field(description=DEFINITIONS["cases"])
+    closure_rate: float | None = Field(description=DEFINITIONS["closure_rate"])
+    on_time_closure_rate: float | None = Field(description=DEFINITIONS["on_time_closure_rate"])
+    overdue_cases: int = Field(description=DEFINITIONS["overdue_cases"])
+    overdue_rate: float | None = Field(description=DEFINITIONS["overdue_rate"])
+    overdue_now: int = Field(description=DEFINITIONS["overdue_now"])
+    rework_rate: float | None = Field(description=DEFINITIONS["rework_rate"])
+    return_rate: float | None = Field(description=DEFINITIONS["return_rate"])
+    satisfaction_rate: float | None = Field(description=DEFINITIONS["satisfaction_rate"])
+    mean_rating: float | None = Field(description=DEFINITIONS["mean_rating"])
+    median_handling_hours: float | None = Field(description=DEFINITIONS["median_handling_hours"])
+    mean_handling_hours: float | None = Field(description=DEFINITIONS["mean_handling_hours"])
 
 
 class PerformanceReport(BaseModel):
@@ -39,22 +45,37 @@ class PerformanceReport(BaseModel):
     rows: list[PerformanceRow]
 
 
+def _asks_for_csv(accept: str | None) -> bool:
+    """Whether an Accept header ranks CSV above JSON (a bare */* or no header is JSON's)."""
+    quality: dict[str, float] = {}
+    for media_range in (accept or "").split(","):
+        media_type, _, parameters = media_range.partition(";")
+        weight = re.search(r"\bq=([01](?:\.\d{0,3})?)", parameters)
+        quality[media_type.strip().lower()] = float(weight.group(1)) if weight else 1.0
+    return quality.get(CSV, 0) > quality.get("application/json", 0)
+
+
 @router.get("/performance", response_model=PerformanceReport,
-            responses={200: {"content": {XLSX: {}}, "description": "the report, or a spreadsheet"}},
-            summary="On-time closure, closure, rework, return and satisfaction rates, from the timelines")
+            responses={200: {"content": {XLSX: {}, CSV: {"schema": {"type": "string"}}},
+                             "description": "the report, a spreadsheet, or CSV (UTF-8 with a byte-order mark: "
+                                            "a header row naming each figure, then a row per group)"}},
+            summary="On-time closure, closure, overdue, rework, return and satisfaction rates, from the timelines")
 def performance(
     session: DbSession, viewer: Reader,
     by: Annotated[Literal["department", "area", "category", "month", "week"], Query()] = "department",
     start: datetime | None = None, end: datetime | None = None,
     area_level: AreaLevel = AreaLevel.district,
-    format: Literal["json", "xlsx"] = "json",
+    format: Annotated[Literal["json", "xlsx", "csv"] | None, Query(
+        description="json, xlsx or csv; when left out, CSV if Accept asks for text/csv, JSON otherwise")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ):  # noqa: ANN201
     """Cases opened in [start, end) (default: the last 30 days) in your jurisdiction, grouped. Areas are
-    grouped at `area_level`, never wider than your own area."""
+    grouped at `area_level`, never wider than your own area. Overdue steps are judged as of now."""
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput("give start and end with a time zone, e.g. 2025-01-01T00:00:00+08:00", field=name)
-    end = end or datetime.now(UTC)
+    now = datetime.now(UTC)
+    end = end or now
     try:
         start = start or end - timedelta(days=30)
         start, end = start.astimezone(UTC), end.astimezone(UTC)
@@ -64,9 +85,13 @@ def performance(
     if start >= end:
         raise InvalidInput("start must come before end", field="start")
     level = max(area_level, AreaLevel(viewer.area_level), key=lambda lv: lv.rank)
-    rows = service.performance(session, viewer=viewer, by=by, start=start, end=end, area_level=level)
+    rows = service.performance(session, viewer=viewer, by=by, start=start, end=end, area_level=level, now=now)
+    format = format or ("csv" if _asks_for_csv(accept) else "json")
     if format == "xlsx":
         return Response(to_xlsx(rows, title=f"by {by}"), media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="performance-by-{by}.xlsx"'})
+    if format == "csv":
+        return Response(to_csv(rows), media_type=f"{CSV}; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="performance-by-{by}.csv"'})
     return PerformanceReport(by=by, start=start, end=end, rows=[PerformanceRow(**r) for r in rows])
 

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cityops.analytics import service
-from cityops.analytics.export import HEADINGS, to_xlsx
+from cityops.analytics.export import to_xlsx
+from cityops.analytics.figures import DEFINITIONS, HEADINGS
 from cityops.db import unit_of_work
 from cityops.geo.levels import AreaLevel
 from cityops.org.access import Principal
@@ -29,8 +30,8 @@ def report(
     area_level: Annotated[AreaLevel, typer.Option(help="level of areas for --by area")] = AreaLevel.district,
     xlsx: Annotated[Path | None, typer.Option(dir_okay=False, help="also write a spreadsheet here")] = None,
 ) -> None:
-    """On-time closure, closure, rework, return and satisfaction rates and handling times, computed
-    from the case timelines of the whole store."""
+    """On-time closure, closure, overdue, rework, return and satisfaction rates and handling times,
+    computed from the case timelines of the whole store; each figure's meaning is printed under the table."""
     if by not in ("department", "area", "category", "month", "week"):
         raise typer.BadParameter("by must be department, area, category, month or week")
     end = (end or datetime.now(UTC)).replace(tzinfo=end.tzinfo if end and end.tzinfo else UTC)
@@ -41,6 +42,8 @@ def report(
     for row in rows:
         table.add_row(*("–" if row[key] is None else str(row[key]) for key in HEADINGS))
     console.print(table)
+    for key, heading in HEADINGS.items():
+        console.print(f"{heading}: {DEFINITIONS[key]}", markup=False, highlight=False, soft_wrap=True)
     if xlsx is not None:
         xlsx.write_bytes(to_xlsx(rows, title=f"by {by}"))
         console.print(f"wrote {xlsx}")

@@ -3,12 +3,15 @@
 Definitions (each rate is a share of the cases it can apply to; a group with none gives None):
 - closure rate: closed cases ÷ registered cases;
 - on-time closure rate: closed cases whose every step was met by its deadline ÷ closed cases;
+- overdue cases: cases with a step whose deadline passed unmet before the period's end (met late, still
+  unmet, or extended only after it had passed), and the overdue rate: those ÷ cases;
+- overdue now: cases still open with a step whose deadline has passed unmet;
 - rework rate: handled cases sent back by a failed verification at least once ÷ handled cases;
 - return rate: returns by departments ÷ dispatches to them (lead and assisting departments alike);
 - satisfaction rate: ratings of 4 or 5 ÷ rated cases (and the mean rating); a reopen voids the rating;
 - handling hours: from the last dispatch to the first handling report after it (median and mean).
 
-By department, a case's outcome (closure, on-time closure, rework, rating, handling time) counts for
+By department, a case's outcome (closure, on-time closure, overdue, rework, rating, handling time) counts for
 the lead of its last dispatch — a department that returned a case is not answerable for what the one
 it was reassigned to did with it — while each return counts for the department that returned it and
 each dispatch for every department it went to.
@@ -21,6 +24,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+FINISHED_STATUSES = frozenset({"closed", "rejected", "merged"})
+"""A case in any other status is still open."""
+
+
+@dataclass(frozen=True)
+class StepDeadline:
+    """One step's stored time limit: when it is due and when it was met (None: not yet)."""
+
+    due_at: datetime
+    met_at: datetime | None = None
 
 
 @dataclass
@@ -41,6 +55,11 @@ class CaseFacts:
     reworked: bool = False
     closed: bool = False
     late_steps: int = 0
+    """Steps met after their deadline."""
+    overdue: bool = False
+    """A step's deadline passed unmet before the period's end (extended only afterwards counts too)."""
+    overdue_now: bool = False
+    """Still open, with a step's deadline passed unmet."""
     rating: int | None = None
     dispatched_at: datetime | None = None
     """When the last dispatch or reassignment happened."""
@@ -63,6 +82,8 @@ class Row:
     registered: int = 0
     closed: int = 0
     closed_on_time: int = 0
+    overdue: int = 0
+    overdue_now: int = 0
     handled: int = 0
     reworked: int = 0
     dispatches: int = 0
@@ -80,6 +101,8 @@ class Row:
         return {
             "group": self.group, "cases": self.cases, "closure_rate": self._share(self.closed, self.registered),
             "on_time_closure_rate": self._share(self.closed_on_time, self.closed),
+            "overdue_cases": self.overdue, "overdue_rate": self._share(self.overdue, self.cases),
+            "overdue_now": self.overdue_now,
             "rework_rate": self._share(self.reworked, self.handled),
             "return_rate": self._share(self.returns, self.dispatches),
             "satisfaction_rate": self._share(self.satisfied, self.rated),
@@ -113,6 +136,8 @@ def tabulate(facts: Iterable[CaseFacts], *, by: str) -> list[dict[str, object]]:
         row.registered += fact.registered
         row.closed += fact.closed
         row.closed_on_time += fact.closed and fact.late_steps == 0
+        row.overdue += fact.overdue
+        row.overdue_now += fact.overdue_now
         row.handled += fact.handled
         row.reworked += fact.reworked
         if by == "department":
@@ -138,12 +163,19 @@ def overall(facts: Iterable[CaseFacts]) -> dict[str, object]:
     return rows[0] if rows else Row(group="all").figures()
 
 
-def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[Any, ...]],
-               *, category: str | None, area: str | None, late_steps: int) -> CaseFacts:
-    """Read a case's facts off its timeline: ``events`` are (action, to_status, at, data) or
-    (action, to_status, at, data, actor's department), in order."""
-    facts = CaseFacts(case_id=case_id, opened_at=opened_at, category=category, area=area, late_steps=late_steps)
+def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[Any, ...]], *, category: str | None,
+               area: str | None, now: datetime, deadlines: Sequence[StepDeadline] = (),
+               period_end: datetime | None = None) -> CaseFacts:
+    """Read a case's facts off its timeline and its steps' deadlines as they stand at ``now``: ``events``
+    are (action, to_status, at, data) or (action, to_status, at, data, actor's department), in order; a
+    deadline counts as overdue when it passed unmet before ``period_end`` (or now, when sooner)."""
+    facts = CaseFacts(case_id=case_id, opened_at=opened_at, category=category, area=area,
+                      late_steps=sum(d.met_at is not None and d.met_at > d.due_at for d in deadlines))
+    cutoff = min(now, period_end) if period_end is not None else now
+    facts.overdue = any(d.due_at < cutoff and (d.met_at is None or d.met_at > d.due_at) for d in deadlines)
+    status = None
     for action, to_status, at, data, *department in events:
+        status = to_status
         if action == "register":
             facts.registered = True
         elif action in ("dispatch", "reassign"):
@@ -159,9 +191,15 @@ def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[Any, ..
             facts.reworked = True
         elif action == "rate":
             facts.rating = data.get("score")
+        elif action == "approve_extension":
+            # an extension granted after the deadline had passed does not undo that it went overdue
+            replaced = (data.get("replaced_deadline") or {}).get("due_at")
+            facts.overdue |= replaced is not None and datetime.fromisoformat(replaced) < min(at, cutoff)
         if to_status == "closed":
             facts.closed = True
         elif action == "reopen":
             facts.closed = False
             facts.rating = None
+    facts.overdue_now = status not in FINISHED_STATUSES and any(
+        d.met_at is None and d.due_at < now for d in deadlines)
     return facts

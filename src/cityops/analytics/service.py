@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityops.analytics import rates
-from cityops.analytics.rates import CaseFacts, facts_from, tabulate
+from cityops.analytics.rates import CaseFacts, StepDeadline, facts_from, tabulate
 from cityops.cases.models import Case, CaseDeadline, CaseEvent
 from cityops.categories.models import Category
 from cityops.errors import OutsideJurisdiction
@@ -23,9 +23,12 @@ def _area_at(path: str, level: AreaLevel) -> str | None:
 
 
 def case_facts(session: Session, *, viewer: Principal, start: datetime, end: datetime,
-               area_level: AreaLevel = AreaLevel.district, within_path: str | None = None) -> list[CaseFacts]:
+               area_level: AreaLevel = AreaLevel.district, within_path: str | None = None,
+               now: datetime | None = None) -> list[CaseFacts]:
     """Facts of the cases opened in [start, end) in the viewer's jurisdiction, or under ``within_path`` (an
-    area inside it), merged ones excluded: their primary case counts."""
+    area inside it), merged ones excluded: their primary case counts. Their steps' deadlines are judged
+    as they stand at ``now`` (default: the clock)."""
+    now = now or datetime.now(UTC)
     within_path = within_path or viewer.area_path
     if not viewer.covers(within_path):
         raise OutsideJurisdiction(f"this area lies outside your jurisdiction ({viewer.area_code})")
@@ -35,24 +38,25 @@ def case_facts(session: Session, *, viewer: Principal, start: datetime, end: dat
         Case.opened_at < end, Case.status != "merged")).all()
     ids = [row.id for row in cases]
     events: dict[int, list] = defaultdict(list)
-    late: dict[int, int] = defaultdict(int)
+    deadlines: dict[int, list[StepDeadline]] = defaultdict(list)
     for chunk in range(0, len(ids), 500):
         part = ids[chunk:chunk + 500]
         for row in session.execute(select(CaseEvent.case_id, CaseEvent.action, CaseEvent.to_status, CaseEvent.at,
                                           CaseEvent.data, CaseEvent.actor_department)
                                    .where(CaseEvent.case_id.in_(part)).order_by(CaseEvent.case_id, CaseEvent.version)):
             events[row.case_id].append((row.action, row.to_status, row.at, row.data or {}, row.actor_department))
-        for case_id, count in session.execute(select(CaseDeadline.case_id, func.count()).where(
-                CaseDeadline.case_id.in_(part), CaseDeadline.met_at > CaseDeadline.due_at)
-                .group_by(CaseDeadline.case_id)):
-            late[case_id] = count
+        for row in session.execute(select(CaseDeadline.case_id, CaseDeadline.due_at, CaseDeadline.met_at)
+                                   .where(CaseDeadline.case_id.in_(part))):
+            deadlines[row.case_id].append(StepDeadline(due_at=row.due_at, met_at=row.met_at))
     return [facts_from(row.id, row.opened_at, events[row.id], category=row.code,
-                       area=_area_at(row.area_path, area_level), late_steps=late[row.id]) for row in cases]
+                       area=_area_at(row.area_path, area_level), now=now, deadlines=deadlines[row.id],
+                       period_end=end) for row in cases]
 
 
 def performance(session: Session, *, viewer: Principal, by: str, start: datetime, end: datetime,
-                area_level: AreaLevel = AreaLevel.district) -> list[dict[str, object]]:
-    return tabulate(case_facts(session, viewer=viewer, start=start, end=end, area_level=area_level), by=by)
+                area_level: AreaLevel = AreaLevel.district, now: datetime | None = None) -> list[dict[str, object]]:
+    return tabulate(case_facts(session, viewer=viewer, start=start, end=end, area_level=area_level, now=now),
+                    by=by)
 
 
 def overall(session: Session, *, viewer: Principal, start: datetime, end: datetime,

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from cityops.analytics.rates import facts_from, tabulate
+from cityops.analytics.rates import StepDeadline, facts_from, tabulate
 
 T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 
@@ -23,7 +23,8 @@ def loop_case(case_id: int, *, department: str, rework: bool = False, rating: in
     events += [("verify", "closed", hours(13), {"passed": True})]
     if rating is not None:
         events += [("rate", "closed", hours(14), {"score": rating})]
-    return facts_from(case_id, T0, events, category="E0102", area="310101", late_steps=late_steps)
+    late = [StepDeadline(due_at=hours(7), met_at=hours(8))] * late_steps
+    return facts_from(case_id, T0, events, category="E0102", area="310101", now=hours(48), deadlines=late)
 
 
 def test_rates_by_department_follow_their_definitions() -> None:
@@ -31,7 +32,7 @@ def test_rates_by_department_follow_their_definitions() -> None:
              loop_case(3, department="A", returned=True, late_steps=1),
              facts_from(4, T0, [("intake", "reported", T0, {}), ("register", "registered", hours(1), {}),
                                 ("dispatch", "dispatched", hours(2), {"lead": "B"})], category=None, area=None,
-                        late_steps=0)]
+                        now=hours(48))]
     rows = {row["group"]: row for row in tabulate(facts, by="department")}
     a = rows["A"]
     assert a["cases"] == 3 and a["closure_rate"] == 1.0
@@ -45,7 +46,7 @@ def test_rates_by_department_follow_their_definitions() -> None:
 
 def test_a_reopened_case_is_not_closed_and_groups_cover_every_case() -> None:
     reopened = facts_from(1, T0, [("intake", "reported", T0, {}), ("close", "closed", hours(1), {}),
-                                  ("reopen", "registered", hours(2), {})], category="C1", area=None, late_steps=0)
+                                  ("reopen", "registered", hours(2), {})], category="C1", area=None, now=hours(3))
     assert not reopened.closed
     by_month = tabulate([reopened, loop_case(2, department="A")], by="month")
     assert [(r["group"], r["cases"]) for r in by_month] == [("2025-03", 2)]

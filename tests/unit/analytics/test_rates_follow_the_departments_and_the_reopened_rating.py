@@ -22,11 +22,11 @@ def test_a_return_counts_against_the_department_that_returned_and_the_outcome_go
         *OPENED, ("dispatch", "dispatched", hours(2), {"lead": "A"}, None),
         ("return", "returned", hours(3), {}, "A"), ("reassign", "dispatched", hours(4), {"lead": "B"}, None),
         ("acknowledge", "in_progress", hours(5), {}, "B"), ("report", "handled", hours(7), {}, "B"),
-        ("verify", "closed", hours(8), {"passed": True}, None)], category=None, area=None, late_steps=0)
+        ("verify", "closed", hours(8), {"passed": True}, None)], category=None, area=None, now=hours(24))
     handled_by_a = facts_from(2, T0, [
         *OPENED, ("dispatch", "dispatched", hours(2), {"lead": "A"}, None),
         ("acknowledge", "in_progress", hours(3), {}, "A"), ("report", "handled", hours(4), {}, "A")],
-        category=None, area=None, late_steps=0)
+        category=None, area=None, now=hours(24))
     rows = {row["group"]: row for row in tabulate([returned_then_reassigned, handled_by_a], by="department")}
     assert rows["A"]["return_rate"] == 0.5          # one return in the two dispatches A received
     assert rows["B"]["return_rate"] == 0.0          # B's one dispatch, not returned
@@ -40,7 +40,7 @@ def test_a_return_counts_against_the_department_that_returned_and_the_outcome_go
 def test_in_joint_handling_each_department_answers_for_its_own_returns() -> None:
     joint = facts_from(1, T0, [
         *OPENED, ("dispatch", "dispatched", hours(2), {"lead": "A", "assisting": ["C"], "mode": "parallel"}, None),
-        ("return", "returned", hours(3), {}, "C")], category=None, area=None, late_steps=0)
+        ("return", "returned", hours(3), {}, "C")], category=None, area=None, now=hours(24))
     rows = {row["group"]: row for row in tabulate([joint], by="department")}
     assert rows["C"]["return_rate"] == 1.0 and rows["A"]["return_rate"] == 0.0
 
@@ -48,11 +48,11 @@ def test_in_joint_handling_each_department_answers_for_its_own_returns() -> None
 def test_a_reopened_case_loses_its_rating_until_it_is_rated_again() -> None:
     events = [*OPENED, ("close", "closed", hours(2), {}, None), ("rate", "closed", hours(3), {"score": 5}, None),
               ("reopen", "registered", hours(4), {}, None)]
-    reopened = facts_from(1, T0, events, category="C1", area=None, late_steps=0)
+    reopened = facts_from(1, T0, events, category="C1", area=None, now=hours(24))
     assert reopened.rating is None
     assert tabulate([reopened], by="category")[0]["satisfaction_rate"] is None
     closed_again = facts_from(1, T0, [*events, ("close", "closed", hours(5), {}, None),
                                       ("rate", "closed", hours(6), {"score": 2}, None)],
-                              category="C1", area=None, late_steps=0)
+                              category="C1", area=None, now=hours(24))
     assert closed_again.rating == 2
     assert tabulate([closed_again], by="category")[0]["satisfaction_rate"] == 0.0
