@@ -93,11 +93,11 @@ def _detail(session: Session, case: Case, viewer: Principal,
         suggestions = sorted(taken_in.rows(DuplicateSuggestion), key=lambda d: -d.score)
         events = sorted(taken_in.rows(CaseEvent), key=lambda e: e.version)
         # a new case has no reports merged into it, and only ever merges into an open case
-        merged, follows = [], case.duplicate_of_id
+        merged, follows, state = [], case.duplicate_of_id, taken_in.state
     else:
         assignments, steps = service.assignments(session, case=case), service.deadlines_of(session, case=case)
         suggestions, events = None, service.timeline(session, case=case)
-        merged = service.merged_reports(session, case=case)
+        merged, state = service.merged_reports(session, case=case), service.state_from(events)
         follows = service.final_primary(session, case=case).id if case.duplicate_of_id is not None else None
     return CaseDetail(**_out(session, case).model_dump(), description=case.description, address=case.address,
                       reporter_name=case.reporter_name, reporter_phone=case.reporter_phone,
@@ -118,7 +118,7 @@ def _detail(session: Session, case: Case, viewer: Principal,
                                          actor_name=e.actor_name, actor_department=e.actor_department, at=e.at,
                                          reason=e.reason, attachments=e.attachments, data=e.data)
                                 for e in events],
-                      available_actions=list(service.available_actions(viewer, state=service.state_from(events),
+                      available_actions=list(service.available_actions(viewer, state=state,
                                                                        at=_now())))
 
 

@@ -12,7 +12,8 @@ import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -36,7 +37,6 @@ from cityops.org import service as org_service
 from cityops.org.access import Principal
 from cityops.org.routing import RouteDecision, Unroutable
 
-_Row = TypeVar("_Row")
 TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out over the phone
 SYSTEM = Actor(kind=ActorKind.system, id=None, role="system", name="CityOps")
 
@@ -87,9 +87,14 @@ class IntakeResult:
     created: bool
     written: Mapping[type, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
     """The rows written with a new case, by model, so its record can be shown without reading it back."""
+    state: CaseState | None = None
+    """A new case's state after its intake moves."""
 
-    def rows(self, model: type[_Row]) -> list[_Row]:
-        return [model(**values) for values in self.written.get(model, ())]
+    def rows(self, model: type) -> list[SimpleNamespace]:
+        """The rows written to ``model``'s table, with its columns as attributes, None where unset
+        (no ORM instances: they are only read)."""
+        unset = dict.fromkeys(model.__table__.columns.keys())
+        return [SimpleNamespace(**{**unset, **values}) for values in self.written.get(model, ())]
 
 
 @dataclass(frozen=True)
@@ -489,7 +494,7 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
     _insert_rows(session, rows, case_id=case.id)
     last = max(rows[CaseEvent], key=lambda entry: entry["version"])
     _go_live(session, case, action=last["action"], at=last["at"])
-    return IntakeResult(case, created=True, written=rows)
+    return IntakeResult(case, created=True, written=rows, state=held.state)
 
 
 def _take_new_rows(session: Session) -> dict[type, list[dict[str, Any]]]:
