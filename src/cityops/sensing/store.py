@@ -8,12 +8,14 @@ reading lands in its own bucket, merged with what is there (min, max, sum and co
 the raw rows). The latest value moves only to a newer ``ts``.
 
 On PostgreSQL this is one statement of data-modifying CTEs over ``INSERT … ON CONFLICT DO NOTHING
-RETURNING``. On SQLite, whose writer holds the store's write lock for the whole transaction, the
-staged readings already stored are deleted from the staging table first, then the rest is written.
+RETURNING``. On SQLite, whose writer holds the store's write lock for the whole transaction, the staged
+readings are written in key order at once; only a batch that holds a reading stored before has
+those deleted from the staging table first.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -112,10 +114,17 @@ def _write_sqlite(connection: Connection, rows: Sequence[ReadingRow]) -> int:
         cursor.execute(f"DROP TABLE IF EXISTS temp.{STAGING}")
         cursor.execute(f"CREATE TEMP TABLE {STAGING} (device_id, metric, ts, value, maintenance, minute, hour)")
         cursor.executemany(f"INSERT INTO temp.{STAGING} VALUES (?, ?, ?, ?, ?, ?, ?)", staged)
-        cursor.execute(f"DELETE FROM temp.{STAGING} WHERE EXISTS (SELECT 1 FROM readings r WHERE "
-                       f"r.device_id = {STAGING}.device_id AND r.metric = {STAGING}.metric AND r.ts = {STAGING}.ts)")
-        cursor.execute(f"INSERT INTO readings (device_id, metric, ts, value, maintenance) "
-                       f"SELECT device_id, metric, ts, value, maintenance FROM temp.{STAGING}")
+        # In key order: the batch's readings of one series land together in the key's index. A batch
+        # holding a reading stored before fails as a whole (SQLite backs the statement out, the
+        # transaction goes on); only then are the staged readings checked one by one.
+        insert = (f"INSERT INTO readings (device_id, metric, ts, value, maintenance) SELECT device_id, metric, ts, "
+                  f"value, maintenance FROM temp.{STAGING} ORDER BY device_id, metric, ts")
+        try:
+            cursor.execute(insert)
+        except sqlite3.IntegrityError:
+            cursor.execute(f"DELETE FROM temp.{STAGING} WHERE EXISTS (SELECT 1 FROM readings r WHERE r.device_id = "
+                           f"{STAGING}.device_id AND r.metric = {STAGING}.metric AND r.ts = {STAGING}.ts)")
+            cursor.execute(insert)
         stored = cursor.rowcount
         for table, bucket in (("reading_rollups_1m", "minute"), ("reading_rollups_1h", "hour")):
             cursor.execute(_SQLITE_ROLLUP.format(table=table, bucket=bucket, staging=STAGING,

@@ -95,6 +95,19 @@ def test_duplicates_are_idempotent(session: Session) -> None:
     assert tuple(before[1]) == (0, 50, 150, 6)
 
 
+def test_a_batch_mixing_new_and_stored_readings_stores_and_counts_only_the_new(session: Session) -> None:
+    world = make_world(session)
+    minute = datetime(2026, 11, 15, 11, tzinfo=UTC)
+    service.ingest(session, items=[reading("WL-1", f"2026-11-15T11:00:{s:02d}Z", s) for s in (0, 10, 20, 30)],
+                   caller=world.admin, now=NOW)
+    mixed = service.ingest(session, items=[reading("WL-1", f"2026-11-15T11:00:{s:02d}Z", 100 + s)
+                                           for s in (20, 30, 40, 50)], caller=world.admin, now=NOW)
+    assert (mixed.accepted, mixed.stored, mixed.duplicates) == (4, 2, 2)
+    # the stored readings keep their first values; the rollup adds the two new ones once
+    assert [row[3] for row in stored(session)] == [0, 10, 20, 30, 140, 150]
+    assert tuple(rollup(session, MinuteRollup, "WL-1", minute)) == (0, 150, 0 + 10 + 20 + 30 + 140 + 150, 6)
+
+
 def test_late_readings_land_in_their_buckets_and_never_move_the_latest_value_back(session: Session) -> None:
     world = make_world(session)
     minute = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
