@@ -166,6 +166,7 @@ def ingest(session: Session, *, items: Sequence[Any], caller: Principal, now: da
     earliest, latest = now - MAX_LATENESS, now + MAX_CLOCK_SKEW
     rows: dict[tuple[int, str, datetime], store.ReadingRow] = {}
     contacted: set[int] = set()
+    seen_times: dict[str, datetime | str] = {}  # a fleet's readings of one batch share few times
 
     def reject(index: int, code: str, reason: str | None = None, field_name: str | None = None) -> None:
         default_field, default_reason = _REASONS.get(code, (field_name, reason))
@@ -201,7 +202,12 @@ def ingest(session: Session, *, items: Sequence[Any], caller: Principal, now: da
             reject(index, "unknown_metric", f"device {code!r} reports no metric {metric!r}; it reports "
                    f"{', '.join(sorted(device_metrics))}", "metric")
             continue
-        ts = _parse_ts(item.get("ts"))
+        raw_ts = item.get("ts")
+        ts = seen_times.get(raw_ts) if isinstance(raw_ts, str) else None
+        if ts is None:
+            ts = _parse_ts(raw_ts)
+            if isinstance(raw_ts, str):
+                seen_times[raw_ts] = ts
         if isinstance(ts, str):
             reject(index, ts)
             continue

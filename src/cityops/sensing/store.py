@@ -103,12 +103,13 @@ def _write_postgresql(connection: Connection, rows: Sequence[ReadingRow]) -> int
 
 def _write_sqlite(connection: Connection, rows: Sequence[ReadingRow]) -> int:
     staged = []
-    buckets: dict[datetime, tuple[str, str]] = {}  # a batch's readings share few minutes
+    times: dict[datetime, tuple[str, str, str]] = {}  # a batch's readings share few times
     for device_id, metric, ts, value, maintenance in rows:
-        minute = ts.replace(second=0, microsecond=0)
-        if minute not in buckets:
-            buckets[minute] = (sqlite_utc(minute), sqlite_utc(minute.replace(minute=0)))
-        staged.append((device_id, metric, sqlite_utc(ts), value, 1 if maintenance else 0, *buckets[minute]))
+        texts = times.get(ts)
+        if texts is None:
+            minute = ts.replace(second=0, microsecond=0)
+            texts = times[ts] = (sqlite_utc(ts), sqlite_utc(minute), sqlite_utc(minute.replace(minute=0)))
+        staged.append((device_id, metric, texts[0], value, 1 if maintenance else 0, texts[1], texts[2]))
     cursor = connection.connection.driver_connection.cursor()
     try:
         cursor.execute(f"DROP TABLE IF EXISTS temp.{STAGING}")
