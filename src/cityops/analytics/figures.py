@@ -19,11 +19,12 @@ DEFINITIONS = {
              "counts for the department that returned it, a dispatch for every department it went to.",
     "cases": "周期内受理的案件数（按受理时间统计）。 Cases opened in the period (by the time they were opened).",
     "closure_rate": "已结案件 ÷ 已立案件。 Closed cases ÷ registered cases.",
-    "on_time_closure_rate": "每个环节都在时限内完成的已结案件 ÷ 已结案件。"
-                            " Closed cases whose every step met its deadline ÷ closed cases.",
-    "overdue_cases": "有环节在周期结束前超过时限仍未完成的案件数（含超时后才完成、超时后才延期的）。"
+    "on_time_closure_rate": "每个环节都在时限内完成的已结案件 ÷ 已结案件（超时后才申请延期的环节不算按期）。"
+                            " Closed cases whose every step met its deadline ÷ closed cases (a step whose extension"
+                            " was asked for only after its deadline had passed did not).",
+    "overdue_cases": "有环节在周期结束前超过时限仍未完成的案件数（含超时后才完成、超时后才申请延期的）。"
                      " Cases with a step whose deadline passed unmet before the period's end (met late, still "
-                     "unmet, or extended only after it had passed).",
+                     "unmet, or extended on a request made only after it had passed).",
     "overdue_rate": "有环节逾期的案件 ÷ 案件数。 Cases with an overdue step ÷ cases.",
     "overdue_now": "尚未办结、现有环节已超过时限的案件数。 Cases still open with a step now past its deadline.",
     "rework_rate": "核查不通过、被退回重办过至少一次的案件 ÷ 已处置案件。"

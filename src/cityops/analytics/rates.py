@@ -2,9 +2,10 @@
 
 Definitions (each rate is a share of the cases it can apply to; a group with none gives None):
 - closure rate: closed cases ÷ registered cases;
-- on-time closure rate: closed cases whose every step was met by its deadline ÷ closed cases;
+- on-time closure rate: closed cases whose every step was met by its deadline ÷ closed cases (a step
+  whose extension was asked for only after its deadline had passed was not);
 - overdue cases: cases with a step whose deadline passed unmet before the period's end (met late, still
-  unmet, or extended only after it had passed), and the overdue rate: those ÷ cases;
+  unmet, or extended on a request made only after it had passed), and the overdue rate: those ÷ cases;
 - overdue now: cases still open with a step whose deadline has passed unmet;
 - rework rate: handled cases sent back by a failed verification at least once ÷ handled cases;
 - return rate: returns by departments ÷ dispatches to them (lead and assisting departments alike);
@@ -173,7 +174,7 @@ def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[Any, ..
                       late_steps=sum(d.met_at is not None and d.met_at > d.due_at for d in deadlines))
     cutoff = min(now, period_end) if period_end is not None else now
     facts.overdue = any(d.due_at < cutoff and (d.met_at is None or d.met_at > d.due_at) for d in deadlines)
-    status = None
+    status, asked_at = None, None
     for action, to_status, at, data, *department in events:
         status = to_status
         if action == "register":
@@ -191,10 +192,17 @@ def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[Any, ..
             facts.reworked = True
         elif action == "rate":
             facts.rating = data.get("score")
+        elif action == "request_extension":
+            asked_at = at
         elif action == "approve_extension":
-            # an extension granted after the deadline had passed does not undo that it went overdue
+            # An extension asked for after the deadline had passed does not undo that the step went
+            # overdue, nor make it met on time; one asked for in time does, however late the approval.
             replaced = (data.get("replaced_deadline") or {}).get("due_at")
-            facts.overdue |= replaced is not None and datetime.fromisoformat(replaced) < min(at, cutoff)
+            if replaced is not None and datetime.fromisoformat(replaced) < min(asked_at or at, cutoff):
+                facts.overdue = True
+            if replaced is not None and datetime.fromisoformat(replaced) < (asked_at or at):
+                facts.late_steps += 1
+            asked_at = None
         if to_status == "closed":
             facts.closed = True
         elif action == "reopen":

@@ -1,6 +1,6 @@
 """Overdue figures from the stored step deadlines and the timeline, without a database: a case counts as
-overdue when a step's deadline passed unmet before the period's end (met late, still unmet, or extended
-only after it had passed), and as overdue now when it is still open with a step past its deadline."""
+overdue when a step's deadline passed unmet before the period's end (met late, still unmet, or extended on a
+request made only after it had passed), and as overdue now when it is still open with a step past its deadline."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -82,6 +82,21 @@ def test_an_extension_granted_after_the_deadline_passed_does_not_undo_the_overdu
     assert case(2, extended(3.5), moved).overdue is False       # granted in time
     assert case(1, extended(5), moved).overdue_now is False     # the new deadline is still ahead
     assert case(1, extended(5), moved, period_end=hours(3.9)).overdue is False
+
+
+def test_an_extension_asked_for_in_time_keeps_the_step_on_time_however_late_the_approval() -> None:
+    def extended(asked: float, approved: float) -> list[tuple]:
+        return dispatched_to("A", ("acknowledge", "in_progress", hours(3), {}),
+                             ("request_extension", "in_progress", hours(asked), {}),
+                             ("approve_extension", "in_progress", hours(approved),
+                              {"replaced_deadline": {"due_at": hours(4).isoformat(), "overdue_at": None}}),
+                             ("report", "handled", hours(8), {}), ("verify", "closed", hours(9), {"passed": True}))
+    moved = [StepDeadline(due_at=hours(10), met_at=hours(8))]   # the extended step, met before its new deadline
+    in_time, too_late = case(1, extended(3.5, 6), moved), case(2, extended(5, 6), moved)
+    assert (in_time.overdue, in_time.late_steps) == (False, 0)
+    assert (too_late.overdue, too_late.late_steps) == (True, 1)
+    row = tabulate([in_time, too_late], by="all")[0]
+    assert (row["cases"], row["on_time_closure_rate"], row["overdue_cases"]) == (2, 0.5, 1)
 
 
 def test_no_cases_give_no_overdue_rate_and_zero_counts() -> None:
