@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -20,9 +21,13 @@ from tests.factories import PASSWORD
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
 ADMIN = "admin.city"
-FIGURES = ["cases", "closure_rate", "on_time_closure_rate", "rework_rate", "return_rate", "satisfaction_rate",
-           "mean_rating", "median_handling_hours", "mean_handling_hours"]
-RATES = {"closure_rate", "on_time_closure_rate", "rework_rate", "return_rate", "satisfaction_rate"}
+# the figures in the order the API's spreadsheet and CSV give them, with the console's Chinese headings
+HEADINGS = {"cases": "案件数", "closure_rate": "结案率", "on_time_closure_rate": "按期结案率",
+            "overdue_cases": "逾期案件数", "overdue_rate": "逾期率", "overdue_now": "当前逾期", "rework_rate": "返工率",
+            "return_rate": "退单率", "satisfaction_rate": "满意率", "mean_rating": "平均评分",
+            "median_handling_hours": "处置时长中位数（小时）", "mean_handling_hours": "平均处置时长（小时）"}
+FIGURES = list(HEADINGS)
+RATES = {"closure_rate", "on_time_closure_rate", "overdue_rate", "rework_rate", "return_rate", "satisfaction_rate"}
 
 
 @pytest.fixture
@@ -60,8 +65,12 @@ def _pick(page: Page, label: str, option: str) -> None:
 # ---- performance reports ----------------------------------------------------------------------------------
 
 def _cases_through_the_loop(served_city: ServedCity) -> None:
-    """Three reports in the street: one closed after a rework and rated 4, one returned, one only registered."""
+    """Four reports in the street: one closed after a rework and rated 4, one returned, one only registered,
+    and one dispatched whose summons of the street's enforcement team gave it seconds to report in, which
+    it has not: overdue now."""
     lon, lat, office = served_city.street
+    enforcement = f"{office.split('-')[0]}-enforcement"
+    deadline = datetime.now(UTC)
     with httpx.Client(base_url=served_city.url, timeout=30) as client:
         def signed_in(role: str) -> dict[str, str]:
             token = client.post("/api/v1/auth/token", data={"username": served_city.staff(role), "password": PASSWORD})
@@ -69,6 +78,13 @@ def _cases_through_the_loop(served_city: ServedCity) -> None:
 
         operator, dispatcher, handler, inspector = (signed_in(r) for r in ("operator", "dispatcher", "handler",
                                                                             "inspector"))
+
+        def summons() -> dict:
+            """The summons as it is sent: its deadline two seconds later."""
+            nonlocal deadline
+            deadline = datetime.now(UTC) + timedelta(seconds=2)
+            return {"data": {"departments": {enforcement: deadline.isoformat()}}, "reason": "占道经营，吹哨执法"}
+
         plans = {"closed": [(dispatcher, "dispatch", {"data": {"lead": office}}), (handler, "acknowledge", {}),
                             (handler, "report", {"reason": "已清运"}),
                             (inspector, "verify", {"data": {"passed": False}, "reason": "仍有残留"}),
@@ -76,19 +92,22 @@ def _cases_through_the_loop(served_city: ServedCity) -> None:
                             (inspector, "verify", {"data": {"passed": True}})],
                  "returned": [(dispatcher, "dispatch", {"data": {"lead": office}}),
                               (handler, "return", {"reason": "不属于本部门职责"})],
-                 "registered": []}
+                 "registered": [],
+                 "overdue": [(dispatcher, "dispatch", {"data": {"lead": office}}),
+                             (dispatcher, "summon", summons)]}
         for number, (outcome, steps) in enumerate(plans.items()):
-            reported = client.post("/api/v1/public/cases", json={
-                "title": f"报表测试 {outcome}", "category_code": "E0102", "lon": lon + number * 0.0005, "lat": lat})
-            assert reported.status_code == 201, reported.text
-            code = reported.json()["tracking_code"]
+            code = served_city.citizen_report({"title": f"报表测试 {outcome}", "category_code": "E0102",
+                                               "lon": lon + number * 0.0005, "lat": lat})["tracking_code"]
             case_id = next(c["id"] for c in client.get("/api/v1/cases", params={"queue": "to_register", "limit": 200},
                                                        headers=operator).json()["items"] if c["tracking_code"] == code)
             for who, action, body in [(operator, "register", {}), *steps]:
+                if callable(body):
+                    body = body()
                 moved = client.post(f"/api/v1/cases/{case_id}/actions/{action}", headers=who, json=body)
                 assert moved.status_code == 200, moved.text
             if outcome == "closed":
                 assert client.post(f"/api/v1/public/cases/{code}/rating", json={"score": 4}).status_code == 200
+    time.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 0.5)
 
 
 def _shown(figure: str, value: float | None) -> str:
@@ -96,6 +115,11 @@ def _shown(figure: str, value: float | None) -> str:
         return "—"
     return f"{value * 100:.1f}%" if figure in RATES else str(value).removesuffix(".0") if value == int(value) \
         else str(value)
+
+
+def _number(cell: str) -> float | None:
+    """A CSV cell as a number (1 and 1.0 alike), or None when empty: no case it applies to."""
+    return None if cell == "" else float(cell)
 
 
 def _check_table(page: Page, api: httpx.Client, query: dict[str, list[str]], names: dict[str, str]) -> list[dict]:
@@ -128,6 +152,7 @@ def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, 
     office = served_city.street[2]
     mine = next(r for r in rows if r["group"] == office)
     assert mine["rework_rate"] is not None and mine["return_rate"] is not None  # the loop above counts
+    assert mine["overdue_now"] >= 1 and mine["overdue_cases"] >= mine["overdue_now"] and mine["overdue_rate"] > 0
     expect(admin.get_by_role("img", name="按期结案率（按部门）")).to_be_visible()
     # each figure says what it counts
     admin.get_by_role("button", name="返工率的说明").hover()
@@ -143,15 +168,23 @@ def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, 
     assert exported == [[r["group"], *(r[f] for f in FIGURES)] for r in rows]
     expect(admin.get_by_role("status")).to_contain_text(".xlsx")
 
+    # the CSV is the API's CSV with each group's name beside its code (the API's names a group by its code
+    # alone), under the table's headings
     with admin.expect_download() as downloaded:
         admin.get_by_role("button", name="导出 CSV").click()
     assert downloaded.value.suggested_filename.endswith(".csv")
-    text = downloaded.value.path().read_text(encoding="utf-8-sig")
-    lines = list(csv.reader(io.StringIO(text)))
-    assert lines[0] == ["group", "group_name", *FIGURES]
-    assert [[line[0], *line[2:]] for line in lines[1:]] == [
-        [r["group"], *("" if r[f] is None else str(r[f]).removesuffix(".0") if r[f] == int(r[f]) else str(r[f])
-                       for f in FIGURES)] for r in rows]
+    raw = downloaded.value.path().read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert lines[0] == ["分组编码", "分组名称", *HEADINGS.values()]
+    answer = api.get("/api/v1/reports/performance", params={**{k: v[0] for k, v in query.items()}, "format": "csv"})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv"), answer.text
+    theirs = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert len(theirs[0]) == 1 + len(FIGURES)
+    assert [[line[0], *map(_number, line[2:])] for line in lines[1:]] == [
+        [line[0], *map(_number, line[1:])] for line in theirs[1:]]
+    assert [line[1] for line in lines[1:]] == [departments.get(r["group"], r["group"]) for r in rows]
+    expect(admin.get_by_role("status")).to_contain_text(".csv")
 
     categories = {c["code"]: c["name"] for c in api.get("/api/v1/categories", params={"limit": 1000}).json()["items"]}
     with admin.expect_response(lambda r: "by=category" in r.url) as answered:

@@ -9,6 +9,9 @@ export interface PerformanceRow {
   cases: number
   closure_rate: number | null
   on_time_closure_rate: number | null
+  overdue_cases: number
+  overdue_rate: number | null
+  overdue_now: number
   rework_rate: number | null
   return_rate: number | null
   satisfaction_rate: number | null
@@ -26,12 +29,13 @@ export interface PerformanceReport {
 
 export type Figure = Exclude<keyof PerformanceRow, 'group'>
 
+/** In the order the API's spreadsheet and CSV give them (cityops.analytics.figures). */
 export const FIGURES: Figure[] = [
-  'cases', 'closure_rate', 'on_time_closure_rate', 'rework_rate', 'return_rate', 'satisfaction_rate',
-  'mean_rating', 'median_handling_hours', 'mean_handling_hours',
+  'cases', 'closure_rate', 'on_time_closure_rate', 'overdue_cases', 'overdue_rate', 'overdue_now', 'rework_rate',
+  'return_rate', 'satisfaction_rate', 'mean_rating', 'median_handling_hours', 'mean_handling_hours',
 ]
-export const RATES = new Set<Figure>(['closure_rate', 'on_time_closure_rate', 'rework_rate', 'return_rate',
-  'satisfaction_rate'])
+export const RATES = new Set<Figure>(['closure_rate', 'on_time_closure_rate', 'overdue_rate', 'rework_rate',
+  'return_rate', 'satisfaction_rate'])
 export const GROUPINGS: Grouping[] = ['department', 'area', 'category', 'month', 'week']
 export const AREA_LEVELS: AreaLevel[] = ['district', 'street', 'grid', 'community']
 /** The group the API gives cases with no department, area or category. */
