@@ -1,8 +1,9 @@
 """The case action forms the staff flow does not reach, driven on screen in the console against the API:
 merging a report into the duplicate the page suggests and unmerging it; summoning a department (an
-empty summons and a deadline in the past are refused with the API's message and change nothing) and
-that department's handler reporting in; deferring and resuming; dispatching with an assisting
-department in series and reassigning after a return; requesting, approving and denying an extension
+empty summons and a deadline in the past are refused with the API's message and change nothing, a row
+filled in half is refused on the form beside it and nothing is sent) and that department's handler
+reporting in; deferring and resuming; dispatching with an assisting department in series and
+reassigning after a return; requesting, approving and denying an extension
 (the deadline moves, and the page shows the original); a failed verification, refused without a reason
 and sent back for rework with one.
 
@@ -23,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, expect
+from playwright.sync_api import Browser, Locator, Request, expect
 
 from tests.e2e.conftest import Screenshots, ServedCity
 from tests.e2e.test_staff_flow import Staff
@@ -234,6 +235,68 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     expect(dialog).to_be_hidden()
     resumed = _agrees(dispatcher, case_id, status="registered", action="resume", version=deferred["version"] + 1)
     assert resumed["deferred"] is False
+
+
+def test_a_half_filled_summons_row_is_refused_beside_it_and_nothing_is_sent(desk: dict[str, Staff],
+                                                                           served_city: ServedCity) -> None:
+    """A summons row with a deadline and no department was left out without a word (and the rest sent): the
+    form now refuses it, and a department without a deadline or named twice, each next to its row."""
+    operator, handler = desk["operator"], desk["handler"]
+    office = handler.me["department_code"]
+    office_name = next(d["name"] for d in operator.api.get("/api/v1/departments").json() if d["code"] == office)
+    case_id = _new_case(operator, served_city, "单车倒伏挡住人行道", steps=((operator, "register", {}),))
+    registered = operator.case(case_id)
+    _open(operator, case_id)
+    posted: list[str] = []
+
+    def post_seen(request: Request) -> None:
+        if request.method == "POST":
+            posted.append(request.url)
+
+    operator.page.on("request", post_seen)
+
+    dialog = _form(operator, "summon")
+    dialog.get_by_label("吹哨事由").fill("单车长期占道，吹哨属地")
+    dialog.get_by_label("部门 1 报到时限").fill(LATER)  # a deadline, no department
+    dialog.get_by_role("button", name="增加部门").click()
+    _choose(operator, dialog, "部门 2", office_name)  # a department, no deadline
+    dialog.get_by_role("button", name="增加部门").click()
+    _choose(operator, dialog, "部门 3", office_name)  # the same department again, with a deadline
+    dialog.get_by_label("部门 3 报到时限").fill(LATER)
+    _send(dialog, "summon")
+
+    refusals = {1: ("部门 1：已填写报到时限，请选择被吹哨的部门，或移除这一行。", "部门 1"),
+                2: ("部门 2：请填写完整的报到时限（日期和时间）。", "部门 2 报到时限"),
+                3: ("部门 3：该部门已在前面的行中，请另选部门或移除这一行。", "部门 3")}
+    for n, (text, invalid) in refusals.items():
+        error = dialog.get_by_test_id(f"summons-{n - 1}-error")
+        expect(error).to_have_text(text)
+        expect(error).to_have_attribute("role", "alert")
+        error_id = error.get_attribute("id")
+        for field in (f"部门 {n}", f"部门 {n} 报到时限"):
+            expect(dialog.get_by_label(field, exact=True)).to_have_attribute("aria-describedby", error_id)
+        expect(dialog.get_by_label(invalid, exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(dialog.get_by_label("部门 1", exact=True)).to_be_focused()  # the first refused field
+    _shot(operator, Screenshots("action-form"), "summons-half-filled")
+    operator.page.remove_listener("request", post_seen)
+    assert not [url for url in posted if "/actions/" in url], posted
+    _agrees(operator, case_id, status="registered", action="register", version=registered["version"])
+    assert operator.case(case_id)["timeline"] == registered["timeline"]
+
+    # without the deadline-only row and the repeated one, the department left is refused until it has its
+    # deadline, then summoned
+    dialog.get_by_role("button", name="移除部门 3").click()
+    dialog.get_by_role("button", name="移除部门 1").click()
+    expect(dialog.get_by_role("alert")).to_have_count(1)
+    expect(dialog.get_by_role("alert")).to_have_text("部门 1：请填写完整的报到时限（日期和时间）。")
+    expect(dialog.locator(".summons-row")).to_have_count(1)
+    expect(dialog.locator(".summons-row")).to_contain_text(office_name)
+    dialog.get_by_label("部门 1 报到时限").fill(LATER)
+    _send(dialog, "summon")
+    expect(dialog).to_be_hidden()
+    summoned = _agrees(operator, case_id, status="registered", action="summon", version=registered["version"] + 1)
+    (department, deadline), = summoned["timeline"][-1]["data"]["departments"].items()
+    assert department == office and deadline.startswith("2099-01-01")
 
 
 def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_return(

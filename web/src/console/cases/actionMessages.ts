@@ -72,6 +72,11 @@ addMessages({
         summonsDeadline: '部门 {n} 报到时限',
         addSummons: '增加部门',
         removeSummons: '移除部门 {n}',
+        summonsProblem: {
+          noDepartment: '部门 {n}：已填写报到时限，请选择被吹哨的部门，或移除这一行。',
+          noDeadline: '部门 {n}：请填写完整的报到时限（日期和时间）。',
+          repeated: '部门 {n}：该部门已在前面的行中，请另选部门或移除这一行。',
+        },
         department: '以哪个部门办理',
         photos: '照片',
         photosHint: '最多 9 张',
@@ -156,6 +161,11 @@ addMessages({
         summonsDeadline: 'Department {n} reports in by',
         addSummons: 'Add department',
         removeSummons: 'Remove department {n}',
+        summonsProblem: {
+          noDepartment: 'Department {n}: a deadline is given, so choose the department summoned, or remove the row.',
+          noDeadline: 'Department {n}: give the full deadline to report in (date and time).',
+          repeated: 'Department {n}: this department is on an earlier row already; choose another or remove the row.',
+        },
         department: 'Acting for department',
         photos: 'Photos',
         photosHint: 'up to 9',

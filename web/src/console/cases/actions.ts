@@ -81,6 +81,24 @@ export function emptyForm(): ActionForm {
     summons: [{ department: '', deadline: '' }], attachments: [], department: '' }
 }
 
+/** Why a summons row cannot be sent: a deadline without its department, a department without its
+ * (complete) deadline, or a department already on an earlier row. */
+export type SummonsProblem = 'noDepartment' | 'noDeadline' | 'repeated'
+
+/** Each summons row's problem, undefined where the row may be sent. A row left wholly empty summons nobody
+ * and is left out; a half-filled one is refused, since leaving it out would drop what was typed unseen.
+ * `unreadable[i]` says that row i's deadline was typed in part: the browser then gives it as empty. */
+export function summonsProblems(rows: SummonsRow[], unreadable: boolean[] = []): (SummonsProblem | undefined)[] {
+  const summoned = new Set<string>()
+  return rows.map((row, index) => {
+    const deadline = Boolean(row.deadline) && !unreadable[index]
+    if (!row.department) return deadline || unreadable[index] ? 'noDepartment' : undefined
+    if (summoned.has(row.department)) return 'repeated'
+    summoned.add(row.department)
+    return deadline ? undefined : 'noDeadline'
+  })
+}
+
 /** The form field that shows a problem the API names by `field` (the data key or the body's). */
 export const FIELD_OF_PROBLEM: Record<string, ActionField | 'reason'> = {
   reason: 'reason',
@@ -117,6 +135,7 @@ export function actionBody(action: CaseAction, form: ActionForm, ownDepartment: 
     data.until = instant(form.until) ?? null
   }
   if (spec.fields.includes('summons')) {
+    // rows left wholly empty; the form refuses half-filled ones before this (summonsProblems)
     data.departments = Object.fromEntries(
       form.summons.filter((row) => row.department).map((row) => [row.department, instant(row.deadline) ?? null]))
   }
