@@ -1,4 +1,5 @@
-"""The device registry over HTTP: types, devices in the caller's jurisdiction, CSV import, tokens."""
+"""The device registry over HTTP: types, devices in the caller's jurisdiction (by type, area, owner department), CSV
+import, tokens."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityops.org import service as org_service
+from cityops.sensing import devices as registry
+from cityops.sensing.devices import DeviceSpec
 from cityops.sensing.models import Device
 from tests.factories import login, make_user
 from tests.integration.sensing.world import IN_OTHER_STREET, IN_STREET, OTHER_STREET, STREET, make_world
@@ -69,3 +73,40 @@ def test_a_device_token_is_shown_once_and_can_be_revoked(client: TestClient, ses
     assert revoked.status_code == 200 and revoked.json()["token_hint"] is None
     assert client.get("/api/v1/me", headers=token).status_code == 401
     assert client.post("/api/v1/devices/WL-2/token", headers=admin).status_code == 404
+
+
+def test_devices_are_filtered_by_their_owner_department_with_the_other_filters(client: TestClient,
+                                                                               session: Session) -> None:
+    world = make_world(session)
+    for code, level, area in (("water-990101", "district", STREET[:6]), ("street-99010101", "street", STREET),
+                              ("street-99010102", "street", OTHER_STREET)):
+        org_service.create_department(session, code=code, name=code, level=level, area_code=area, kind="water",
+                                      origin="test")
+    for code, type_code, (lon, lat), department in (
+            ("WD-1", "wl", IN_STREET, "water-990101"), ("WD-2", "aq", IN_STREET, "water-990101"),
+            ("WD-3", "wl", IN_STREET, "street-99010101"), ("WD-4", "wl", IN_OTHER_STREET, "water-990101"),
+            ("WD-5", "wl", IN_OTHER_STREET, "street-99010102")):
+        registry.create_device(session, spec=DeviceSpec(code=code, name=code, type_code=type_code, lon=lon, lat=lat,
+                                                        department_code=department),
+                               locator=world.locator, actor=None, origin="test")
+    make_user(session, username="street.op", roles=["operator"], area_code=STREET)
+    make_user(session, username="district.op", roles=["operator"], area_code=STREET[:6])
+    operator, district = login(client, "street.op"), login(client, "district.op")
+
+    def codes(headers: dict[str, str], **params: str) -> tuple[list[str], int]:
+        page = client.get("/api/v1/devices", headers=headers, params=params)
+        assert page.status_code == 200, page.text
+        return [d["code"] for d in page.json()["items"]], page.json()["total"]
+
+    assert codes(district, department="water-990101") == (["WD-1", "WD-2", "WD-4"], 3)
+    assert codes(operator, department="water-990101") == (["WD-1", "WD-2"], 2)  # within the jurisdiction only
+    assert codes(district, department="water-990101", type="wl") == (["WD-1", "WD-4"], 2)
+    assert codes(district, department="water-990101", area=OTHER_STREET) == (["WD-4"], 1)
+    assert codes(district, department="water-990101", status="maintenance") == ([], 0)
+    assert codes(district, department="street-99010101") == (["WD-3"], 1)
+    assert codes(operator, department="street-99010102") == ([], 0)  # a known department with nothing in view
+    assert all(d["department_code"] == "water-990101" for d in client.get(
+        "/api/v1/devices", headers=district, params={"department": "water-990101"}).json()["items"])
+    unknown = client.get("/api/v1/devices", headers=operator, params={"department": "no-such-department"})
+    assert (unknown.status_code, unknown.headers["content-type"]) == (404, "application/problem+json")
+    assert (unknown.json()["code"], unknown.json()["field"]) == ("unknown_department", "department")

@@ -146,14 +146,23 @@ def get_device(session: Session, *, code: str, viewer: Principal | None) -> Devi
 
 
 def list_devices(session: Session, *, viewer: Principal, now: datetime, status: DeviceStatus | None = None,
-                 type_code: str | None = None, area_code: str | None = None, online: bool | None = None,
-                 limit: int = 100, offset: int = 0) -> tuple[list[Device], int]:
+                 type_code: str | None = None, area_code: str | None = None, department_code: str | None = None,
+                 online: bool | None = None, limit: int = 100, offset: int = 0) -> tuple[list[Device], int]:
+    """Devices in the viewer's jurisdiction by status, type, area, owner department (its code) and
+    contact. An unknown type, area or department is NotFound; a known department whose devices lie
+    outside the jurisdiction simply has none to show."""
     within = geo_service.path_within(session, viewer=viewer, area_code=area_code)
     query = select(Device).where(Device.area_path.startswith(within, autoescape=True))
     if status is not None:
         query = query.where(Device.status == status.value)
     if type_code is not None:
         query = query.where(Device.type_id == get_device_type(session, code=type_code, field_name="type").id)
+    if department_code is not None:
+        try:
+            department_id = org_service.department_id(session, code=department_code)
+        except NotFound as error:
+            raise NotFound(error.detail, code=error.code, field="department") from error
+        query = query.where(Device.department_id == department_id)
     if online is not None:
         # silences differ by type; there are few types, so one condition per type
         in_contact = or_(false(), *(and_(Device.type_id == t.id,
