@@ -20,10 +20,12 @@ device's place, in the rule's category, routed and dispatched as any case) and k
 readings with the case linked (``warnings.WarningAction.open_case``); one that cleared within the same
 batch still gets it. Ingest and the worker's rule clock call it in their unit of work right after
 evaluating; each opening runs in a savepoint, so one that fails is logged and undone alone — the
-warning and the readings stay — and the next call (the worker's next round at the latest) tries again,
-for a day after a warning cleared. Exactly one case per warning: a warning with a case is never due
-again, the link is a new warning version under a unique (warning, version), and the case's
-external id ``warning-{id}`` is unique on its channel.
+warning and the readings stay — and is written into the warning's history (``case_not_opened``, with
+the error and the next attempt's time). The warning is tried again once its back-off has passed
+(``warnings.case_retry_delay``: 1 min, doubling per failure in a row, at most 1 h; counted from those
+entries, so every process sees it), for a day after it cleared. Exactly one case per warning: a
+warning with a case is never due again, the link is a new warning version under a unique (warning,
+version), and the case's external id ``warning-{id}`` is unique on its channel.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from cityops.cases import service as cases_service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, Actor, ActorKind
 from cityops.config import Settings
-from cityops.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from cityops.errors import CityOpsError, Conflict, InvalidInput, NotFound, PermissionDenied
 from cityops.geo import service as geo_service
 from cityops.geo.locator import Locator
 from cityops.org.access import Principal
@@ -375,7 +377,11 @@ def _record(session: Session, row: WarningRow | None, warning: warnings.Warning,
     row.status, row.level, row.peak_level = warning.status.value, warning.level.value, warning.peak_level.value
     row.value, row.updated_at, row.case_id, row.version = warning.value, warning.updated_at, warning.case_id, \
         warning.version
-    row.closed_at = None if warning.active else warning.updated_at
+    # a closed warning keeps the time it closed: later system entries (its case, a failed opening) do not move it
+    if warning.active:
+        row.closed_at = None
+    elif row.closed_at is None:
+        row.closed_at = warning.updated_at
     session.flush()
     actor = entry.actor
     session.add(WarningEntryRow(
@@ -592,14 +598,37 @@ class CaseOpenings:
     opened: list[int] = field(default_factory=list)
     """Ids of the warnings that got their case."""
     failed: list[int] = field(default_factory=list)
-    """Ids of the warnings whose case could not be opened this time (logged; tried again next call)."""
+    """Ids of the warnings whose case could not be opened this time (logged and in their history)."""
+    waiting: list[int] = field(default_factory=list)
+    """Ids of the warnings not tried this time: their last failure's back-off has not passed."""
+
+
+@dataclass(frozen=True)
+class _Failures:
+    count: int
+    """Failures in a row: a warning's failures all come before its case, so all of them."""
+    last_at: datetime
+
+    @property
+    def next_attempt_at(self) -> datetime:
+        return warnings.next_case_attempt(failures=self.count, last_failed_at=self.last_at)
+
+
+def _case_failures(session: Session, *, warning_ids: Collection[int]) -> dict[int, _Failures]:
+    if not warning_ids:
+        return {}
+    return {warning_id: _Failures(count, last_at) for warning_id, count, last_at in session.execute(
+        select(WarningEntryRow.warning_id, func.count(), func.max(WarningEntryRow.at))
+        .where(WarningEntryRow.warning_id.in_(warning_ids),
+               WarningEntryRow.action == WarningAction.case_not_opened.value)
+        .group_by(WarningEntryRow.warning_id))}
 
 
 def open_due_cases(session: Session, *, intake: CaseIntake, now: datetime,
                    device_ids: Collection[int] | None = None) -> CaseOpenings:
     """Open the case of every warning (of ``device_ids``' devices, or all) that has reached its rule's
     ``open_case_from`` and has none yet: active ones, and those resolved in the last
-    ``CASE_RETRY_WINDOW`` (see the module's doc)."""
+    ``CASE_RETRY_WINDOW``, unless an earlier failure's back-off has not passed (see the module's doc)."""
     opening = {item.id: item.rule for item in _active_rules(session) if item.rule.open_case_from is not None}
     done = CaseOpenings()
     if not opening or device_ids is not None and not device_ids:
@@ -611,20 +640,42 @@ def open_due_cases(session: Session, *, intake: CaseIntake, now: datetime,
             and_(WarningRow.status == WarningStatus.resolved.value, WarningRow.closed_at >= recent)))
     if device_ids is not None:
         query = query.where(WarningRow.device_id.in_(device_ids))
-    for row in session.scalars(query.order_by(WarningRow.id)).all():
-        rule = opening[row.rule_id]
-        if not warnings.should_open_case(_warning_of(row), rule):
+    due = [row for row in session.scalars(query.order_by(WarningRow.id)).all()
+           if warnings.should_open_case(_warning_of(row), opening[row.rule_id])]
+    failures = _case_failures(session, warning_ids=[row.id for row in due])
+    for row in due:
+        rule, before = opening[row.rule_id], failures.get(row.id)
+        if before is not None and now < before.next_attempt_at:
+            done.waiting.append(row.id)
             continue
         try:
             with session.begin_nested():
                 _open_case(session, row=row, rule=rule, intake=intake, now=now)
-        except Exception:  # noqa: BLE001  (a case that cannot be opened must cost neither the warning nor the readings)
-            log.exception("could not open a case for warning %s of rule %s; it is tried again later", row.id,
-                          rule.code)
+        except Exception as error:  # noqa: BLE001  (a case that cannot be opened must cost neither the warning nor the readings)
+            _case_not_opened(session, row=row, rule=rule, error=error, failures=before.count + 1 if before else 1,
+                             now=now)
             done.failed.append(row.id)
         else:
             done.opened.append(row.id)
     return done
+
+
+def _case_not_opened(session: Session, *, row: WarningRow, rule: rules.Rule, error: Exception, failures: int,
+                     now: datetime) -> None:
+    """Log the failure and write it into the warning's history, with when it is tried again."""
+    at = max(now, row.updated_at)
+    next_at = warnings.next_case_attempt(failures=failures, last_failed_at=at)
+    log.error("could not open a case for warning %s of rule %s (failure %s in a row); it is tried again from %s",
+              row.id, rule.code, failures, next_at.isoformat(), exc_info=error)
+    cause = error.detail if isinstance(error, CityOpsError) else f"{type(error).__name__}: {error}"
+    reason = f"case not opened (failure {failures} in a row): {cause[:1000]}; tried again from {next_at.isoformat()}"
+    try:
+        with session.begin_nested():
+            moved = warnings.apply(_warning_of(row), WarningAction.case_not_opened, actor=warnings.SYSTEM, at=at,
+                                   reason=reason)
+            _record(session, row, *moved, rule_id=row.rule_id, device=None, metric=row.metric)
+    except Exception:  # noqa: BLE001  (nor may its record: without it the warning is simply tried again)
+        log.exception("could not record the failed case opening of warning %s", row.id)
 
 
 def _open_case(session: Session, *, row: WarningRow, rule: rules.Rule, intake: CaseIntake, now: datetime) -> None:

@@ -9,8 +9,10 @@ The service keeps at most one active warning per (rule, origin), feeds it the ru
                   │             ├──close_false_alarm (reason)──────────▶ false_alarm
                   │             └──convert_to_case (case id)───────────▶ converted
                   ├── change_level: firing and acknowledged keep their status, the level moves
-                  └── open_case (case id; system; also once resolved): the status stays, the warning
-                      names its case
+                  ├── open_case (case id; system; also once resolved): the status stays, the warning
+                  │   names its case
+                  └── case_not_opened (reason; system; also once resolved): the status stays, the
+                      history says why the rule's case could not be opened and when it is tried again
 
 ``TABLE`` says, for every action, where it may start, where it leads (none: the status stays), who may
 take it and whether it needs a reason; ``apply`` checks role, then status, then input, then hands over
@@ -32,6 +34,10 @@ Decisions:
   (never a second case) and the clear resolves it while the case runs its course. A warning has one
   case at most: converting one that has a case is refused. Below that level, or without it, an
   operator judges.
+- **A case that cannot be opened backs off** (``case_not_opened``, ``case_retry_delay``): each failure
+  is an entry with the reason, and the next attempt waits a delay that doubles with each failure in a
+  row (1 min, 2, 4 … at most 1 h), so a lasting fault neither floods the log nor slows every ingest.
+  The link that finally succeeds ends the waiting: a warning with its case is never due again.
 - **Silences and inhibition do not change the warning**: they only decide whether it is notified
   (``suppression``), so the history stays whole and a silence can end without losing anything.
 """
@@ -41,7 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -72,6 +78,7 @@ class WarningAction(StrEnum):
     close_false_alarm = "close_false_alarm"
     convert_to_case = "convert_to_case"
     open_case = "open_case"
+    case_not_opened = "case_not_opened"
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ TABLE: dict[WarningAction, Transition] = {
     WarningAction.close_false_alarm: _transition("firing acknowledged", "false_alarm", CENTRE, reason=True),
     WarningAction.convert_to_case: _transition("firing acknowledged", "converted", f"{CENTRE} system"),
     WarningAction.open_case: _transition("firing acknowledged resolved", "", "system"),
+    WarningAction.case_not_opened: _transition("firing acknowledged resolved", "", "system", reason=True),
 }
 
 
@@ -338,6 +346,25 @@ def should_open_case(warning: Warning, rule: Rule) -> bool:
         raise InvalidInput("the warning comes from another rule", field="rule")
     return (rule.open_case_from is not None and warning.status in CASE_DUE and warning.case_id is None
             and warning.peak_level.rank >= rule.open_case_from.rank)
+
+
+CASE_RETRY_FIRST = timedelta(minutes=1)
+CASE_RETRY_LONGEST = timedelta(hours=1)
+
+
+def case_retry_delay(failures: int) -> timedelta:
+    """How long after its ``failures``-th failure in a row a rule's case is tried again: the first
+    delay, doubled per further failure, never longer than ``CASE_RETRY_LONGEST``."""
+    if isinstance(failures, bool) or not isinstance(failures, int) or failures < 1:
+        raise InvalidInput("failures must be a whole number from 1", field="failures")
+    # past the cap the doubling stops, so a long run of failures cannot overflow the delay
+    doublings = min(failures - 1, (CASE_RETRY_LONGEST // CASE_RETRY_FIRST).bit_length())
+    return min(CASE_RETRY_FIRST * 2**doublings, CASE_RETRY_LONGEST)
+
+
+def next_case_attempt(*, failures: int, last_failed_at: datetime) -> datetime:
+    """When a case that failed ``failures`` times in a row, the last at ``last_failed_at``, is tried again."""
+    return as_utc(last_failed_at, field="last_failed_at") + case_retry_delay(failures)
 
 
 @dataclass(frozen=True)

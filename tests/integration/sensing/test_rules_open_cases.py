@@ -1,10 +1,12 @@
 """A rule with ``open_case_from`` opens a case through the closed loop when its warning reaches that
 level, on SQLite and PostgreSQL: on ingest and on the worker's rule clock, exactly once per warning (a
 later level change does not open a second), linked both ways, routed and dispatched as any case; a rule
-without it opens none; an opening that fails is logged, changes nothing but itself, and is tried again."""
+without it opens none; an opening that fails is logged, written into the warning's history and changes
+nothing else, and is tried again after a back-off that doubles per failure in a row."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import timedelta
 
@@ -13,11 +15,13 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cityops import worker
+from cityops.calendar.service import CalendarCache
+from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases.models import Case
 from cityops.categories import service as categories_service
 from cityops.config import Settings
 from cityops.db import unit_of_work
-from cityops.errors import Conflict
+from cityops.errors import Conflict, ServiceUnavailable
 from cityops.org import responsibility
 from cityops.org import service as org_service
 from cityops.org.responsibility import CellSpec
@@ -151,9 +155,34 @@ def test_a_warning_with_its_case_is_not_converted_into_another(session: Session,
     assert case_count(session) == 1 and row.status == "firing"
 
 
+class FailingCalendars:
+    """The process's calendar source while its store cannot be read (``failing``), then as usual."""
+
+    def __init__(self, calendars: CalendarCache) -> None:
+        self.calendars, self.failing = calendars, True
+
+    def get(self, session: Session) -> WorkCalendar:
+        if self.failing:
+            raise ServiceUnavailable("the work calendar cannot be read")
+        return self.calendars.get(session)
+
+
+@pytest.fixture
+def failing(intake: alerting.CaseIntake) -> tuple[alerting.CaseIntake, FailingCalendars]:
+    calendars = FailingCalendars(intake.calendars)
+    return dataclasses.replace(intake, calendars=calendars), calendars
+
+
+def failures(session: Session) -> list[str]:
+    return list(session.scalars(select(WarningEntryRow.reason).where(WarningEntryRow.action == "case_not_opened")
+                                .order_by(WarningEntryRow.version)))
+
+
 def test_a_failed_opening_is_logged_keeps_the_warning_and_is_tried_again(
-        session: Session, intake: alerting.CaseIntake, caplog: pytest.LogCaptureFixture) -> None:
-    world = make_loop(session, with_category=False)  # the rule's category does not exist (yet)
+        session: Session, failing: tuple[alerting.CaseIntake, FailingCalendars],
+        caplog: pytest.LogCaptureFixture) -> None:
+    intake, calendars = failing
+    world = make_loop(session)
     opening_rule(session, world)
     with caplog.at_level(logging.ERROR, logger="cityops.sensing.alerting"):
         send(session, world, intake, ("11:00", 3.6))
@@ -161,10 +190,9 @@ def test_a_failed_opening_is_logged_keeps_the_warning_and_is_tried_again(
     assert warnings_of(session) == [("WL-1", "firing", "orange")]
     assert session.scalar(select(func.count()).select_from(Reading)) == 1
     assert case_count(session) == 0 and session.scalar(select(WarningRow.case_id)) is None
-    assert session.scalars(select(WarningEntryRow.action)).all() == ["fire"]
-    failed = alerting.open_due_cases(session, intake=intake, now=NOW)
-    assert (failed.opened, len(failed.failed)) == ([], 1)
-    add_category(session)
+    assert session.scalars(select(WarningEntryRow.action).order_by(WarningEntryRow.version)).all() == [
+        "fire", "case_not_opened"]
+    calendars.failing = False
     retried = alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(minutes=1))
     warning = session.scalar(select(WarningRow))
     assert (retried.opened, retried.failed) == ([warning.id], [])
@@ -172,6 +200,73 @@ def test_a_failed_opening_is_logged_keeps_the_warning_and_is_tried_again(
         Case, warning.case_id).area_path)]
     assert alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(minutes=2)).opened == []
     assert case_count(session) == 1
+
+
+def test_a_failed_opening_backs_off_doubling_and_a_success_ends_it(
+        session: Session, failing: tuple[alerting.CaseIntake, FailingCalendars],
+        caplog: pytest.LogCaptureFixture) -> None:
+    intake, calendars = failing
+    world = make_loop(session)
+    opening_rule(session, world)
+    with caplog.at_level(logging.ERROR, logger="cityops.sensing.alerting"):
+        send(session, world, intake, ("11:00", 3.6))  # the first failure, at NOW
+        warning_id = session.scalar(select(WarningRow.id))
+        assert failures(session) == ["case not opened (failure 1 in a row): the work calendar cannot be read; "
+                                     "tried again from 2026-11-15T12:01:00+00:00"]
+        # within the minute neither ingest nor the clock tries again: no second log line, no entry; the
+        # warning still follows its readings
+        send(session, world, intake, ("11:01", 4.2))
+        waited = alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(seconds=59))
+        assert (waited.opened, waited.failed, waited.waiting) == ([], [], [warning_id])
+        assert len(caplog.records) == 1 and len(failures(session)) == 1
+        second = alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(minutes=1))
+        assert (second.failed, second.waiting) == ([warning_id], [])
+        assert failures(session)[-1] == ("case not opened (failure 2 in a row): the work calendar cannot be read; "
+                                         "tried again from 2026-11-15T12:03:00+00:00")
+        # the second back-off is two minutes from the second failure
+        assert alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(minutes=2, seconds=59)
+                                       ).waiting == [warning_id]
+        assert len(caplog.records) == 2
+    calendars.failing = False
+    opened = alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(minutes=3))
+    assert (opened.opened, opened.failed, opened.waiting) == ([warning_id], [], [])
+    warning = session.get(WarningRow, warning_id)
+    assert session.get(Case, warning.case_id).external_id == f"warning-{warning_id}"
+    assert session.scalars(select(WarningEntryRow.action).where(WarningEntryRow.warning_id == warning_id)
+                           .order_by(WarningEntryRow.version)).all() == [
+        "fire", "case_not_opened", "change_level", "case_not_opened", "open_case"]
+    later = alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(hours=2))
+    assert (later.opened, later.failed, later.waiting) == ([], [], [])
+    assert case_count(session) == 1
+
+
+def test_the_failure_and_its_next_attempt_are_in_the_warnings_history(
+        session: Session, failing: tuple[alerting.CaseIntake, FailingCalendars]) -> None:
+    intake, _ = failing
+    world = make_loop(session)
+    opening_rule(session, world)
+    send(session, world, intake, ("11:00", 3.6))
+    row = session.scalar(select(WarningRow))
+    (entry,) = [e for e in alerting.entries_of(session, warning_ids=[row.id])[row.id] if e.action == "case_not_opened"]
+    assert (entry.actor_role, entry.from_status, entry.to_status, entry.at, entry.case_id) == (
+        "system", "firing", "firing", NOW, None)
+    assert (row.status, row.version, row.updated_at) == ("firing", 2, NOW)
+
+
+def test_a_cleared_warnings_failures_keep_the_time_it_cleared_and_it_is_tried_for_a_day(
+        session: Session, failing: tuple[alerting.CaseIntake, FailingCalendars]) -> None:
+    intake, _ = failing
+    world = make_loop(session)
+    opening_rule(session, world)
+    send(session, world, intake, ("11:00", 3.6), ("11:01", 2.0))
+    row = session.scalar(select(WarningRow))
+    cleared_at = NOW.replace(hour=11, minute=1)
+    assert (row.status, row.closed_at, row.updated_at, len(failures(session))) == ("resolved", cleared_at, NOW, 1)
+    assert alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(hours=1)).failed == [row.id]
+    assert row.closed_at == cleared_at and len(failures(session)) == 2
+    gone = alerting.open_due_cases(session, intake=intake, now=cleared_at + alerting.CASE_RETRY_WINDOW
+                                   + timedelta(seconds=1))
+    assert (gone.opened, gone.failed, gone.waiting) == ([], [], [])
 
 
 def test_without_a_case_intake_at_hand_the_worker_opens_the_case(session: Session,

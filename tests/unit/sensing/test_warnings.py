@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -18,9 +18,11 @@ from cityops.sensing.warnings import (
     WarningAction,
     WarningStatus,
     apply,
+    case_retry_delay,
     follow,
     group_for_notification,
     inhibiting_station,
+    next_case_attempt,
     notification_key,
     open_warning,
     should_open_case,
@@ -326,3 +328,36 @@ class TestCaseOpening:
         with pytest.raises(InvalidInput) as error:
             should_open_case(red, water_rule(code="other"))
         assert error.value.field == "rule"
+
+    def test_a_case_that_could_not_be_opened_is_recorded_and_the_warning_stays_due(self):
+        orange, _ = firing([3.6])
+        failed, entry = apply(orange, "case_not_opened", actor=SYSTEM, at=at(1), reason="calendar unreadable")
+        assert (entry.action, entry.from_status, entry.to_status, entry.reason, entry.case_id) == (
+            WarningAction.case_not_opened, WarningStatus.firing, WarningStatus.firing, "calendar unreadable", None)
+        assert (failed.status, failed.level, failed.version, failed.updated_at) == (
+            WarningStatus.firing, orange.level, orange.version + 1, at(1))
+        assert should_open_case(failed, self.rule)
+        resolved, _ = follow_all(dry_run(water_rule(), series([3.6, 2.0])).events)
+        assert apply(resolved[-1], "case_not_opened", actor=SYSTEM, at=at(2), reason="x")[0].status is \
+            WarningStatus.resolved
+        with pytest.raises(InvalidInput) as error:
+            apply(orange, "case_not_opened", actor=SYSTEM, at=at(1))
+        assert error.value.field == "reason"
+        with pytest.raises(PermissionDenied):
+            apply(orange, "case_not_opened", actor=OPERATOR, at=at(1), reason="x")
+        closed, _ = apply(orange, "close_false_alarm", actor=OPERATOR, at=at(1), reason="sensor fouled")
+        with pytest.raises(Conflict) as refused:
+            apply(closed, "case_not_opened", actor=SYSTEM, at=at(2), reason="x")
+        assert refused.value.code == "illegal_transition"
+
+    @pytest.mark.parametrize(("failures", "minutes"), [(1, 1), (2, 2), (3, 4), (6, 32), (7, 60), (8, 60),
+                                                       (10_000, 60)])
+    def test_the_retry_delay_doubles_per_failure_up_to_an_hour(self, failures, minutes):
+        assert case_retry_delay(failures) == timedelta(minutes=minutes)
+        assert next_case_attempt(failures=failures, last_failed_at=at(5)) == at(5 + minutes)
+
+    @pytest.mark.parametrize("failures", [0, -1, True, 1.5, None])
+    def test_the_retry_delay_counts_failures_from_one(self, failures):
+        with pytest.raises(InvalidInput) as error:
+            case_retry_delay(failures)
+        assert error.value.field == "failures"
