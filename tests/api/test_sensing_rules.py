@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityops.cases.models import Case
-from cityops.sensing.models import WarningEntryRow, WarningRow
+from cityops.categories import service as categories_service
+from cityops.sensing.models import SensingRule, WarningEntryRow, WarningRow
 from tests.api.conftest import STREET
 
 COMMUNITY = f"{STREET}0101"
@@ -69,6 +70,27 @@ def test_administrators_manage_rules(client: TestClient, sensed: dict[str, Any])
     assert (off.status_code, off.json()["active"]) == (200, False)
     assert client.post(f"/api/v1/rules/{rule_id}/deactivate", headers=sensed["admin"]).status_code == 409
     assert [r["code"] for r in client.get("/api/v1/rules?active=true", headers=sensed["admin"]).json()] == ["wl-city"]
+
+
+def test_a_rule_opens_cases_only_in_a_category_that_exists_and_is_in_service(
+        client: TestClient, sensed: dict[str, Any], session: Session) -> None:
+    def rules() -> list[str]:
+        return list(session.scalars(select(SensingRule.code)))
+
+    unknown = client.post("/api/v1/rules", headers=sensed["admin"],
+                          json=RULE | {"definition": RULE["definition"] | {"case_category": "E0999"}})
+    assert (unknown.status_code, unknown.headers["content-type"]) == (404, "application/problem+json")
+    assert (unknown.json()["code"], unknown.json()["field"]) == ("unknown_category", "case_category")
+    assert "E0999" in unknown.json()["detail"] and rules() == []
+    categories_service.update_category(session, code="E0199", active=False)
+    inactive = client.post("/api/v1/rules", headers=sensed["admin"],
+                           json=RULE | {"definition": RULE["definition"] | {"case_category": "E0199"}})
+    assert (inactive.status_code, inactive.json()["code"], inactive.json()["field"]) == (
+        422, "inactive_category", "case_category")
+    assert rules() == []
+    created = client.post("/api/v1/rules", headers=sensed["admin"], json=RULE)
+    assert (created.status_code, created.json()["definition"]["case_category"]) == (201, "E0102")
+    assert rules() == ["wl-high"]
 
 
 def test_warnings_are_seen_in_their_jurisdiction_with_their_history(client: TestClient, sensed: dict[str, Any]) -> None:

@@ -25,7 +25,9 @@ the error and the next attempt's time). The warning is tried again once its back
 (``warnings.case_retry_delay``: 1 min, doubling per failure in a row, at most 1 h; counted from those
 entries, so every process sees it), for a day after it cleared. Exactly one case per warning: a
 warning with a case is never due again, the link is a new warning version under a unique (warning,
-version), and the case's external id ``warning-{id}`` is unique on its channel.
+version), and the case's external id ``warning-{id}`` is unique on its channel. A rule names only a
+category that exists and is in service (``create_rule``), so a missing category is refused there
+rather than found out when the rule fires.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service as cases_service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, Actor, ActorKind
+from cityops.categories import service as categories_service
 from cityops.config import Settings
 from cityops.errors import CityOpsError, Conflict, InvalidInput, NotFound, PermissionDenied
 from cityops.geo import service as geo_service
@@ -164,7 +167,8 @@ def _path_codes(area_path: str) -> tuple[str, ...]:
 def create_rule(session: Session, *, code: str, name: str, definition: dict[str, Any],
                 author: Principal) -> SensingRule:
     """A new active rule. Its area must lie in the author's jurisdiction; a rule for the whole city
-    (no area) needs an author whose jurisdiction is the city."""
+    (no area) needs an author whose jurisdiction is the city. The category of the cases it opens must
+    exist (NotFound, ``unknown_category``) and be in service (``inactive_category``)."""
     rule = rule_from_json(code, definition)
     if rule.scope.area is not None:
         area = geo_service.get_area(session, code=rule.scope.area)
@@ -173,6 +177,8 @@ def create_rule(session: Session, *, code: str, name: str, definition: dict[str,
     elif author.area_level != "city":
         raise PermissionDenied("a rule without an area watches the whole city; give scope.area",
                                code="outside_jurisdiction", field="scope.area")
+    if rule.case_category is not None:
+        _check_case_category(session, code=rule.case_category)
     if session.scalar(select(SensingRule.id).where(SensingRule.code == rule.code)) is not None:
         raise Conflict(f"a rule {rule.code!r} exists", code="duplicate_code", field="code")
     row = SensingRule(code=rule.code, name=name, kind=rule.kind.value, metric=rule.metric,
@@ -183,6 +189,16 @@ def create_rule(session: Session, *, code: str, name: str, definition: dict[str,
     session.flush()
     session.info.pop(RULES_KEY, None)
     return row
+
+
+def _check_case_category(session: Session, *, code: str) -> None:
+    try:
+        category = categories_service.get_category(session, code=code)
+    except NotFound as error:
+        raise NotFound(error.detail, code=error.code, field="case_category") from error
+    if not category.active:
+        raise InvalidInput(f"category {code} is out of service (inactive): name one cases are opened in",
+                           code="inactive_category", field="case_category")
 
 
 def get_rule(session: Session, *, rule_id: int) -> SensingRule:
