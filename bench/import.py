@@ -85,7 +85,7 @@ def synthetic_file(path: Path, cases: int, seed: int = 7) -> None:
 
 def import_file(data_dir: Path, source: Path, mapping: str, batch: int) -> dict:
     return last_json(cityops(data_dir, "cases", "import", str(source), "--mapping", mapping, "--batch", str(batch),
-                             "--create-departments"))
+                             "--create-departments", "--rejects", str(data_dir / f"{source.stem}.rejects.csv")))
 
 
 def raw_insert_rate(imported_store: Path, empty_store: Path) -> tuple[float, int]:
