@@ -1,8 +1,8 @@
 """Every screen checked by axe-core against WCAG 2.1 A and AA: the citizen page on a phone, the dashboard
-on a wall, the console's sign-in form and its operator's and administrator's pages. A violation of
-impact "serious" or "critical" fails the test; each screen's full findings are kept in
-tests/.artifacts/accessibility/<screen>.json. And the console can be used from the keyboard alone:
-sign in, open the inbox, open a case with Tab and Enter."""
+on a wall, the console's sign-in form, its operator's pages (on a desk and on a phone) and its
+administrator's pages. A violation of impact "serious" or "critical" fails the test; each screen's full
+findings are kept in tests/.artifacts/accessibility/<screen>.json. And the console can be used from the
+keyboard alone: sign in, open the inbox, open a case with Tab and Enter."""
 
 from __future__ import annotations
 
@@ -151,15 +151,55 @@ def test_the_console_as_an_operator(desk: Page, served_city: ServedCity, hotline
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize(("path", "heading"), [("admin/matrix", "责任清单"), ("admin/calendar", "工作日历"),
-                                               ("admin/users", "用户")], ids=["matrix", "calendar", "users"])
-def test_the_console_as_an_administrator(desk: Page, served_city: ServedCity, path: str, heading: str,
+def test_the_console_on_a_phone(phone: Page, served_city: ServedCity, hotline_case: dict,
+                                screenshots: Screenshots) -> None:
+    phone.goto("/console/")
+    expect(phone.get_by_label("用户名")).to_be_visible()
+    found = _serious(phone, "console-phone-sign-in")
+
+    sign_in_to_console(phone, served_city.staff("operator"))
+    expect(phone.locator("table.cases tbody tr").first).to_be_visible(timeout=LOADING)
+    _settled(phone)
+    found += _serious(phone, "console-phone-inbox")
+    screenshots.take(phone, "inbox")
+
+    phone.goto(f"/console/cases/{hotline_case['id']}")
+    expect(phone.get_by_role("heading", name=re.compile(hotline_case["title"]))).to_be_visible(timeout=LOADING)
+    _settled(phone)
+    found += _serious(phone, "console-phone-case")
+    screenshots.take(phone, "case")
+
+    phone.goto("/console/reports")
+    expect(phone.get_by_test_id("report-period")).to_be_visible(timeout=LOADING)
+    _settled(phone)
+    found += _serious(phone, "console-phone-reports")
+    screenshots.take(phone, "reports")
+    assert not found, "\n".join(found)
+
+
+ADMINISTRATOR_PAGES = {  # path: its heading, and what shows that its data has come
+    "devices": ("感知设备", "table tbody tr"), "reports": ("绩效报表", "[data-testid=report-period]"),
+    "admin/areas": ("区域", "table tbody tr"), "admin/departments": ("部门与城运中心", "table tbody tr"),
+    "admin/users": ("用户", "table tbody tr"), "admin/categories": ("事项分类与时限", ".node"),
+    "admin/matrix": ("责任清单", "[role=grid]"), "admin/calendar": ("工作日历", "[data-date]"),
+    "admin/rules": ("预警规则", "table tbody tr"),
+}
+
+
+@pytest.mark.parametrize("path", ADMINISTRATOR_PAGES, ids=[p.removeprefix("admin/") for p in ADMINISTRATOR_PAGES])
+def test_the_console_as_an_administrator(desk: Page, served_city: ServedCity, hotline_case: dict, path: str,
                                          screenshots: Screenshots) -> None:
     if not served_city.demo:
         pytest.skip("the test city has no administrator; the demo city has admin.city")
+    heading, loaded = ADMINISTRATOR_PAGES[path]
     sign_in_to_console(desk, "admin.city")
     desk.goto(f"/console/{path}")
     expect(desk.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=LOADING)
+    expect(desk.locator(loaded).first).to_be_visible(timeout=LOADING)
+    if path == "admin/categories":  # the page's form is the category chosen
+        desk.get_by_label("查找分类").fill("E0102")
+        desk.locator(".node", has_text="暴露垃圾").click()
+        expect(desk.get_by_role("heading", name="E0102 暴露垃圾")).to_be_visible(timeout=LOADING)
     _settled(desk)
     found = _serious(desk, f"console-{path.replace('/', '-')}")
     screenshots.take(desk, "page")
