@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityops.categories import service as categories_service
 from cityops.classify import model as classifier
 from cityops.models import Case, CaseEvent
 from tests.api.conftest import IN_OTHER_STREET, IN_STREET, STREET, act
@@ -221,3 +222,17 @@ def test_the_performance_report_is_read_off_the_timelines(client: TestClient, lo
     bad = client.get("/api/v1/reports/performance", params={"start": "2025-02-01T00:00:00+08:00",
                                                             "end": "2025-01-01T00:00:00+08:00"}, headers=loop["op"])
     assert bad.status_code == 422 and bad.json()["field"] == "start"
+
+
+def test_a_category_out_of_service_takes_no_new_cases(client: TestClient, loop: dict[str, Any],
+                                                       session: Session) -> None:
+    categories_service.update_category(session, code="E0199", active=False)
+    before = session.scalar(select(func.count()).select_from(Case))
+    refused = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "hotline_12345", "title": "无主垃圾", "category_code": "E0199", **IN_STREET})
+    assert refused.status_code == 422, refused.text
+    assert (refused.json()["code"], refused.json()["field"]) == ("inactive_category", "category_code")
+    assert session.scalar(select(func.count()).select_from(Case)) == before
+    taken = client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "hotline_12345", "title": "暴露垃圾", "category_code": "E0102", **IN_STREET})
+    assert taken.status_code == 201, taken.text

@@ -442,6 +442,9 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
             category = categories_service.get_category(session, code=report.category_code)
         except NotFound as error:
             raise NotFound(error.detail, code=error.code, field="category_code") from error
+        if not category.active:
+            raise InvalidInput(f"category {category.code} is out of service; choose one in service",
+                               code="inactive_category", field="category_code")
         category_id = categories_service.category_ids(session, codes=[category.code])[category.code]
     intake_data: dict[str, Any] = {"channel": report.channel.value}
     if by_address is not None:
