@@ -6,10 +6,12 @@ each with one community — enough to prove jurisdiction boundaries without the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi.testclient import TestClient
 from shapely.geometry import box
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from cityops.geo import service as geo_service
@@ -70,3 +72,18 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
     response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def statements_during(engine: Engine, action: Callable[[], object]) -> list[str]:
+    """The SQL statements ``action`` sends to ``engine``, in order."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, select, text
 
 from cityops import reference
 from cityops.calendar.service import CalendarCache
@@ -18,23 +18,9 @@ from cityops.geo.service import LocatorCache
 from cityops.org import service as org_service
 from cityops.org.models import User
 from cityops.org.security import create_access_token
-from tests.factories import PASSWORD, make_city, make_user
+from tests.factories import PASSWORD, make_city, make_user, statements_during
 
 SECRET = "s" * 40
-
-
-def statements_during(engine: Engine, action) -> list[str]:  # noqa: ANN001
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    return seen
 
 
 @pytest.fixture

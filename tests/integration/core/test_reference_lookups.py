@@ -4,7 +4,7 @@ store's reference stamp stays the same, and never outlive a change, whoever make
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, select, text
 
 from cityops.categories import service as categories_service
 from cityops.db import unit_of_work
@@ -13,7 +13,7 @@ from cityops.geo.models import ChangeStamp
 from cityops.org import responsibility
 from cityops.org import service as org_service
 from cityops.org.responsibility import CellSpec
-from tests.factories import make_city
+from tests.factories import make_city, statements_during
 
 
 def seed(engine: Engine) -> None:
@@ -32,20 +32,6 @@ def seed(engine: Engine) -> None:
 def lead(engine: Engine) -> str:
     with unit_of_work(engine) as session:
         return responsibility.route_case(session, category_code="E0101", area_code="99010101").lead
-
-
-def statements_during(engine: Engine, action) -> list[str]:  # noqa: ANN001
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    return seen
 
 
 def test_a_second_unit_of_work_reuses_the_lookups_of_the_first(scratch_store: Engine) -> None:
