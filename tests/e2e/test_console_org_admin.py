@@ -64,6 +64,8 @@ def choose(page: Page, scope: Locator, label: str, typed: str, option: str) -> N
     """Pick ``option`` of the filterable select labelled ``label`` by typing ``typed``."""
     scope.get_by_label(label, exact=True).click()
     scope.get_by_label(label, exact=True).fill(typed)
+    # the list filters as it re-renders: an option clicked before it settles can be covered by another
+    expect(page.locator(".el-select-dropdown__item:visible").filter(has_not_text=typed)).to_have_count(0)
     page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
 
 
