@@ -123,6 +123,23 @@ def test_the_dashboard_on_a_wall(browser: Browser, served_city: ServedCity, scre
     assert not found, "\n".join(found)
 
 
+def _operator_inbox_and_case(page: Page, served_city: ServedCity, hotline_case: dict, screenshots: Screenshots,
+                             name: str) -> list[str]:
+    """Sign in as the operator, then check the inbox and a case's page (named ``name``-inbox and -case)."""
+    sign_in_to_console(page, served_city.staff("operator"))
+    expect(page.locator("table.cases tbody tr").first).to_be_visible(timeout=LOADING)
+    _settled(page)
+    found = _serious(page, f"{name}-inbox")
+    screenshots.take(page, "inbox")
+
+    page.goto(f"/console/cases/{hotline_case['id']}")
+    expect(page.get_by_role("heading", name=re.compile(hotline_case["title"]))).to_be_visible(timeout=LOADING)
+    _settled(page)
+    found += _serious(page, f"{name}-case")
+    screenshots.take(page, "case")
+    return found
+
+
 def test_the_console_as_an_operator(desk: Page, served_city: ServedCity, hotline_case: dict,
                                     screenshots: Screenshots) -> None:
     desk.goto("/console/")
@@ -130,17 +147,7 @@ def test_the_console_as_an_operator(desk: Page, served_city: ServedCity, hotline
     found = _serious(desk, "console-sign-in")
     screenshots.take(desk, "sign-in")
 
-    sign_in_to_console(desk, served_city.staff("operator"))
-    expect(desk.locator("table.cases tbody tr").first).to_be_visible(timeout=LOADING)
-    _settled(desk)
-    found += _serious(desk, "console-inbox")
-    screenshots.take(desk, "inbox")
-
-    desk.goto(f"/console/cases/{hotline_case['id']}")
-    expect(desk.get_by_role("heading", name=re.compile(hotline_case["title"]))).to_be_visible(timeout=LOADING)
-    _settled(desk)
-    found += _serious(desk, "console-case")
-    screenshots.take(desk, "case")
+    found += _operator_inbox_and_case(desk, served_city, hotline_case, screenshots, "console")
 
     desk.goto("/console/warnings")
     expect(desk.get_by_role("heading", name="预警看板")).to_be_visible(timeout=LOADING)
@@ -157,17 +164,7 @@ def test_the_console_on_a_phone(phone: Page, served_city: ServedCity, hotline_ca
     expect(phone.get_by_label("用户名")).to_be_visible()
     found = _serious(phone, "console-phone-sign-in")
 
-    sign_in_to_console(phone, served_city.staff("operator"))
-    expect(phone.locator("table.cases tbody tr").first).to_be_visible(timeout=LOADING)
-    _settled(phone)
-    found += _serious(phone, "console-phone-inbox")
-    screenshots.take(phone, "inbox")
-
-    phone.goto(f"/console/cases/{hotline_case['id']}")
-    expect(phone.get_by_role("heading", name=re.compile(hotline_case["title"]))).to_be_visible(timeout=LOADING)
-    _settled(phone)
-    found += _serious(phone, "console-phone-case")
-    screenshots.take(phone, "case")
+    found += _operator_inbox_and_case(phone, served_city, hotline_case, screenshots, "console-phone")
 
     phone.goto("/console/reports")
     expect(phone.get_by_test_id("report-period")).to_be_visible(timeout=LOADING)
