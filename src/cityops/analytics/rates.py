@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-FINISHED_STATUSES = frozenset({"closed", "rejected", "merged"})
-"""A case in any other status is still open."""
+from cityops.cases.states import FINISHED_STATUSES
 
 
 @dataclass(frozen=True)

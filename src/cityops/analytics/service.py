@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from cityops.analytics import rates
 from cityops.analytics.rates import CaseFacts, StepDeadline, facts_from, tabulate
 from cityops.cases.models import Case, CaseDeadline, CaseEvent
+from cityops.cases.states import FINISHED_STATUSES
 from cityops.categories.models import Category
 from cityops.errors import OutsideJurisdiction
 from cityops.geo.levels import AreaLevel
@@ -69,12 +70,14 @@ def overall(session: Session, *, viewer: Principal, start: datetime, end: dateti
 def screen_counts(session: Session, *, area_path: str, day_start: datetime, now: datetime) -> dict[str, int]:
     """The case counters of an operations-centre screen for the cases under ``area_path``: reported
     since ``day_start`` (the start of the local day, merged reports included: each is a report), and
-    now dispatched (waiting to be acknowledged), in progress, and overdue (a step's deadline passed unmet)."""
+    now dispatched (waiting to be acknowledged), in progress, and overdue (open, with a step's deadline
+    passed unmet)."""
     under = Case.area_path.startswith(area_path, autoescape=True)
     by_status = dict(session.execute(select(Case.status, func.count()).where(
         under, Case.status.in_(("dispatched", "in_progress"))).group_by(Case.status)).all())
     reported = session.scalar(select(func.count()).select_from(Case).where(under, Case.opened_at >= day_start))
     overdue = session.scalar(select(func.count(func.distinct(CaseDeadline.case_id))).join(
-        Case, Case.id == CaseDeadline.case_id).where(under, CaseDeadline.met_at.is_(None), CaseDeadline.due_at < now))
+        Case, Case.id == CaseDeadline.case_id).where(under, CaseDeadline.met_at.is_(None), CaseDeadline.due_at < now,
+                                                     Case.status.not_in([s.value for s in FINISHED_STATUSES])))
     return {"reported_today": reported or 0, "dispatched": by_status.get("dispatched", 0),
             "in_progress": by_status.get("in_progress", 0), "overdue": overdue or 0}

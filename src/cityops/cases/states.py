@@ -26,6 +26,10 @@ class CaseStatus(StrEnum):
     closed = "closed"
 
 
+FINISHED_STATUSES = frozenset({CaseStatus.closed, CaseStatus.rejected, CaseStatus.merged})
+"""Nothing is left to do on a case in these (until a reopen or an unmerge takes it back)."""
+
+
 class Action(StrEnum):
     intake = "intake"
     register = "register"

@@ -1,7 +1,9 @@
 """The time-limit sweeper: reminds before a step's deadline, marks it overdue after, and opens a
 supervision record (督办) at the operations centre one level up, escalating while it stays overdue.
 An extension re-arms a step (``cases.deadlines``): it is reminded again before its new deadline and
-marked overdue again only after it.
+marked overdue again only after it. A finished case's steps are no longer swept, and their
+supervisions end: a summoned department that never reported in before its case closed stays
+unmet on the record (and counts as overdue if its time had passed), but nobody chases it.
 
 Every change is a conditional update of rows not yet marked, so a sweep repeated or interrupted
 never reminds or supervises twice; the ``sweeper`` lease keeps two workers from sweeping at once."""
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from cityops import outbox
@@ -19,11 +21,15 @@ from cityops.calendar.deadlines import deadline
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service as cases_service
 from cityops.cases.models import Case, CaseDeadline, Supervision
+from cityops.cases.states import FINISHED_STATUSES
 from cityops.categories.time_limits import TimeLimit
 from cityops.geo import service as geo_service
 from cityops.org import service as org_service
 
 ESCALATION = ("street", "district", "city")
+# correlated: each candidate step looks its case up by key, rather than listing every open case
+_OF_OPEN_CASE = exists().where(Case.id == CaseDeadline.case_id,
+                               Case.status.not_in([status.value for status in FINISHED_STATUSES]))
 
 
 @dataclass
@@ -40,7 +46,7 @@ def sweep(session: Session, *, now: datetime, calendar: WorkCalendar, supervisio
     # The updates repeat their selection's conditions: an extension committed in between moves the
     # deadline, and the step must then wait for the new one.
     remindable = (CaseDeadline.met_at.is_(None), CaseDeadline.reminded_at.is_(None), CaseDeadline.remind_at <= now,
-                  CaseDeadline.due_at > now)
+                  CaseDeadline.due_at > now, _OF_OPEN_CASE)
     to_remind = session.scalars(select(CaseDeadline).where(*remindable).limit(batch)).all()
     for step in to_remind:
         marked = session.execute(update(CaseDeadline).where(CaseDeadline.id == step.id, *remindable)
@@ -48,7 +54,8 @@ def sweep(session: Session, *, now: datetime, calendar: WorkCalendar, supervisio
         if marked.rowcount:
             result.reminded += 1
             _announce(session, step, "case.reminder", now)
-    running_late = (CaseDeadline.met_at.is_(None), CaseDeadline.overdue_at.is_(None), CaseDeadline.due_at <= now)
+    running_late = (CaseDeadline.met_at.is_(None), CaseDeadline.overdue_at.is_(None), CaseDeadline.due_at <= now,
+                    _OF_OPEN_CASE)
     due = session.scalars(select(CaseDeadline).where(*running_late).order_by(CaseDeadline.due_at).limit(batch)).all()
     for step in due:
         marked = session.execute(update(CaseDeadline).where(CaseDeadline.id == step.id, *running_late)
@@ -108,12 +115,13 @@ def _announce(session: Session, step: CaseDeadline, topic: str, now: datetime, *
 
 def _close_ended(session: Session, *, now: datetime) -> None:
     """Supervisions of steps that are no longer overdue are over: the step was met (closed when it
-    was), or an extension moved its deadline past now (closed now; the step is supervised afresh if
-    it runs out again)."""
+    was), or an extension moved its deadline past now, or the case is finished (closed now; the step
+    is supervised afresh if it runs out again)."""
     ended = session.execute(select(Supervision.id, CaseDeadline.met_at).join(
         CaseDeadline, Supervision.deadline_id == CaseDeadline.id).where(
         Supervision.closed_at.is_(None),
-        CaseDeadline.met_at.is_not(None) | (CaseDeadline.overdue_at.is_(None) & (CaseDeadline.due_at > now)))).all()
+        CaseDeadline.met_at.is_not(None) | (CaseDeadline.overdue_at.is_(None) & (CaseDeadline.due_at > now))
+        | ~_OF_OPEN_CASE)).all()
     for supervision_id, met_at in ended:
         session.execute(update(Supervision).where(Supervision.id == supervision_id, Supervision.closed_at.is_(None))
                         .values(closed_at=met_at or now))

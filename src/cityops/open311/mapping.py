@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cityops.cases.lifecycle import Action, CaseStatus
+from cityops.cases.states import FINISHED_STATUSES
 from cityops.errors import InvalidInput
 
-CLOSED_STATUSES = frozenset({CaseStatus.closed, CaseStatus.rejected, CaseStatus.merged})
+CLOSED_STATUSES = FINISHED_STATUSES
+"""Open311's ``closed``: a case with nothing left to do."""
 STATUS_WORDS: Mapping[CaseStatus, str] = {
     CaseStatus.reported: "received, waiting to be registered",
     CaseStatus.registered: "registered, waiting to be sent to a department",
