@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from cityops import stamps
 
 STAMP = "reference"
-TABLES = frozenset({"categories", "departments", "areas", "responsibilities", "responsibility_assists"})
+TABLES = stamps.TRIGGERED_BY[STAMP]
 MAX_ENTRIES = 200_000
 """A shared memo past this many lookups (route decisions by category × grid, mostly) starts afresh."""
 _SHARED_KEY, _PRIVATE_KEY, _WROTE = "reference.memo", "reference.private", "reference.written"
@@ -53,12 +53,12 @@ def memo(session: Session) -> dict[Any, Any]:
     return found
 
 
-@event.listens_for(Engine, "before_cursor_execute")
-def _note_reference_writes(conn: Connection, cursor: object, statement: str, parameters: object,
-                           context: object, executemany: bool) -> None:
-    if stamps.written(statement) in TABLES:
-        conn.info[_WROTE] = True
-        conn.info.pop(_PRIVATE_KEY, None)  # what was looked up before this write may be out of date
+def _note_reference_write(conn: Connection) -> None:
+    conn.info[_WROTE] = True
+    conn.info.pop(_PRIVATE_KEY, None)  # what was looked up before this write may be out of date
+
+
+stamps.on_write(TABLES, _note_reference_write)
 
 
 @event.listens_for(Engine, "commit")

@@ -10,16 +10,23 @@ stamp) or to the stamps themselves reads them again at the next need.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import Connection, Engine, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from cityops.geo.models import ChangeStamp
 
-COVERED_TABLES = frozenset({"change_stamps", "categories", "departments", "areas", "responsibilities",
-                            "responsibility_assists", "calendar_days", "users", "placeholder_points"})
+TRIGGERED_BY: Mapping[str, frozenset[str]] = {
+    "reference": frozenset({"categories", "departments", "areas", "responsibilities", "responsibility_assists"}),
+    "calendar": frozenset({"calendar_days"}),
+    "users": frozenset({"users"}),
+}
+"""The tables whose writes move each stamp, by triggers (migrations 0011 and 0018). ``areas`` is
+moved by the code that changes areas or placeholders, a write to ``change_stamps`` itself."""
+COVERED_TABLES = frozenset({"change_stamps"}).union(*TRIGGERED_BY.values())
 _KEY, _STALE = "cityops.stamps", "cityops.stamps.stale"
+_on_write: list[tuple[frozenset[str], Callable[[Connection], None]]] = []
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+"?(\w+)',
                     re.IGNORECASE)
 
@@ -40,11 +47,22 @@ def written(statement: str) -> str | None:
     return match.group(1).lower() if match is not None else None
 
 
+def on_write(tables: frozenset[str], note: Callable[[Connection], None]) -> None:
+    """Call ``note`` with the connection whenever a statement writes one of ``tables``."""
+    _on_write.append((tables, note))
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _stale_after_covered_writes(conn: Connection, cursor: object, statement: str, parameters: object,
                                 context: object, executemany: bool) -> None:
-    if written(statement) in COVERED_TABLES:
-        conn.info[_STALE] = True
+    # one look at each statement, for every cache keyed by a stamp
+    table = written(statement)
+    if table not in COVERED_TABLES:
+        return
+    conn.info[_STALE] = True
+    for tables, note in _on_write:
+        if table in tables:
+            note(conn)
 
 
 @event.listens_for(Session, "after_transaction_end")
