@@ -55,3 +55,34 @@ def test_the_street_office_and_the_district_department_serve_the_street(client: 
     sent = act(client, loop["disp"], case_id, "dispatch", data={"lead": "street-99010101",
                                                                "assisting": ["greening-990101"]})
     assert sent.status_code == 200 and sent.json()["status"] == "dispatched", sent.text
+
+
+def test_a_street_dispatcher_is_offered_the_departments_that_serve_the_street(client: TestClient,
+                                                                             loop: dict[str, Any]) -> None:
+    """Their own jurisdiction holds only the street office; the district's bureau serves the street
+    too, and the next street's office does not."""
+    own = client.get("/api/v1/departments", headers=loop["disp"])
+    assert [d["code"] for d in own.json()] == ["street-99010101"], own.text
+    offered = client.get("/api/v1/departments", headers=loop["disp"], params={"serving": "99010101"})
+    assert offered.status_code == 200, offered.text
+    assert [d["code"] for d in offered.json()] == ["greening-990101", "street-99010101"]
+    bureaus = client.get("/api/v1/departments", headers=loop["disp"], params={"serving": "99010101",
+                                                                             "level": "district"})
+    assert [d["code"] for d in bureaus.json()] == ["greening-990101"]
+
+
+def test_departments_serving_a_grid_include_every_level_above_it_but_no_inactive_one(
+        client: TestClient, loop: dict[str, Any], session: Session) -> None:
+    session.execute(update(Department).where(Department.code == "street-99010101").values(active=False))
+    offered = client.get("/api/v1/departments", headers=loop["disp"], params={"serving": "9901010101"})
+    assert [d["code"] for d in offered.json()] == ["greening-990101"], offered.text
+
+
+@pytest.mark.parametrize(("serving", "status", "code"), [
+    ("99010102", 403, "outside_jurisdiction"),  # the next street
+    ("nowhere", 404, "unknown_area"),
+])
+def test_departments_serving_an_area_outside_the_jurisdiction_or_unknown_are_refused(
+        client: TestClient, loop: dict[str, Any], serving: str, status: int, code: str) -> None:
+    refused = client.get("/api/v1/departments", headers=loop["disp"], params={"serving": serving})
+    assert (refused.status_code, refused.json()["code"]) == (status, code), refused.text

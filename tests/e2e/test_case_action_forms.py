@@ -1,6 +1,7 @@
 """The case action forms the staff flow does not reach, driven on screen in the console against the API:
-merging a report into the duplicate the page suggests and unmerging it; summoning a department (an
-empty summons and a deadline in the past are refused with the API's message and change nothing, a row
+merging a report into the duplicate the page suggests and unmerging it; summoning a department (the
+list offers the district's bureaus that serve the street as well as the street's own office; an empty
+summons and a deadline in the past are refused with the API's message and change nothing, a row
 filled in half is refused on the form beside it and nothing is sent) and that department's handler
 reporting in; deferring and resuming; dispatching with an assisting department in series and
 reassigning after a return; requesting, approving and denying an extension
@@ -200,6 +201,16 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     error = dialog.get_by_role("alert").filter(has_text="name at least one department to summon")
     expect(error).to_be_visible()
     _unchanged(operator, case_id, registered)
+    # the street summons the district's bureaus too: the list offers those serving the case's street,
+    # beyond the street's own departments
+    own = {d["code"] for d in operator.api.get("/api/v1/departments").json()}
+    serving = operator.api.get("/api/v1/departments", params={"serving": registered["area_code"]}).json()
+    bureau = next(d for d in serving if d["level"] == "district" and d["code"] not in own)
+    dialog.locator(".el-select").filter(has=operator.page.get_by_label("部门 1", exact=True)).click()
+    offered = operator.page.get_by_role("option").locator("visible=true")
+    expect(offered).to_have_count(len(serving))
+    expect(offered.filter(has_text=bureau["name"])).to_have_count(1)
+    dialog.locator(".el-dialog__title").click()
     _choose(operator, dialog, "部门 1", office_name)
     dialog.get_by_label("部门 1 报到时限").fill("2020-01-01T10:00")
     _send(dialog, "summon")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader, requires
 from cityops.geo import service as geo_service
 from cityops.org import service
-from cityops.org.access import Principal
+from cityops.org.access import Principal, require_jurisdiction
 from cityops.org.models import ApiClient, Department, OpsCentre, User
 from cityops.org.roles import Permission, Role
 from cityops.org.schemas import (
@@ -124,10 +124,19 @@ def update_user(session: DbSession, manager: UserManager, username: str, body: U
 
 
 @router.get("/departments", response_model=list[DepartmentOut], tags=["organisation"],
-            summary="Departments serving your jurisdiction")
+            summary="Departments in your jurisdiction, or those that can take a case in one area")
 def list_departments(session: DbSession, viewer: Reader,
                      level: Annotated[str | None, Query(pattern="^(city|district|street)$")] = None,
-                     kind: Annotated[str | None, Query(max_length=64)] = None) -> list[DepartmentOut]:
+                     kind: Annotated[str | None, Query(max_length=64)] = None,
+                     serving: Annotated[str | None, Query(min_length=1, max_length=64, description=(
+                         "an area code in your jurisdiction: instead, the active departments of that area and of "
+                         "the areas above it, which a case there can be dispatched or summoned to"))] = None,
+                     ) -> list[DepartmentOut]:
+    if serving is not None:
+        require_jurisdiction(viewer, geo_service.get_area(session, code=serving).path, what="area")
+        found = service.departments_serving(session, area_code=serving)
+        return [_department_out(session, d) for d in found
+                if (level is None or d.level == level) and (kind is None or d.kind == kind)]
     return [_department_out(session, d) for d in service.list_departments(session, viewer=viewer, level=level,
                                                                           kind=kind)]
 

@@ -267,6 +267,17 @@ def list_departments(session: Session, *, viewer: Principal, level: str | None =
     return list(session.scalars(query.order_by(Area.path, Department.code)))
 
 
+def departments_serving(session: Session, *, area_code: str) -> list[Department]:
+    """The active departments that can take a case in area ``area_code``: those of the area itself
+    and of every area above it (a district's bureau serves each of its streets), from the city
+    down — the departments a dispatcher or a summoning street may name there."""
+    area = geo_service.get_area(session, code=area_code)
+    codes = area.path.strip("/").split("/")
+    above = ["/" + "/".join(codes[:depth]) + "/" for depth in range(1, len(codes) + 1)]
+    return list(session.scalars(select(Department).join(Area, Department.area_id == Area.id).where(
+        Area.path.in_(above), Department.active.is_(True)).order_by(Area.path, Department.code)))
+
+
 def fallback_departments(session: Session) -> dict[int, Department]:
     """Area id → the department that takes unowned cases there (属地兜底)."""
     return {d.area_id: d for d in session.scalars(select(Department).where(
