@@ -15,12 +15,15 @@ index segment per row: 40–50 % of the time of writing cases with their timelin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Connection, Table, func, insert, select, text
+from sqlalchemy.orm import Session
 
 from cityops.db import UTCDateTime
 
@@ -36,30 +39,18 @@ index pages into the database batch after batch."""
 
 class BulkInsert:
     """``INSERT INTO table (columns…)`` for many rows, given as tuples in the order of ``columns``.
-    JSON columns take Python values (serialised here with orjson)."""
+    JSON columns take Python values (serialised here with orjson). The statement and the columns'
+    processors are worked out once per store kind, table and columns (``_plan``), so that writing a
+    handful of rows — a new case's timeline — costs little more than the driver's call."""
 
     def __init__(self, connection: Connection, table: Table, columns: Sequence[str]) -> None:
-        dialect = connection.dialect
         self.connection, self.table, self.columns = connection, table, tuple(columns)
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-        self.sql = str(compiled)
-        self.positional = compiled.positional
-        order = compiled.positiontup if compiled.positional else list(compiled.params)
-        if sorted(order) != sorted(columns):
-            raise ValueError(f"insert into {table.name} binds {order}, not {list(columns)}")
-        self.order = [self.columns.index(name) for name in order]
-        self.names = list(order)
-        self.processors: list[Callable[[Any], Any] | None] = []
-        sqlite = dialect.name == "sqlite"
-        for name in order:
-            column_type = table.c[name].type
-            if isinstance(column_type, JSON):
-                self.processors.append(_json)
-            elif sqlite and isinstance(column_type, UTCDateTime):
-                self.processors.append(sqlite_utc)
-            else:
-                self.processors.append(column_type._cached_bind_processor(dialect))
-        self.staging = _staging_table(connection, table) if sqlite else None
+        dialect = connection.dialect
+        key = (dialect.name, dialect.driver, table.name, self.columns)
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = _PLANS[key] = _plan(connection, table, self.columns)
+        self.sql, self.positional, self.order, self.names, self.processors, self.staging = plan
 
     def write(self, rows: Iterable[Sequence[Any]]) -> int:
         """Insert ``rows``; returns how many."""
@@ -100,6 +91,91 @@ class BulkInsert:
             cursor.close()
 
 
+_Plan = tuple[str, bool, list[int], list[str], list[Callable[[Any], Any] | None], str | None]
+_PLANS: dict[tuple[str, str, str, tuple[str, ...]], _Plan] = {}
+
+
+def _plan(connection: Connection, table: Table, columns: tuple[str, ...]) -> _Plan:
+    """The statement, whether it binds by position, the order it binds ``columns`` in, their names,
+    each one's processor, and the staging table (SQLite, a table with triggers)."""
+    dialect = connection.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    order = list(compiled.positiontup if compiled.positional else compiled.params)
+    if sorted(order) != sorted(columns):
+        raise ValueError(f"insert into {table.name} binds {order}, not {list(columns)}")
+    processors: list[Callable[[Any], Any] | None] = []
+    sqlite = dialect.name == "sqlite"
+    for name in order:
+        column_type = table.c[name].type
+        if isinstance(column_type, JSON):
+            processors.append(_json)
+        elif sqlite and isinstance(column_type, UTCDateTime):
+            processors.append(sqlite_utc)
+        else:
+            processors.append(column_type._cached_bind_processor(dialect))
+    staging = _staging_table(connection, table) if sqlite else None
+    return str(compiled), compiled.positional, [columns.index(name) for name in order], order, processors, staging
+
+
+def insert_values(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows given as column → value, each with every column but an autoincrement key
+    (``with_defaults`` fills the rest): one ``BulkInsert`` per set of columns."""
+    by_columns: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(sorted(row)), []).append(row)
+    for columns, same in by_columns.items():
+        BulkInsert(connection, table, columns).write([tuple(row[c] for c in columns) for row in same])
+
+
+def with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with each missing column set as inserting it would set it: its default (a value, or
+    a function called now), else NULL. An autoincrement key is left for the store to draw."""
+    for column in table.columns:
+        if column.key in values or (column.primary_key and column.autoincrement in (True, "auto")
+                                    and column.default is None):
+            continue
+        default = column.default
+        if default is None:
+            values[column.key] = None
+        elif default.is_scalar:
+            values[column.key] = default.arg
+        elif default.is_callable:
+            values[column.key] = default.arg(None)
+        else:
+            raise ValueError(f"{table.name}.{column.key} has a default that only the store can compute")
+    return values
+
+
+_COLLECTED = "cityops.bulk.collected"
+
+
+@contextmanager
+def collecting_rows(session: Session) -> Iterator[dict[type, list[SimpleNamespace]]]:
+    """While open, ``new_row`` on ``session`` collects the rows it makes, by model, for the caller to
+    write at once (``insert_values``) instead of adding ORM objects to the session: a new case's
+    timeline, deadlines and announcements, which nothing reads back, cost more as ORM objects
+    (made, tracked, flushed or taken out again) than writing them."""
+    collected: dict[type, list[SimpleNamespace]] = {}
+    session.info[_COLLECTED] = collected
+    try:
+        yield collected
+    finally:
+        session.info.pop(_COLLECTED, None)
+
+
+def new_row(session: Session, model: type, **values: Any) -> Any:
+    """A new row of ``model``: added to the session as an ORM object; or, inside ``collecting_rows``,
+    a plain namespace with every column (defaults filled in), collected for one write."""
+    collected = session.info.get(_COLLECTED)
+    if collected is None:
+        row = model(**values)
+        session.add(row)
+        return row
+    row = SimpleNamespace(**with_defaults(model.__table__, values))
+    collected.setdefault(model, []).append(row)
+    return row
+
+
 def _staging_table(connection: Connection, table: Table) -> str | None:
     """The temporary table to stage rows for ``table`` in, when triggers fire on inserting into it."""
     triggered = connection.exec_driver_sql(
@@ -118,7 +194,8 @@ def sqlite_utc(value: datetime) -> str:
 
 
 def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    # keys that are not text are written as text, as the json module does
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def tune_for_bulk_load(connection: Connection) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from cityops.bulk import new_row
 from cityops.db import Base, UTCDateTime, utcnow
 
 
@@ -27,7 +28,5 @@ class OutboxEvent(Base):
 
 def emit(session: Session, *, topic: str, area_path: str, case_id: int | None = None,
          payload: dict[str, Any] | None = None, at: datetime | None = None) -> OutboxEvent:
-    event = OutboxEvent(topic=topic, case_id=case_id, area_path=area_path, payload=payload or {},
-                        created_at=at or utcnow())
-    session.add(event)
-    return event
+    return new_row(session, OutboxEvent, topic=topic, case_id=case_id, area_path=area_path, payload=payload or {},
+                   created_at=at or utcnow())

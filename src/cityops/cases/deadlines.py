@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cityops.bulk import new_row
 from cityops.calendar.deadlines import deadline, warning_time
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases.joint import SummonsCall
@@ -120,10 +121,8 @@ def track(session: Session, *, case: Case, entry: TimelineEntry, calendar: WorkC
     else:
         limit = categories_service.PLATFORM_DEFAULT_LIMITS[step]
     due, remind = due_and_reminder(entry.at, limit, calendar)
-    opened = CaseDeadline(case_id=case.id, step=step.value, time_limit=format_limit(limit),
-                          started_at=entry.at, due_at=due, remind_at=remind)
-    session.add(opened)
-    return opened
+    return new_row(session, CaseDeadline, case_id=case.id, step=step.value, time_limit=format_limit(limit),
+                   started_at=entry.at, due_at=due, remind_at=remind)
 
 
 def due_and_reminder(start: datetime, limit: TimeLimit, calendar: WorkCalendar) -> tuple[datetime, datetime]:

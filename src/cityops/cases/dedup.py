@@ -25,6 +25,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, cast, literal_column, select
 from sqlalchemy.orm import Session
 
+from cityops.bulk import new_row
 from cityops.cases.duplicates import DuplicateRule, Match, Sighting, rank
 from cityops.cases.lifecycle import CaseStatus
 from cityops.cases.models import Case, DuplicateSuggestion
@@ -99,7 +100,7 @@ def find(session: Session, *, case: Case, rule: DuplicateRule, limit: int = 5) -
     kin = categories_service.related_categories(session, code=code)
     statement, values = candidate_query(case=case, rule=rule, category_ids=kin,
                                         dialect=session.get_bind().dialect.name)
-    rows = session.execute(statement, values).all()
+    rows = session.connection().execute(statement, values).all()  # columns only: no ORM work needed
     own_code, own_parent = kin.get(case.category_id, (code, None))
     new = Sighting(case_id=case.id, category_code=own_code, parent_code=own_parent, lon=case.lon, lat=case.lat,
                    at=case.opened_at, text=f"{case.title} {case.description}")
@@ -111,10 +112,9 @@ def find(session: Session, *, case: Case, rule: DuplicateRule, limit: int = 5) -
 
 def record(session: Session, *, case: Case, matches: list[Match], merged_into: int | None) -> None:
     for match in matches:
-        session.add(DuplicateSuggestion(case_id=case.id, candidate_id=match.case_id, score=match.score,
-                                        distance_m=match.distance_m, minutes=match.minutes,
-                                        text_similarity=match.text_similarity, same_category=match.same_category,
-                                        merged=match.case_id == merged_into))
+        new_row(session, DuplicateSuggestion, case_id=case.id, candidate_id=match.case_id, score=match.score,
+                distance_m=match.distance_m, minutes=match.minutes, text_similarity=match.text_similarity,
+                same_category=match.same_category, merged=match.case_id == merged_into)
 
 
 def suggestions(session: Session, *, case: Case) -> list[DuplicateSuggestion]:

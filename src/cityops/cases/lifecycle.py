@@ -271,6 +271,8 @@ def available(case: CaseState, actor_for: Callable[[Action], Actor], *, at: date
     probe = {"until": (at + timedelta(days=365)).isoformat()}
     allowed = []
     for action in STAFF_ACTIONS:
+        if case.status not in TABLE[action].sources:
+            continue  # refused by ``apply`` in any case, for the actor or for the status: no need to try
         try:
             apply(case, action, actor=actor_for(action), at=at, reason="?", data=probe)
         except (PermissionDenied, Conflict):

@@ -15,11 +15,12 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, inspect, select, text
+from sqlalchemy import Select, and_, exists, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from cityops import live, outbox
+from cityops.bulk import collecting_rows, insert_values, new_row, with_defaults
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import deadlines, dedup, duplicates, lifecycle, ordering
 from cityops.cases.channels import Channel
@@ -129,13 +130,13 @@ def _existing(session: Session, report: Report) -> Case | None:
     return None
 
 
-def _entry_row(case_id: int, entry: TimelineEntry) -> CaseEvent:
-    return CaseEvent(case_id=case_id, version=entry.version, action=entry.action.value,
-                     from_status=entry.from_status.value if entry.from_status else None,
-                     to_status=entry.to_status.value, actor_kind=entry.actor.kind.value, actor_id=entry.actor.id,
-                     actor_role=entry.actor.role, actor_name=entry.actor.name,
-                     actor_department=entry.actor.department, at=entry.at, reason=entry.reason,
-                     attachments=list(entry.attachments), data=dict(entry.data))
+def _entry_values(case_id: int, entry: TimelineEntry) -> dict[str, Any]:
+    return {"case_id": case_id, "version": entry.version, "action": entry.action.value,
+            "from_status": entry.from_status.value if entry.from_status else None,
+            "to_status": entry.to_status.value, "actor_kind": entry.actor.kind.value, "actor_id": entry.actor.id,
+            "actor_role": entry.actor.role, "actor_name": entry.actor.name,
+            "actor_department": entry.actor.department, "at": entry.at, "reason": entry.reason,
+            "attachments": list(entry.attachments), "data": dict(entry.data)}
 
 
 def _entry_of(row: CaseEvent) -> TimelineEntry:
@@ -226,8 +227,7 @@ def _project(session: Session, case: Case, held: _Held, state: CaseState, entry:
     for assignment in state.assignments:
         row = stale.pop(assignment.department_code, None)
         if row is None:
-            row = CaseAssignment(case_id=case.id, department_code=assignment.department_code)
-            session.add(row)
+            row = new_row(session, CaseAssignment, case_id=case.id, department_code=assignment.department_code)
         row.role, row.position, row.status = assignment.role.value, assignment.position, assignment.status.value
         current[assignment.department_code] = row
     for row in stale.values():  # a reassignment replaced the roster; the timeline keeps the old one
@@ -240,11 +240,11 @@ def _project(session: Session, case: Case, held: _Held, state: CaseState, entry:
 def _record(session: Session, case: Case, held: _Held, state: CaseState, entry: TimelineEntry,
             calendar: WorkCalendar) -> None:
     if held.fresh:
-        session.add(_entry_row(case.id, entry))
+        new_row(session, CaseEvent, **_entry_values(case.id, entry))
     else:
         try:
             with session.begin_nested():
-                session.add(_entry_row(case.id, entry))
+                session.add(CaseEvent(**_entry_values(case.id, entry)))
                 session.flush()
         except (IntegrityError, OperationalError) as error:
             # PostgreSQL: another move took this version first. SQLite: another writer committed after
@@ -475,7 +475,7 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
              if primary is None and trusted and policy.auto_dispatch and area is not None else None)
     held = _Held(state=state, assignments={}, deadline=None, fresh=True,
                  reporter_user_id=actor.id if actor.kind is ActorKind.user else None)
-    with session.no_autoflush:
+    with session.no_autoflush, collecting_rows(session) as collected:
         _record(session, case, held, state, entry, calendar)
         dedup.record(session, case=case, matches=matches, merged_into=primary.case_id if primary else None)
         if primary is not None:
@@ -487,10 +487,9 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
                 _act(session, case, held, Action.dispatch, actor=SYSTEM, at=at, calendar=calendar, reason=route.reason,
                      data={"lead": route.lead, "assisting": list(route.assisting), "mode": route.joint_mode.value,
                            "matched_area": route.matched_area, "fallback": route.fallback})
-    rows = _take_new_rows(session)
+    rows = _take_new_rows(session, collected)
     try:  # no savepoint of its own: a failed intake fails its whole unit of work (or the caller's savepoint)
-        session.add(case)
-        session.flush()
+        _insert_case(session, case)
     except IntegrityError as error:  # the same report arrived twice at once: the other one won
         raise Conflict("this report is being taken in already; retry to get its case",
                        code="concurrent_intake") from error
@@ -500,38 +499,41 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
     return IntakeResult(case, created=True, written=rows, state=held.state)
 
 
-def _take_new_rows(session: Session) -> dict[type, list[dict[str, Any]]]:
-    """The rows a new case's moves added (timeline, deadlines, assignments, outbox, duplicate
-    suggestions), as values by model, taken out of the session: the case is written with its final
-    state first, then they are written with one executemany per table, as nothing reads their ids."""
-    by_model: dict[type, list[dict[str, Any]]] = {}
+def _take_new_rows(session: Session, collected: Mapping[type, list[SimpleNamespace]]
+                   ) -> dict[type, list[dict[str, Any]]]:
+    """The rows a new case's moves made (timeline, deadlines, assignments, outbox, duplicate
+    suggestions), as values by model with every column: those ``collecting_rows`` gathered, and any
+    ORM object added meanwhile, taken out of the session. The case is written with its final state
+    first, then they are written with one executemany per table, as nothing reads their ids."""
+    by_model = {model: [vars(row) for row in rows] for model, rows in collected.items()}
     for row in list(session.new):
         session.expunge(row)
-        by_model.setdefault(type(row), []).append(
-            {key: value for key, value in vars(row).items() if not key.startswith("_sa_")})
-    for model, values in by_model.items():
-        # A column some rows left unset and others set (a deadline met or not yet) is NULL when it
-        # has no default, so the rows share one statement.
-        columns = inspect(model).columns
-        for key in {key for row in values for key in row}:
-            column = columns.get(key)
-            if column is not None and column.default is None and column.server_default is None:
-                for row in values:
-                    row.setdefault(key, None)
+        by_model.setdefault(type(row), []).append(with_defaults(type(row).__table__, {
+            key: value for key, value in vars(row).items() if not key.startswith("_sa_")}))
     return by_model
 
 
+def _insert_case(session: Session, case: Case) -> None:
+    """Write a new case with one INSERT and keep it in the session as if it had been read: the ORM's
+    flush of one new object cost three times the statement in bookkeeping."""
+    values = with_defaults(Case.__table__, {key: value for key, value in vars(case).items()
+                                            if not key.startswith("_sa_")})
+    for key, value in values.items():
+        if key not in case.__dict__:
+            setattr(case, key, value)
+    case.id = session.connection().execute(insert(Case), values).inserted_primary_key[0]
+    make_transient_to_detached(case)
+    session.add(case)
+
+
 def _insert_rows(session: Session, rows: dict[type, list[dict[str, Any]]], *, case_id: int) -> None:
-    """One Core executemany per table and set of columns: the ORM's bulk path cost a tenth of an
-    intake in bookkeeping these rows do not need (nothing reads their ids back)."""
+    """The driver's executemany per table (``cityops.bulk``): Core's insert spent more on each
+    statement's parameters than the store took to write these few rows."""
     connection = session.connection()
     for model, values in rows.items():
-        by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
         for row in values:
             row["case_id"] = case_id
-            by_columns.setdefault(frozenset(row), []).append(row)
-        for same in by_columns.values():
-            connection.execute(model.__table__.insert(), same)
+        insert_values(connection, model.__table__, values)
 
 
 def suggest_categories(session: Session, suggester: Callable[[str], list[tuple[str, float]]],

@@ -81,3 +81,19 @@ def test_an_event_committed_after_a_later_one_is_still_delivered(scratch_store: 
         return delivered
 
     assert anyio.run(scenario) == [(2, 0), (3, 0), (1, 3), (5, 5)]
+
+
+def test_a_publishing_commit_wakes_the_hubs_once_and_other_commits_do_not(scratch_store: Engine) -> None:
+    hub = LiveHub(scratch_store)
+    woken: list[int] = []
+    hub.wake = lambda: woken.append(1)  # type: ignore[method-assign]
+    with unit_of_work(scratch_store) as session:
+        live.publish(session, kind="warning", area_path=AREA, payload={"warning_id": 1})
+        live.publish(session, kind="warning", area_path=AREA, payload={"warning_id": 2})
+    assert len(woken) == 1
+    with unit_of_work(scratch_store) as session:
+        session.execute(select(func.count()).select_from(LiveEvent))
+    assert len(woken) == 1
+    with unit_of_work(scratch_store) as session:
+        live.publish(session, kind="case", area_path=AREA, payload={"case_id": 1})
+    assert len(woken) == 2
