@@ -27,13 +27,11 @@ from sqlalchemy.orm import Session
 
 from cityops.bulk import new_row
 from cityops.cases.duplicates import DuplicateRule, Match, Sighting, rank
-from cityops.cases.lifecycle import CaseStatus
 from cityops.cases.models import Case, DuplicateSuggestion
+from cityops.cases.states import OPEN_STATUSES
 from cityops.categories import service as categories_service
 from cityops.geo.locator import METRES_PER_DEGREE
 
-OPEN_STATUSES = [s.value for s in (CaseStatus.reported, CaseStatus.registered, CaseStatus.dispatched,
-                                   CaseStatus.in_progress, CaseStatus.returned, CaseStatus.handled)]
 LAT_STRIPS_PER_DEGREE = 1000
 # The indexed expression of migration 0010, character for character, so the planners match it.
 LAT_STRIP = cast(Case.lat * literal_column(str(LAT_STRIPS_PER_DEGREE)), Integer)

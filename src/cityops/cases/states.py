@@ -28,6 +28,9 @@ class CaseStatus(StrEnum):
 
 FINISHED_STATUSES = frozenset({CaseStatus.closed, CaseStatus.rejected, CaseStatus.merged})
 """Nothing is left to do on a case in these (until a reopen or an unmerge takes it back)."""
+OPEN_STATUSES = tuple(status.value for status in CaseStatus if status not in FINISHED_STATUSES)
+"""Someone still has to act on a case in these: the duplicate check's candidates, the screen's open
+cases, the open-case indicators."""
 
 
 class Action(StrEnum):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cityops.analytics import service as analytics_service
 from cityops.cases import counts as case_counts
-from cityops.cases.dedup import OPEN_STATUSES
+from cityops.cases.states import OPEN_STATUSES
 from cityops.categories import service as categories_service
 from cityops.dashboard import figures
 from cityops.errors import NotFound

@@ -38,6 +38,7 @@ from cityops.cases.duplicates import DuplicateRule, Sighting, rank
 from cityops.cases.lifecycle import Action, CaseStatus
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, DuplicateSuggestion
 from cityops.cases.service import SYSTEM, TRACKING_ALPHABET, new_tracking_code
+from cityops.cases.states import OPEN_STATUSES
 from cityops.categories import service as categories_service
 from cityops.categories.models import Category
 from cityops.categories.time_limits import Step, TimeLimit, format_limit
@@ -181,7 +182,7 @@ class BulkImport:
         """The store's own open cases that the first rows could duplicate."""
         rows = session.execute(select(Case.id, Case.category_id, Case.lon, Case.lat, Case.opened_at, Case.title,
                                       Case.description).where(
-            Case.status.in_(dedup.OPEN_STATUSES), Case.category_id.in_(list(self.kin)), Case.lon.is_not(None),
+            Case.status.in_(OPEN_STATUSES), Case.category_id.in_(list(self.kin)), Case.lon.is_not(None),
             Case.lat.is_not(None), Case.opened_at >= since))
         for row in rows:
             kin = self.kin[row.category_id]

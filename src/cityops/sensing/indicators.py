@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from cityops.cases.states import OPEN_STATUSES, CaseStatus
 from cityops.errors import InvalidInput
 from cityops.times import as_utc
 
@@ -54,8 +55,7 @@ class CaseMeasure(StrEnum):
     """Cases open when the bucket is sampled (a stock)."""
 
 
-OPEN_STATUSES = ("reported", "registered", "dispatched", "in_progress", "returned", "handled")
-CASE_STATUSES = (*OPEN_STATUSES, "rejected", "merged", "closed")
+CASE_STATUSES = tuple(status.value for status in CaseStatus)
 
 
 def _code(value: Any, *, field: str) -> str:

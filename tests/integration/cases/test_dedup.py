@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from cityops.cases import dedup
 from cityops.cases.duplicates import DuplicateRule, Match, Sighting, rank
 from cityops.cases.models import Case
+from cityops.cases.states import OPEN_STATUSES
 from cityops.categories import service as categories_service
 from cityops.geo.locator import METRES_PER_DEGREE
 
 T0 = datetime(2025, 9, 30, 8, 0, tzinfo=UTC)
 RULE = DuplicateRule(radius_m=100, window=timedelta(hours=72))
-STATUSES = [*dedup.OPEN_STATUSES, "closed", "merged", "rejected"]
+STATUSES = [*OPEN_STATUSES, "closed", "merged", "rejected"]
 WORDS = ["暴露垃圾", "小区门口", "路边", "垃圾桶满了", "井盖缺失", "有"]
 
 
@@ -53,7 +54,7 @@ def by_scoring_every_open_case(session: Session, new: Case,
         return Sighting(case_id=case.id, category_code=code, parent_code=parent, lon=case.lon, lat=case.lat,
                         at=case.opened_at, text=f"{case.title} {case.description}")
 
-    others = session.scalars(select(Case).where(Case.status.in_(dedup.OPEN_STATUSES), Case.id != new.id))
+    others = session.scalars(select(Case).where(Case.status.in_(OPEN_STATUSES), Case.id != new.id))
     return rank(sighting(new), [sighting(c) for c in others], RULE, limit=10_000)
 
 
