@@ -97,11 +97,25 @@ def _send(dialog: Locator, action: str) -> None:
     dialog.get_by_role("button", name=f"确定{ACTION[action]}").click()
 
 
-def _choose(staff: Staff, dialog: Locator, label: str, option: str) -> None:
-    """Pick ``option`` in the select labelled ``label``; close its list by clicking the dialog's title."""
+def _options(staff: Staff, dialog: Locator, label: str) -> Locator:
+    """Open the select labelled ``label``; its own list (the listbox). Scoped to the list its box
+    controls: another select's list may still be fading out, showing options of the same names."""
+    box = dialog.get_by_label(label, exact=True)
     dialog.locator(".el-select").filter(has=staff.page.get_by_label(label, exact=True)).click()
-    staff.page.get_by_role("option", name=option, exact=True).locator("visible=true").click()
+    expect(box).to_have_attribute("aria-expanded", "true")
+    return staff.page.locator(f"[id='{box.get_attribute('aria-controls')}']")
+
+
+def _close_options(dialog: Locator, label: str) -> None:
+    """Close the select's list by clicking the dialog's title, and wait until it is closed."""
     dialog.locator(".el-dialog__title").click()
+    expect(dialog.get_by_label(label, exact=True)).to_have_attribute("aria-expanded", "false")
+
+
+def _choose(staff: Staff, dialog: Locator, label: str, option: str) -> None:
+    """Pick ``option`` in the select labelled ``label``."""
+    _options(staff, dialog, label).get_by_role("option", name=option, exact=True).click()
+    _close_options(dialog, label)
 
 
 def _agrees(staff: Staff, case_id: int, *, status: str, action: str, version: int) -> dict[str, Any]:
@@ -206,11 +220,10 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     own = {d["code"] for d in operator.api.get("/api/v1/departments").json()}
     serving = operator.api.get("/api/v1/departments", params={"serving": registered["area_code"]}).json()
     bureau = next(d for d in serving if d["level"] == "district" and d["code"] not in own)
-    dialog.locator(".el-select").filter(has=operator.page.get_by_label("部门 1", exact=True)).click()
-    offered = operator.page.get_by_role("option").locator("visible=true")
+    offered = _options(operator, dialog, "部门 1").get_by_role("option")
     expect(offered).to_have_count(len(serving))
     expect(offered.filter(has_text=bureau["name"])).to_have_count(1)
-    dialog.locator(".el-dialog__title").click()
+    _close_options(dialog, "部门 1")
     _choose(operator, dialog, "部门 1", office_name)
     dialog.get_by_label("部门 1 报到时限").fill("2020-01-01T10:00")
     _send(dialog, "summon")
