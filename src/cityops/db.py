@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from cityops.config import Settings, get_settings
@@ -250,25 +250,46 @@ def get_engine(settings: Settings | None = None) -> Engine:
     return _engine_for((settings or get_settings()).sqlalchemy_url)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+_SESSION_OPTIONS = {"expire_on_commit": False, "autoflush": True}
+_READ_ONLY_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
-@contextmanager
-def unit_of_work(engine: Engine | None = None, *, read_only: bool = False) -> Iterator[Session]:
-    """One transaction: services flush, this boundary commits or rolls back. ``read_only`` lets
-    SQLite readers run beside a writer instead of queueing for the write lock."""
-    session = session_factory(engine or get_engine())()
+def new_session(engine: Engine, *, read_only: bool = False) -> Session:
+    """The session of one unit of work. It connects when first used, so making one never waits;
+    ``read_only`` lets SQLite readers run beside a writer instead of queueing for the write lock
+    (their connections carry the option, and begin deferred)."""
+    bind = engine
     if read_only:
-        session.connection(execution_options={READ_ONLY: True})
+        bind = _READ_ONLY_ENGINES.get(engine)
+        if bind is None:
+            bind = _READ_ONLY_ENGINES[engine] = engine.execution_options(**{READ_ONLY: True})
+    return Session(bind=bind, **_SESSION_OPTIONS)
+
+
+def end_unit_of_work(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back) and close: a commit that fails is rolled back and raises."""
     try:
-        yield session
-        session.commit()
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def unit_of_work(engine: Engine | None = None, *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: services flush, this boundary commits or rolls back."""
+    session = new_session(engine or get_engine(), read_only=read_only)
+    try:
+        yield session
+    except BaseException:
+        end_unit_of_work(session, commit=False)
+        raise
+    end_unit_of_work(session, commit=True)
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

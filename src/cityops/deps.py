@@ -5,16 +5,17 @@ Fetch-or-404 and permission checks live here and in ``cityops.org.access``, nowh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from cityops.config import Settings
-from cityops.db import unit_of_work
+from cityops.db import end_unit_of_work, new_session
 from cityops.errors import NotAuthenticated
 from cityops.org import service as org_service
 from cityops.org.access import Principal, require
@@ -34,9 +35,17 @@ async def get_engine_dep(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine_dep)]) -> Iterator[Session]:
-    with unit_of_work(engine, read_only=request.method in ("GET", "HEAD")) as session:
+async def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine_dep)]
+                      ) -> AsyncIterator[Session]:
+    """The request's unit of work (``cityops.db.unit_of_work``): made here, as making a session
+    never waits, and ended in the thread pool, as committing does."""
+    session = new_session(engine, read_only=request.method in ("GET", "HEAD"))
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(end_unit_of_work, session, commit=False)
+        raise
+    await run_in_threadpool(end_unit_of_work, session, commit=True)
 
 
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]

@@ -8,9 +8,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from cityops.db import make_engine, unit_of_work, writer_active
+from cityops.config import Settings
+from cityops.db import make_engine, migrate, unit_of_work, writer_active
+from cityops.main import create_app
 
 
 @pytest.fixture
@@ -74,3 +77,37 @@ def test_concurrent_writers_all_land(store: Engine) -> None:
         thread.join()
     assert count(store) == 100
     assert not writer_active(store)
+
+
+def test_a_reader_runs_while_a_writer_holds_the_turn(store: Engine) -> None:
+    """A read-only unit of work begins deferred: it neither waits for the turn nor for SQLite's lock."""
+    with store.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO reports (body) VALUES ('pending')")
+        seen: list[int] = []
+        reader = threading.Thread(target=lambda: seen.append(_read_count(store)))
+        reader.start()
+        reader.join(timeout=2)
+        assert not reader.is_alive() and seen == [0]  # the writer's row is not committed yet
+        assert writer_active(store)
+
+
+def _read_count(engine: Engine) -> int:
+    with unit_of_work(engine, read_only=True) as session:
+        return session.execute(text("SELECT count(*) FROM reports")).scalar()
+
+
+def test_a_get_request_is_served_while_a_writer_holds_the_turn(tmp_path: Path) -> None:
+    """The API's own unit of work per request (not the tests' stand-in): a GET reads beside a writer."""
+    settings = Settings(environment="test", data_dir=tmp_path, secret_key="t" * 40, sweep_interval_s=0)
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    with TestClient(create_app(settings, engine)) as client, engine.begin() as writer:
+        writer.exec_driver_sql("INSERT INTO change_stamps (name, version) VALUES ('a writer', 1)")
+        answers: list[int] = []
+        reader = threading.Thread(target=lambda: answers.append(
+            client.get("/open311/v2/services.json").status_code))
+        reader.start()
+        reader.join(timeout=3)
+        assert not reader.is_alive() and answers == [200]
+        assert writer_active(engine)
+    engine.dispose()
