@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
+from cityops.analytics.figures import HEADINGS as API_HEADINGS
 from tests.e2e.conftest import Screenshots, ServedCity
 from tests.factories import PASSWORD
 
@@ -123,16 +124,18 @@ def _number(cell: str) -> float | None:
 
 
 def _check_table(page: Page, api: httpx.Client, query: dict[str, list[str]], names: dict[str, str]) -> list[dict]:
-    """The table shows the API's rows for the query the page made, in order, figure by figure."""
+    """The table shows the API's rows for the query the page made, in order, each group by its name (as
+    ``names``, the department, category or area lists, have it), figure by figure."""
     rows = api.get("/api/v1/reports/performance", params={k: v[0] for k, v in query.items()}).json()["rows"]
     assert rows, "the report has rows to compare"
+    assert [row["name"] for row in rows] == [names.get(row["group"]) for row in rows]
     table = page.get_by_test_id("report-table")
     body_rows = table.locator(".el-table__body-wrapper tbody tr")
     expect(body_rows).to_have_count(len(rows))
-    # cases with no group (no department yet, say) are the API's "(none)", named in the page's language
-    names = {"(none)": "（未指定）", **names}
     for shown, row in zip(body_rows.all(), rows, strict=True):
-        expect(shown.locator("td").first).to_contain_text(names.get(row["group"], row["group"]))
+        # cases with no group (no department yet, say) are the API's "(none)", named in the page's language
+        expect(shown.locator("td").first).to_contain_text(
+            "（未指定）" if row["group"] == "(none)" else names[row["group"]])
         for figure in FIGURES:
             expect(shown.locator(f"[data-figure='{figure}']")).to_have_text(_shown(figure, row[figure]))
     return rows
@@ -143,7 +146,6 @@ def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, 
                                                                   screenshots: Screenshots) -> None:
     _cases_through_the_loop(served_city)
     departments = {d["code"]: d["name"] for d in api.get("/api/v1/departments").json()}
-    departments["(none)"] = "（未指定）"
     with admin.expect_response(lambda r: "/api/v1/reports/performance?" in r.url) as answered:
         admin.get_by_role("link", name="绩效报表").click()
     query = parse_qs(urlparse(answered.value.url).query)
@@ -165,25 +167,21 @@ def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, 
     assert downloaded.value.suggested_filename.endswith(".xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(downloaded.value.path().read_bytes())).active
     exported = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
-    assert exported == [[r["group"], *(r[f] for f in FIGURES)] for r in rows]
+    assert exported == [[r["group"], r["name"], *(r[f] for f in FIGURES)] for r in rows]
     expect(admin.get_by_role("status")).to_contain_text(".xlsx")
 
-    # the CSV is the API's CSV with each group's name beside its code (the API's names a group by its code
-    # alone), under the table's headings
+    # the CSV is the API's, each group by its code and its name
     with admin.expect_download() as downloaded:
         admin.get_by_role("button", name="导出 CSV").click()
     assert downloaded.value.suggested_filename.endswith(".csv")
     raw = downloaded.value.path().read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf")
-    lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert lines[0] == ["分组编码", "分组名称", *HEADINGS.values()]
     answer = api.get("/api/v1/reports/performance", params={**{k: v[0] for k, v in query.items()}, "format": "csv"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv"), answer.text
-    theirs = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
-    assert len(theirs[0]) == 1 + len(FIGURES)
-    assert [[line[0], *map(_number, line[2:])] for line in lines[1:]] == [
-        [line[0], *map(_number, line[1:])] for line in theirs[1:]]
-    assert [line[1] for line in lines[1:]] == [departments.get(r["group"], r["group"]) for r in rows]
+    assert raw == answer.content and raw.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert lines[0] == list(API_HEADINGS.values())  # "分组 group", "名称 name", then each figure's
+    assert [[line[0], line[1] or None, *map(_number, line[2:])] for line in lines[1:]] == [
+        [r["group"], r["name"], *(None if r[f] is None else float(r[f]) for f in FIGURES)] for r in rows]
     expect(admin.get_by_role("status")).to_contain_text(".csv")
 
     categories = {c["code"]: c["name"] for c in api.get("/api/v1/categories", params={"limit": 1000}).json()["items"]}

@@ -24,6 +24,7 @@ CSV = "text/csv"
 
 class PerformanceRow(BaseModel):
     group: str = Field(description=DEFINITIONS["group"])
+    name: str | None = Field(description=DEFINITIONS["name"])
     cases: int = Field(description=DEFINITIONS["cases"])
     closure_rate: float | None = Field(description=DEFINITIONS["closure_rate"])
     on_time_closure_rate: float | None = Field(description=DEFINITIONS["on_time_closure_rate"])

@@ -5,7 +5,7 @@ explanations from here (Chinese first, then English, as the console shows them).
 from __future__ import annotations
 
 HEADINGS = {
-    "group": "分组 group", "cases": "案件数 cases", "closure_rate": "结案率 closure",
+    "group": "分组 group", "name": "名称 name", "cases": "案件数 cases", "closure_rate": "结案率 closure",
     "on_time_closure_rate": "按期结案率 on-time closure", "overdue_cases": "逾期案件数 overdue cases",
     "overdue_rate": "逾期率 overdue", "overdue_now": "当前逾期 overdue now", "rework_rate": "返工率 rework",
     "return_rate": "退单率 return", "satisfaction_rate": "满意率 satisfaction", "mean_rating": "平均评分 rating",
@@ -17,6 +17,8 @@ DEFINITIONS = {
     "group": "按部门时，案件的结果记在最后一次派遣的主办部门；退单记在退单的部门，派遣记在每个被派遣的部门。"
              " By department, a case's outcome counts for the lead department of its last dispatch; a return "
              "counts for the department that returned it, a dispatch for every department it went to.",
+    "name": "分组的名称：部门、区域或类别的名称（按月、按周时为空）。"
+            " The group's name: the department's, area's or category's (empty by month or week).",
     "cases": "周期内受理的案件数（按受理时间统计）。 Cases opened in the period (by the time they were opened).",
     "closure_rate": "已结案件 ÷ 已立案件。 Closed cases ÷ registered cases.",
     "on_time_closure_rate": "每个环节都在时限内完成的已结案件 ÷ 已结案件（超时后才申请延期的环节不算按期）。"

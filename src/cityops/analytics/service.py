@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -15,7 +16,9 @@ from cityops.cases.states import FINISHED_STATUSES
 from cityops.categories.models import Category
 from cityops.errors import OutsideJurisdiction
 from cityops.geo.levels import AreaLevel
+from cityops.geo.models import Area
 from cityops.org.access import Principal
+from cityops.org.models import Department
 
 
 def _area_at(path: str, level: AreaLevel) -> str | None:
@@ -56,8 +59,26 @@ def case_facts(session: Session, *, viewer: Principal, start: datetime, end: dat
 
 def performance(session: Session, *, viewer: Principal, by: str, start: datetime, end: datetime,
                 area_level: AreaLevel = AreaLevel.district, now: datetime | None = None) -> list[dict[str, object]]:
-    return tabulate(case_facts(session, viewer=viewer, start=start, end=end, area_level=area_level, now=now),
-                    by=by)
+    rows = tabulate(case_facts(session, viewer=viewer, start=start, end=end, area_level=area_level, now=now), by=by)
+    names = group_names(session, by=by, codes=[str(row["group"]) for row in rows])
+    return [{**row, "name": names.get(str(row["group"]))} for row in rows]
+
+
+NAMED_GROUPS = {"department": Department, "area": Area, "category": Category}
+
+
+def group_names(session: Session, *, by: str, codes: Iterable[str]) -> dict[str, str]:
+    """The names of the departments, areas or categories a report groups by, by code (none for months
+    and weeks): a report is read by people, who know a department by its name."""
+    model = NAMED_GROUPS.get(by)
+    if model is None:
+        return {}
+    wanted = sorted(set(codes))
+    names: dict[str, str] = {}
+    for first in range(0, len(wanted), 500):
+        names.update(session.execute(select(model.code, model.name).where(
+            model.code.in_(wanted[first:first + 500]))).all())
+    return names
 
 
 def overall(session: Session, *, viewer: Principal, start: datetime, end: datetime,

@@ -10,7 +10,7 @@ function fileName(response: Response): string {
   return /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? 'download'
 }
 
-export function saveBlob(blob: Blob, name: string): void {
+function saveBlob(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob)
   const link = document.createElement('a')
   link.href = url
@@ -35,18 +35,6 @@ export async function downloadFile(path: string, name?: string): Promise<string>
   const saved = name ?? fileName(response)
   saveBlob(await response.blob(), saved)
   return saved
-}
-
-/** One CSV field, quoted when it must be (RFC 4180). */
-function csvField(value: unknown): string {
-  const text = value === null || value === undefined ? '' : String(value)
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
-
-/** A CSV text with a byte-order mark, so spreadsheet programs read the Chinese right. */
-export function toCsv(header: string[], rows: unknown[][]): Blob {
-  const lines = [header, ...rows].map((row) => row.map(csvField).join(','))
-  return new Blob(['\uFEFF', lines.join('\r\n'), '\r\n'], { type: 'text/csv;charset=utf-8' })
 }
 
 /** POST a file as multipart form data (an import) as the signed-in user. */

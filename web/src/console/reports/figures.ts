@@ -6,6 +6,8 @@ export type AreaLevel = 'district' | 'street' | 'grid' | 'community'
 
 export interface PerformanceRow {
   group: string
+  /** The department's, area's or category's name; none by month or week, or for the "(none)" group. */
+  name: string | null
   cases: number
   closure_rate: number | null
   on_time_closure_rate: number | null
@@ -27,7 +29,7 @@ export interface PerformanceReport {
   rows: PerformanceRow[]
 }
 
-export type Figure = Exclude<keyof PerformanceRow, 'group'>
+export type Figure = Exclude<keyof PerformanceRow, 'group' | 'name'>
 
 /** In the order the API's spreadsheet and CSV give them (cityops.analytics.figures). */
 export const FIGURES: Figure[] = [
@@ -73,7 +75,7 @@ export function addDays(date: string, days: number): string {
 
 /** The query of a report on the days `first` to `last`, both included. */
 export function reportQuery(options: { by: Grouping; first: string; last: string; areaLevel: AreaLevel;
-  format?: 'json' | 'xlsx' }): string {
+  format?: 'json' | 'xlsx' | 'csv' }): string {
   const query = new URLSearchParams({
     by: options.by,
     start: localMidnight(options.first),
