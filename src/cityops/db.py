@@ -251,18 +251,15 @@ def get_engine(settings: Settings | None = None) -> Engine:
 
 
 _SESSION_OPTIONS = {"expire_on_commit": False, "autoflush": True}
-_READ_ONLY_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 def new_session(engine: Engine, *, read_only: bool = False) -> Session:
     """The session of one unit of work. It connects when first used, so making one never waits;
     ``read_only`` lets SQLite readers run beside a writer instead of queueing for the write lock
-    (their connections carry the option, and begin deferred)."""
-    bind = engine
-    if read_only:
-        bind = _READ_ONLY_ENGINES.get(engine)
-        if bind is None:
-            bind = _READ_ONLY_ENGINES[engine] = engine.execution_options(**{READ_ONLY: True})
+    (their connections carry the option, and begin deferred). The read-only engine shares the
+    engine's pool; it is made each time (about 20 µs), as keeping one per engine would keep every
+    engine alive."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
     return Session(bind=bind, **_SESSION_OPTIONS)
 
 

@@ -4,7 +4,9 @@ never keeps the others out."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,17 @@ def test_a_get_request_is_served_while_a_writer_holds_the_turn(tmp_path: Path) -
         assert not reader.is_alive() and answers == [200]
         assert writer_active(engine)
     engine.dispose()
+
+
+def test_units_of_work_keep_no_engine_alive(tmp_path: Path) -> None:
+    """Nothing made for a unit of work (the read-only engine its readers connect through, say) holds
+    on to the engine after it is done with, so a process that makes engines does not keep them all."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'gone.db'}")
+    for read_only in (True, False):
+        with unit_of_work(engine, read_only=read_only) as session:
+            session.execute(text("SELECT 1"))
+    engine.dispose()
+    gone = weakref.ref(engine)
+    del engine, session
+    gc.collect()
+    assert gone() is None
