@@ -62,11 +62,16 @@ def field(scope: Locator, label: str) -> Locator:
 
 def choose(page: Page, scope: Locator, label: str, typed: str, option: str) -> None:
     """Pick ``option`` of the filterable select labelled ``label`` by typing ``typed``."""
-    scope.get_by_label(label, exact=True).click()
-    scope.get_by_label(label, exact=True).fill(typed)
-    # the list filters as it re-renders: an option clicked before it settles can be covered by another
-    expect(page.locator(".el-select-dropdown__item:visible").filter(has_not_text=typed)).to_have_count(0)
-    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+    box = scope.get_by_label(label, exact=True)
+    box.click()
+    expect(box).to_have_attribute("aria-expanded", "true")
+    box.fill(typed)
+    # its own list (another select's may still be fading out); it filters as it re-renders, and an
+    # option clicked before it settles can be covered by another
+    own = page.locator(f"[id='{box.get_attribute('aria-controls')}']").locator(".el-select-dropdown__item:visible")
+    expect(own.filter(has_not_text=typed)).to_have_count(0)
+    own.filter(has_text=option).first.click()
+    expect(box).to_have_attribute("aria-expanded", "false")
 
 
 def street_code(served_city: ServedCity) -> str:
