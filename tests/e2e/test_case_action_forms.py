@@ -381,6 +381,22 @@ def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_re
     assert again["timeline"][-1]["data"]["lead"] == lead
 
 
+def test_a_district_bureau_on_a_street_case_is_named_though_the_street_list_leaves_it_out(
+        desk: dict[str, Staff], served_city: ServedCity) -> None:
+    operator, dispatcher = desk["operator"], desk["dispatcher"]
+    case_id = _new_case(operator, served_city, "单车倒在人行道", steps=((operator, "register", {}),))
+    own = {d["code"] for d in dispatcher.api.get("/api/v1/departments").json()}
+    serving = dispatcher.api.get("/api/v1/departments", params={"serving": operator.case(case_id)["area_code"],
+                                                                "level": "district"}).json()
+    bureau = next(d for d in serving if d["code"] not in own)
+    _api_act(dispatcher, case_id, "dispatch", data={"lead": bureau["code"]})
+
+    _open(operator, case_id)
+    rows = operator.page.get_by_role("region", name="处置部门").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator("td").first).to_have_text(bureau["name"])
+
+
 def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str, Staff],
                                                                   served_city: ServedCity) -> None:
     shots = Screenshots("action-form")

@@ -134,9 +134,8 @@ def list_departments(session: DbSession, viewer: Reader,
                      ) -> list[DepartmentOut]:
     if serving is not None:
         require_jurisdiction(viewer, geo_service.get_area(session, code=serving).path, what="area")
-        found = service.departments_serving(session, area_code=serving)
-        return [_department_out(session, d) for d in found
-                if (level is None or d.level == level) and (kind is None or d.kind == kind)]
+        found = service.departments_serving(session, area_code=serving, level=level, kind=kind)
+        return [_department_out(session, d) for d in found]
     return [_department_out(session, d) for d in service.list_departments(session, viewer=viewer, level=level,
                                                                           kind=kind)]
 

@@ -267,15 +267,22 @@ def list_departments(session: Session, *, viewer: Principal, level: str | None =
     return list(session.scalars(query.order_by(Area.path, Department.code)))
 
 
-def departments_serving(session: Session, *, area_code: str) -> list[Department]:
+def departments_serving(session: Session, *, area_code: str, level: str | None = None,
+                        kind: str | None = None) -> list[Department]:
     """The active departments that can take a case in area ``area_code``: those of the area itself
     and of every area above it (a district's bureau serves each of its streets), from the city
-    down — the departments a dispatcher or a summoning street may name there."""
+    down — the departments a dispatcher or a summoning street may name there; only those of one
+    ``level`` or ``kind`` when given."""
     area = geo_service.get_area(session, code=area_code)
     codes = area.path.strip("/").split("/")
     above = ["/" + "/".join(codes[:depth]) + "/" for depth in range(1, len(codes) + 1)]
-    return list(session.scalars(select(Department).join(Area, Department.area_id == Area.id).where(
-        Area.path.in_(above), Department.active.is_(True)).order_by(Area.path, Department.code)))
+    query = select(Department).join(Area, Department.area_id == Area.id).where(
+        Area.path.in_(above), Department.active.is_(True))
+    if level is not None:
+        query = query.where(Department.level == level)
+    if kind is not None:
+        query = query.where(Department.kind == kind)
+    return list(session.scalars(query.order_by(Area.path, Department.code)))
 
 
 def fallback_departments(session: Session) -> dict[int, Department]:

@@ -1,5 +1,5 @@
 /** Names for the codes a case carries (category, area, departments), read once per console visit.
- * A name that cannot be read (a department outside one's view) leaves the code to stand for itself. */
+ * A name that cannot be read leaves the code to stand for itself. */
 
 import { get } from '../../shared/session'
 
@@ -14,6 +14,7 @@ interface AreaDetail extends Named {
 const categories = new Map<string, Promise<string>>()
 const areas = new Map<string, Promise<string>>()
 let departments: Promise<Map<string, string>> | undefined
+const serving = new Map<string, Promise<Map<string, string>>>()
 
 function remembered(cache: Map<string, Promise<string>>, code: string, read: () => Promise<string>): Promise<string> {
   let found = cache.get(code)
@@ -36,12 +37,30 @@ export function areaPath(code: string): Promise<string> {
   })
 }
 
-export async function departmentNames(): Promise<Map<string, string>> {
+function byCode(list: Named[]): Map<string, string> {
+  return new Map(list.map((d) => [d.code, d.name]))
+}
+
+/** The departments of the user's jurisdiction and, given a case's area, those serving it from above
+ * (a street's staff see the district's bureaus on their cases, which their own list leaves out). */
+export async function departmentNames(areaCode?: string | null): Promise<Map<string, string>> {
   departments ??= get<Named[]>('/api/v1/departments')
-    .then((list) => new Map(list.map((d) => [d.code, d.name])))
+    .then(byCode)
     .catch(() => {
       departments = undefined
       return new Map<string, string>()
     })
-  return departments
+  if (!areaCode) return departments
+  let above = serving.get(areaCode)
+  if (!above) {
+    above = get<Named[]>(`/api/v1/departments?${new URLSearchParams({ serving: areaCode })}`)
+      .then(byCode)
+      .catch(() => {
+        serving.delete(areaCode)
+        return new Map<string, string>()
+      })
+    serving.set(areaCode, above)
+  }
+  const [own, found] = await Promise.all([departments, above])
+  return new Map([...own, ...found])
 }
