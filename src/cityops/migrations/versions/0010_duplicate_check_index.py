@@ -5,7 +5,7 @@ latitude across the whole city: with a million open cases its p99 falls from abo
 ms (bench/duplicates.py).
 
 The two stores get the shape their planners use:
-- PostgreSQL: a partial index of open cases only (the statuses as ``cases.dedup.OPEN_STATUSES``
+- PostgreSQL: a partial index of open cases only (the statuses as ``cases.states.OPEN_STATUSES``
   writes them into the statement), so closed cases, most of the table in time, are not in it;
 - SQLite: the status in the key after the category. Without statistics SQLite's planner takes
   ``status IN (…)`` on the status index over a partial index, so the status must be a seek.
