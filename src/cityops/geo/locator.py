@@ -210,17 +210,29 @@ class Locator:
             raise InvalidInput(f"longitude {lon} is not in [-180, 180]", field="lon")
         if not (math.isfinite(lat) and -90 <= lat <= 90):
             raise InvalidInput(f"latitude {lat} is not in [-90, 90]", field="lat")
-        lons, lats = np.array([lon], dtype=np.float64), np.array([lat], dtype=np.float64)
-        area_index, near, _ = self._resolve(lons, lats)
-        placeholder = self._nearest_placeholder(lons, lats)[0]
-        placeholder_name = self._placeholders[placeholder].name if placeholder >= 0 else None
-        if area_index[0] < 0:
+        # A cell resolved when the locator was built holds one area (or none), no boundary within reach
+        # and no placeholder's circle: its code says it all.
+        index, near, placeholder_name = self._cell_code(lon, lat), False, None
+        if index <= FIRST_MIXED:  # a mixed cell: the full test
+            lons, lats = np.array([lon], dtype=np.float64), np.array([lat], dtype=np.float64)
+            area_index, nears, _ = self._resolve(lons, lats)
+            index, near = int(area_index[0]), bool(nears[0])
+            placeholder = self._nearest_placeholder(lons, lats)[0]
+            placeholder_name = self._placeholders[placeholder].name if placeholder >= 0 else None
+        if index < 0:
             return Location(lon=lon, lat=lat, chain=(), near_boundary=False, boundary_distance_m=None,
                             placeholder=placeholder_name)
-        index = int(area_index[0])
-        distance = shapely.distance(self._boundaries_m[index], shapely.points(*self._plane.xy(lon, lat)))
-        return Location(lon=lon, lat=lat, chain=self._chains[index], near_boundary=bool(near[0]),
+        distance = shapely.distance(self._boundaries_m[index], shapely.Point(self._plane.xy(lon, lat)))
+        return Location(lon=lon, lat=lat, chain=self._chains[index], near_boundary=near,
                         boundary_distance_m=float(distance), placeholder=placeholder_name)
+
+    def _cell_code(self, lon: float, lat: float) -> int:
+        """The code of one point's cell (``_resolve`` for one point, in plain numbers: a one-point
+        array costs more than the look-up): an area index, EMPTY, or a mixed cell's (≤ FIRST_MIXED)."""
+        u, v = self._grid.uv(lon, lat)
+        if not (0 <= u < self._grid.cols and 0 <= v < self._grid.rows):
+            return EMPTY
+        return int(self._codes[int(v) * self._grid.cols + int(u)])
 
     def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> LocatedBatch:
         """Many WGS84 points at once; points that are not finite come back outside."""
