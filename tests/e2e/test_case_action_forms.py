@@ -19,6 +19,7 @@ proposes for shared bicycles parked anywhere (E0506, 属地兜底): the cases ar
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -27,8 +28,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Request, expect
 
+from tests.conftest import REPO
 from tests.e2e.conftest import Screenshots, ServedCity
-from tests.e2e.test_staff_flow import Staff
+from tests.e2e.test_staff_flow import DESK, Staff
 
 STATUS = {"reported": "已受理", "registered": "已立案", "merged": "已合并", "dispatched": "已派遣",
           "returned": "已退回", "in_progress": "处置中", "handled": "已处置", "closed": "已结案"}
@@ -37,6 +39,8 @@ ACTION = {"intake": "受理", "register": "立案", "merge": "合并", "unmerge"
           "request_extension": "申请延期", "approve_extension": "批准延期", "deny_extension": "驳回延期",
           "defer": "缓办", "resume": "恢复办理", "summon": "吹哨", "report_in": "报到"}
 LATER = "2099-01-01T10:00"  # a datetime-local value
+# what the console says, in Chinese, for each problem code the API answers with (in English)
+PROBLEM_ZH = json.loads((REPO / "web" / "src" / "locales" / "zh-CN.json").read_text(encoding="utf-8"))["problem"]
 # Places in the street about 110 m apart (off the street's centre, where other tests report), so that
 # only the cases meant as duplicates look like one.
 SPOTS = itertools.count()
@@ -395,6 +399,37 @@ def test_a_district_bureau_on_a_street_case_is_named_though_the_street_list_leav
     rows = operator.page.get_by_role("region", name="处置部门").locator("tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first.locator("td").first).to_have_text(bureau["name"])
+
+
+def test_a_refusal_is_told_in_the_language_of_the_page(desk: dict[str, Staff], browser: Browser,
+                                                       served_city: ServedCity) -> None:
+    """Two desks register one report at once: the second is refused, in Chinese words for the API's
+    problem code on a Chinese page, in the API's own words on an English one."""
+    operator = desk["operator"]
+    case_id = _new_case(operator, served_city, "单车挡住盲道")
+    _open(operator, case_id)
+    dialog = _form(operator, "register")
+    _api_act(operator, case_id, "register")  # at the other desk, meanwhile
+    _send(dialog, "register")
+    problem = operator.api.post(f"/api/v1/cases/{case_id}/actions/register", json={}).json()
+    assert problem["code"] in PROBLEM_ZH, problem
+    expect(dialog.get_by_test_id("action-error")).to_have_text(f"操作未完成，案件没有改变：{PROBLEM_ZH[problem['code']]}")
+    _unchanged(operator, case_id, operator.case(case_id))
+
+    english = Staff(browser.new_page(base_url=served_city.url, locale="en", **DESK), served_city, "operator",
+                    english=True)
+    try:
+        other_id = _new_case(operator, served_city, "单车挡住消防栓")
+        _open(english, other_id)
+        english.page.get_by_test_id("case-actions").locator("button[data-action=register]").click()
+        dialog = english.page.get_by_role("dialog", name="Register")
+        _api_act(operator, other_id, "register")
+        dialog.get_by_role("button", name="Register", exact=True).click()
+        again = operator.api.post(f"/api/v1/cases/{other_id}/actions/register", json={}).json()
+        expect(dialog.get_by_test_id("action-error")).to_have_text(
+            f"Not done, the case is unchanged: {again['detail']}")
+    finally:
+        english.close()
 
 
 def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str, Staff],

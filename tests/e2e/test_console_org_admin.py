@@ -135,8 +135,8 @@ def test_an_administrator_creates_edits_and_deactivates_a_user(page: Page, serve
     choose(page, dialog, "所属区域", street["code"], street["name"])
     dialog.get_by_label("初始密码", exact=True).fill(PASSWORD)
     dialog.get_by_role("button", name="新建").click()
-    expect(field(dialog, "用户名").locator(".el-form-item__error")).to_have_text("username 'e2e.inspector' is taken")
-    expect(dialog.get_by_role("alert")).to_contain_text("username 'e2e.inspector' is taken")
+    expect(field(dialog, "用户名").locator(".el-form-item__error")).to_have_text("该用户名已被使用，请换一个")
+    expect(dialog.get_by_role("alert")).to_contain_text("该用户名已被使用，请换一个")
     screenshots.take(page, "user-duplicate")
     assert client.get("/api/v1/users").json()["total"] == before + 1
     assert client.get("/api/v1/users/e2e.inspector").json() == user
@@ -201,8 +201,7 @@ def test_a_department_and_a_centre_created_on_screen_are_listed_by_the_api(
     dialog.get_by_label("名称", exact=True).fill("重复")
     choose(page, dialog, "区域", street["code"], street["name"])
     dialog.get_by_role("button", name="新建").click()
-    expect(field(dialog, "编码").locator(".el-form-item__error")).to_have_text(
-        "department code 'e2e-greening' already exists")
+    expect(field(dialog, "编码").locator(".el-form-item__error")).to_have_text("该编码已被使用，请换一个")
     assert client.get("/api/v1/departments/e2e-greening").json()["name"] == "测试绿化所"
     dialog.get_by_role("button", name="取消").click()
 

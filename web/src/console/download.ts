@@ -1,7 +1,7 @@
 /** Files from the API (a spreadsheet, a CSV export) saved through the browser: fetched with the bearer
  * token, which a plain link cannot carry, then handed over as a blob. */
 
-import { ApiError } from '../shared/api'
+import { ApiError, problemOf } from '../shared/api'
 import { authorization, signOut } from '../shared/session'
 
 /** The file name the answer's Content-Disposition gives. */
@@ -27,10 +27,8 @@ function saveBlob(blob: Blob, name: string): void {
 export async function downloadFile(path: string, name?: string): Promise<string> {
   const response = await fetch(path, { headers: authorization() })
   if (!response.ok) {
-    const problem = await response.json().catch(() => ({}))
     if (response.status === 401) signOut()
-    throw new ApiError(response.status, problem.code ?? `http_${response.status}`,
-      problem.detail ?? response.statusText, problem.field)
+    throw (await problemOf(response)).error
   }
   const saved = name ?? fileName(response)
   saveBlob(await response.blob(), saved)
@@ -43,13 +41,12 @@ export async function uploadFile<T>(path: string, file: File): Promise<T> {
   form.append('file', file)
   const response = await fetch(path, { method: 'POST', headers: { Accept: 'application/json', ...authorization() },
     body: form })
-  const body = await response.json().catch(() => ({}))
   if (!response.ok) {
     if (response.status === 401) signOut()
-    throw new ImportRefused(response.status, body.code ?? `http_${response.status}`,
-      body.detail ?? response.statusText, body.field, Array.isArray(body.rows) ? body.rows : [])
+    const { error, body } = await problemOf(response)
+    throw new ImportRefused(error, Array.isArray(body.rows) ? body.rows : [])
   }
-  return body as T
+  return (await response.json()) as T
 }
 
 export interface RowProblem {
@@ -60,8 +57,7 @@ export interface RowProblem {
 
 /** An import refused as a whole, with every bad row the API named. */
 export class ImportRefused extends ApiError {
-  constructor(status: number, code: string, message: string, field: string | undefined,
-    readonly rows: RowProblem[]) {
-    super(status, code, message, field)
+  constructor(refusal: ApiError, readonly rows: RowProblem[]) {
+    super(refusal.status, refusal.code, refusal.detail, refusal.field)
   }
 }

@@ -1,7 +1,7 @@
 /** Attachments of a case, read with the signed-in user's token (an <img src> cannot send one): each
  * fetched once as a blob and shown through an object URL for as long as the console is open. */
 
-import { ApiError } from '../../shared/api'
+import { problemOf } from '../../shared/api'
 import { authorization } from '../../shared/session'
 
 export interface LoadedPhoto {
@@ -14,10 +14,7 @@ const loaded = new Map<string, Promise<LoadedPhoto>>()
 
 async function fetchPhoto(sha256: string): Promise<LoadedPhoto> {
   const response = await fetch(`/api/v1/attachments/${encodeURIComponent(sha256)}`, { headers: authorization() })
-  if (!response.ok) {
-    const problem = await response.json().catch(() => ({}))
-    throw new ApiError(response.status, problem.code ?? `http_${response.status}`, problem.detail ?? response.statusText)
-  }
+  if (!response.ok) throw (await problemOf(response)).error
   const blob = await response.blob()
   return { url: URL.createObjectURL(blob), type: blob.type }
 }
