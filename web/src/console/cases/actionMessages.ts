@@ -88,7 +88,7 @@ addMessages({
         cancel: '取消',
         done: '已{action}',
         failed: '操作未完成，案件没有改变：{detail}',
-        needReason: '请填写{label}（{detail}）',
+        needReason: '请填写{label}',
       },
     },
   },
