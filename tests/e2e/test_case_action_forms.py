@@ -183,7 +183,7 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     # no primary case: the API's refusal is shown beside the field, which points to it
     dialog.get_by_label("合并理由").fill("同一地点同一问题的重复上报")
     _send(dialog, "merge")
-    refused = dialog.get_by_role("alert").filter(has_text="primary must be the id of the case")
+    refused = dialog.get_by_role("alert").filter(has_text="请填写主案件编号")
     expect(refused).to_be_visible()
     expect(dialog.get_by_label("主案件编号")).to_have_attribute("aria-invalid", "true")
     expect(dialog.get_by_label("主案件编号")).to_have_attribute("aria-describedby", refused.get_attribute("id"))
@@ -449,7 +449,7 @@ def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str
     dialog = _form(handler, "request_extension")
     dialog.get_by_label("延期理由").fill("需协调运营企业统一清运")
     _send(dialog, "request_extension")  # without the date asked for
-    expect(dialog.locator("#action-request_extension-until-error")).to_contain_text("until")
+    expect(dialog.locator("#action-request_extension-until-error")).to_have_text("请填写申请延期至")
     expect(dialog.get_by_label("申请延期至")).to_have_attribute("aria-invalid", "true")
     _unchanged(handler, case_id, before)
     dialog.get_by_label("申请延期至").fill(LATER)
