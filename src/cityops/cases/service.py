@@ -330,6 +330,14 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
     for call in new_state.summons:
         if call not in held.state.summons:
             _check_department(session, case=case, code=call.department_code, field="departments")
+    if action is Action.register and "category" in entry.data:
+        # the operator files the case under its category as they register it (立案定类): the steps
+        # from here on take that category's time limits, and the matrix routes by it
+        filed = _category_in_service(session, entry.data["category"], field="category")
+        if case.category_id is not None and case.category_id != filed:
+            entry = replace(entry, data={**entry.data, "replaced_category": categories_service.code_of(
+                session, category_id=case.category_id)})
+        case.category_id = filed
     _record(session, case, held, new_state, entry, calendar)
     if primary is not None:
         _count_reports(session, primary, case.report_count)
@@ -338,6 +346,20 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
     _go_live(session, case, action=entry.action.value, at=entry.at)
     session.flush()
     return case
+
+
+def _category_in_service(session: Session, code: object, *, field: str) -> int:
+    """The id of the category ``code`` names, which must exist and be in service."""
+    if not isinstance(code, str) or not code.strip():
+        raise InvalidInput("a category is named by its code", field=field)
+    try:
+        category = categories_service.get_category(session, code=code)
+    except NotFound as error:
+        raise NotFound(error.detail, code=error.code, field=field) from error
+    if not category.active:
+        raise InvalidInput(f"category {category.code} is out of service; choose one in service",
+                           code="inactive_category", field=field)
+    return categories_service.category_ids(session, codes=[category.code])[category.code]
 
 
 def _check_department(session: Session, *, case: Case, code: str, field: str) -> None:
@@ -436,16 +458,8 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
         area_path = receiver.area_path
     else:
         raise InvalidInput("a citizen's report needs a location inside the city", field="lon")
-    category_id = None
-    if report.category_code:
-        try:
-            category = categories_service.get_category(session, code=report.category_code)
-        except NotFound as error:
-            raise NotFound(error.detail, code=error.code, field="category_code") from error
-        if not category.active:
-            raise InvalidInput(f"category {category.code} is out of service; choose one in service",
-                               code="inactive_category", field="category_code")
-        category_id = categories_service.category_ids(session, codes=[category.code])[category.code]
+    category_id = _category_in_service(session, report.category_code, field="category_code") \
+        if report.category_code else None
     intake_data: dict[str, Any] = {"channel": report.channel.value}
     if by_address is not None:
         intake_data["located_by_address"] = {"named": list(by_address.named), "ambiguous": by_address.ambiguous}
