@@ -385,6 +385,34 @@ def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_re
     assert again["timeline"][-1]["data"]["lead"] == lead
 
 
+def test_registering_files_an_uncategorised_report_under_the_category_chosen(desk: dict[str, Staff],
+                                                                           served_city: ServedCity) -> None:
+    shots = Screenshots("action-form")
+    operator = desk["operator"]
+    lon, lat = _spot(served_city)
+    made = operator.api.post("/api/v1/cases", json={
+        "channel": "hotline_12345", "title": "单车堆在小区门口", "description": "共享单车乱停放，堵住了出入口",
+        "lon": lon, "lat": lat})
+    assert made.status_code == 201, made.text
+    case = made.json()
+    assert case["category_code"] is None
+    suggested = case["timeline"][0]["data"].get("suggested_categories", [])
+    category = operator.api.get("/api/v1/categories/E0506").json()
+
+    _open(operator, case["id"])
+    dialog = _form(operator, "register")
+    # the classifier's suggestions, when the city has a model (the demo city's), are offered to pick from
+    expect(dialog.locator(".suggestions .chip")).to_have_count(len(suggested))
+    _choose(operator, dialog, "案件分类", f"{category['name']}（E0506）")
+    _shot(operator, shots, "register-category")
+    _send(dialog, "register")
+    expect(dialog).to_be_hidden()
+    registered = _agrees(operator, case["id"], status="registered", action="register", version=case["version"] + 1)
+    assert registered["category_code"] == "E0506"
+    assert registered["timeline"][-1]["data"] == {"category": "E0506"}
+    expect(operator.page.locator(".head")).to_contain_text(category["name"])
+
+
 def test_a_district_bureau_on_a_street_case_is_named_though_the_street_list_leaves_it_out(
         desk: dict[str, Staff], served_city: ServedCity) -> None:
     operator, dispatcher = desk["operator"], desk["dispatcher"]

@@ -16,6 +16,7 @@ export type ActionField =
   | 'summons' // departments summoned, each with the deadline to report in
   | 'photos'
   | 'department' // the department a handler acts for, when their account names none
+  | 'category' // the category a registration files the case under
 
 export interface ActionSpec {
   /** required: the table's requires_reason; ifFailed: a failed verification's */
@@ -26,7 +27,7 @@ export interface ActionSpec {
 }
 
 export const ACTION_SPECS: Record<CaseAction, ActionSpec> = {
-  register: { reason: 'optional', fields: [] },
+  register: { reason: 'optional', fields: ['category'] },
   reject: { reason: 'required', fields: [], danger: true },
   merge: { reason: 'required', fields: ['primary'] },
   unmerge: { reason: 'required', fields: [] },
@@ -74,11 +75,13 @@ export interface ActionForm {
   summons: SummonsRow[]
   attachments: string[]
   department: string
+  /** a category code; empty keeps the case's own */
+  category: string
 }
 
 export function emptyForm(): ActionForm {
   return { reason: '', passed: null, lead: '', assisting: [], mode: 'parallel', primary: undefined, until: '',
-    summons: [{ department: '', deadline: '' }], attachments: [], department: '' }
+    summons: [{ department: '', deadline: '' }], attachments: [], department: '', category: '' }
 }
 
 /** Why a summons row cannot be sent: a deadline without its department, a department without its
@@ -111,6 +114,7 @@ export const FIELD_OF_PROBLEM: Record<string, ActionField | 'reason'> = {
   departments: 'summons',
   attachments: 'photos',
   department_code: 'department',
+  category: 'category',
 }
 
 /** A datetime-local value (the browser's time zone) as an ISO instant, or undefined when empty. */
@@ -129,6 +133,7 @@ export function actionBody(action: CaseAction, form: ActionForm, ownDepartment: 
     data.assisting = form.assisting.filter((code) => code !== form.lead)
     data.mode = form.mode
   }
+  if (spec.fields.includes('category') && form.category) data.category = form.category
   if (spec.fields.includes('passed')) data.passed = form.passed
   if (spec.fields.includes('primary')) data.primary = form.primary ?? null
   if (spec.fields.includes('until') || (spec.fields.includes('untilOptional') && form.until)) {
