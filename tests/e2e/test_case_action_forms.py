@@ -363,6 +363,9 @@ def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_re
     rows = dispatcher.page.get_by_role("region", name="处置部门").locator("tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text=helper["name"])).to_contain_text("等待")
+    # the timeline says whom the dispatch named, and how
+    entry = dispatcher.page.get_by_role("region", name="办理过程").locator("ol > li").last
+    expect(entry.locator(".fact")).to_have_text([f"主办：{route['lead']['name']}", f"协办：{helper['name']}（串联）"])
 
     # the lead's handler returns it; the dispatcher reassigns it
     _open(handler, case_id)
@@ -411,6 +414,8 @@ def test_registering_files_an_uncategorised_report_under_the_category_chosen(des
     assert registered["category_code"] == "E0506"
     assert registered["timeline"][-1]["data"] == {"category": "E0506"}
     expect(operator.page.locator(".head")).to_contain_text(category["name"])
+    timeline = operator.page.get_by_role("region", name="办理过程").locator("ol > li")
+    expect(timeline.last.locator(".fact")).to_have_text(f"分类：{category['name']}")
 
 
 def test_a_district_bureau_on_a_street_case_is_named_though_the_street_list_leaves_it_out(

@@ -1,16 +1,17 @@
-"""A citizen rates a case once the centre has closed it, on the page that follows it."""
+"""A citizen rates a case once the centre has closed it, on the page that follows it; the centre's staff
+read the stars and the comment on the case's timeline."""
 
 from __future__ import annotations
 
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Screenshots, ServedCity
+from tests.e2e.conftest import Screenshots, ServedCity, sign_in_to_console
 from tests.factories import PASSWORD
 
 
-def _close_through_the_loop(served_city: ServedCity, tracking_code: str) -> None:
-    """The street's staff register, dispatch, handle and verify the case (their screens come later)."""
+def _close_through_the_loop(served_city: ServedCity, tracking_code: str) -> int:
+    """The street's staff register, dispatch, handle and verify the case (their screens come later); its id."""
     with httpx.Client(base_url=served_city.url, timeout=30) as api:
         def signed_in(role: str) -> dict[str, str]:
             token = api.post("/api/v1/auth/token", data={"username": served_city.staff(role), "password": PASSWORD})
@@ -29,6 +30,7 @@ def _close_through_the_loop(served_city: ServedCity, tracking_code: str) -> None
             moved = api.post(f"/api/v1/cases/{case_id}/actions/{action}", headers=who, json=body)
             assert moved.status_code == 200, moved.text
         assert moved.json()["status"] == "closed"
+        return case_id
 
 
 def test_a_closed_case_is_rated_from_its_page(phone: Page, served_city: ServedCity,
@@ -43,7 +45,7 @@ def test_a_closed_case_is_rated_from_its_page(phone: Page, served_city: ServedCi
     expect(phone.get_by_test_id("case-status")).to_have_text("已受理")
     expect(phone.get_by_role("heading", name="对处理结果满意吗？")).to_have_count(0)  # not before it is closed
 
-    _close_through_the_loop(served_city, tracking_code)
+    case_id = _close_through_the_loop(served_city, tracking_code)
     phone.reload()
     expect(phone.get_by_test_id("case-status")).to_have_text("已结案")
     send = phone.get_by_role("button", name="提交评价")
@@ -58,3 +60,12 @@ def test_a_closed_case_is_rated_from_its_page(phone: Page, served_city: ServedCi
 
     followed = httpx.get(f"{served_city.url}/api/v1/public/cases/{tracking_code}").json()
     assert followed["rating"] == 4 and followed["progress"][-1]["step"] == "rated"
+
+    desk = phone.context.browser.new_page(base_url=served_city.url, locale="zh-CN")
+    try:
+        sign_in_to_console(desk, served_city.staff("operator"), f"cases/{case_id}")
+        rated = desk.get_by_role("region", name="办理过程").locator("ol > li").last
+        expect(rated.locator(".action")).to_have_text("评价")
+        expect(rated.locator(".fact")).to_have_text(["评分：4 星", "评价：处理得很快"])
+    finally:
+        desk.close()
