@@ -46,10 +46,10 @@ def test_upload_once_fetch_by_hash(client: TestClient, loop: dict[str, Any], ses
 def test_what_is_not_a_photo_or_too_big_is_refused(client: TestClient, loop: dict[str, Any], session: Session,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     text = client.post("/api/v1/attachments", headers=loop["op"], files={"file": ("x.jpg", b"hello", "image/jpeg")})
-    assert text.status_code == 422 and text.json()["code"] == "invalid_file"
+    assert text.status_code == 422 and text.json()["code"] == "not_a_photo_or_video"
     monkeypatch.setitem(sniff.LIMITS, "image/png", 32)
     big = client.post("/api/v1/attachments", headers=loop["op"], files={"file": ("x.png", PNG, "image/png")})
-    assert big.status_code == 422 and "at most" in big.json()["detail"]
+    assert big.status_code == 422 and big.json()["code"] == "file_too_large" and "at most" in big.json()["detail"]
     assert session.scalar(select(func.count()).select_from(Attachment)) == 0
     assert client.post("/api/v1/attachments", files={"file": ("x.jpg", JPEG, "image/jpeg")}).status_code == 401
 

@@ -34,9 +34,17 @@ def test_a_citizen_reports_with_a_photo_and_a_place_then_follows_the_case(
 
     phone.get_by_label("问题简述").fill("小区门口垃圾堆积好几天")
     phone.get_by_label("详细描述").fill("垃圾桶旁堆满了装修垃圾，气味很大")
+    # a file that is not a photo: refused once, in Chinese, beside the photos
+    phone.get_by_test_id("photo-input").set_input_files(
+        files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture at all"}])
+    expect(phone.get_by_test_id("photo-problem")).to_have_text(
+        "出错了：只能上传 JPEG、PNG、WebP、HEIC 格式的照片或 MP4、MOV 格式的视频")
+    expect(phone.get_by_role("alert")).to_have_count(1)
+    expect(phone.get_by_role("img", name="照片 1")).to_have_count(0)
     phone.get_by_test_id("photo-input").set_input_files(
         files=[{"name": "scene.png", "mimeType": "image/png", "buffer": photo}])
     expect(phone.get_by_role("img", name="照片 1")).to_be_visible()
+    expect(phone.get_by_test_id("photo-problem")).to_have_count(0)
 
     # keyboard: a district is a button; Enter zooms into its streets with a pin inside it
     district = served_city.inside[2]

@@ -27,7 +27,8 @@ def store(session: Session, *, root: Path, blobs: BlobStore, stream: BinaryIO, u
     head = stream.read(16)
     kind = media_type(head)
     if kind is None:
-        raise InvalidFile("only JPEG, PNG, WebP or HEIC photos and MP4 or MOV videos are accepted", field="file")
+        raise InvalidFile("only JPEG, PNG, WebP or HEIC photos and MP4 or MOV videos are accepted",
+                          code="not_a_photo_or_video", field="file")
     limit = LIMITS[kind]
     digest, size = hashlib.sha256(head), len(head)
     (root / "attachments").mkdir(parents=True, exist_ok=True)
@@ -37,7 +38,8 @@ def store(session: Session, *, root: Path, blobs: BlobStore, stream: BinaryIO, u
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise InvalidFile(f"a {kind} file may be at most {limit // MEGABYTE} MB", field="file")
+                    raise InvalidFile(f"a {kind} file may be at most {limit // MEGABYTE} MB", code="file_too_large",
+                                      field="file")
                 digest.update(chunk)
                 spool.write(chunk)
         except InvalidFile:
