@@ -156,6 +156,10 @@ def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, 
     assert mine["rework_rate"] is not None and mine["return_rate"] is not None  # the loop above counts
     assert mine["overdue_now"] >= 1 and mine["overdue_cases"] >= mine["overdue_now"] and mine["overdue_rate"] > 0
     expect(admin.get_by_role("img", name="按期结案率（按部门）")).to_be_visible()
+    # the grouping chosen is readable in its select, not cut to its first character
+    grouping = admin.locator(".el-select").filter(has=admin.locator("#report-by"))
+    expect(grouping).to_contain_text("按部门")
+    assert grouping.bounding_box()["width"] >= 140  # Element Plus alone gave it the width of its label (56 px)
     # each figure says what it counts
     admin.get_by_role("button", name="返工率的说明").hover()
     expect(admin.get_by_role("tooltip")).to_contain_text("核查不通过")
