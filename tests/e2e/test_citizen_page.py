@@ -130,6 +130,10 @@ def test_categories_are_suggested_as_the_citizen_types(phone: Page, served_city:
 def test_a_code_nobody_was_given_is_not_found(phone: Page) -> None:
     phone.goto("/citizen/track/NOSUCH123")
     expect(phone.get_by_role("alert")).to_have_text("没有找到这个查询码对应的问题")
+    # and none at all is asked for
+    phone.get_by_label("查询码").fill("  ")
+    phone.get_by_role("button", name="查询", exact=True).click()
+    expect(phone.get_by_role("alert")).to_have_text("请输入上报成功后获得的查询码")
 
 
 def test_the_page_is_in_chinese_until_the_visitor_asks_for_english(
