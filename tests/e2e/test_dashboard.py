@@ -174,5 +174,17 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     expect(drawer).to_contain_text("4.6")
     expect(drawer).to_be_in_viewport(ratio=1)  # slid in: the screenshot shows it whole
     screenshots.take(page, "5-details")
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+
+    # a recent case's details in words: its channel, category and steps by name, not by code
+    dispatched = page.locator(".feed .events.cases li", has_text="路边垃圾堆").filter(has_text="已派遣").first
+    dispatched.get_by_role("button").click()
+    drawer = page.get_by_role("dialog", name="案件详情")
+    expect(drawer).to_contain_text("随手拍")
+    category = api.get("/api/v1/categories/E0102", headers=operator).json()["name"]
+    expect(drawer).to_contain_text(category)
+    expect(drawer.locator("li", has_text="派遣（")).to_have_count(1)
+    expect(drawer).not_to_contain_text("citizen_photo")
     page.close()
     api.close()
