@@ -94,7 +94,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_of(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
+        # each error's pydantic ``type``, its plain limits (``ctx``: min_length, pattern …) and a short
+        # text input let a client say it in its own language
+        errors = [{"field": _field_of(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", ""),
+                   "ctx": {key: value for key, value in (e.get("ctx") or {}).items()
+                           if isinstance(value, str | int | float | bool)},
+                   **({"input": e["input"]} if isinstance(e.get("input"), str) and len(e["input"]) <= 100 else {})}
+                  for e in exc.errors()]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
         body = problem_body(status=422, code="invalid_input", title="Invalid input",
                             detail=f"{first['field']}: {first['message']}", instance=request.url.path,

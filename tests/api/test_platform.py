@@ -43,6 +43,22 @@ def test_nul_in_the_url_is_refused(client: TestClient) -> None:
     assert response.status_code == 422 and response.json()["code"] == "invalid_input"
 
 
+def test_a_request_that_fails_validation_names_each_error_by_kind_and_limit(client: TestClient,
+                                                                          session: Session) -> None:
+    """Beside pydantic's English message, each error's ``type`` and plain limits (``ctx``), so that a
+    screen can say it in its user's language."""
+    make_city(session)
+    make_user(session, username="street.op", roles=["operator"], area_code="99010101")
+    refused = client.post("/api/v1/cases", headers=login(client, "street.op"),
+                          json={"channel": "hotline_12345", "title": ""})
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert (problem["code"], problem["field"]) == ("invalid_input", "title")
+    first = problem["errors"][0]
+    assert (first["field"], first["type"], first["ctx"]) == ("title", "string_too_short", {"min_length": 1})
+    assert first["message"] and problem["detail"].startswith("title: ")
+
+
 def test_sign_in_and_who_am_i(client: TestClient, session: Session) -> None:
     make_city(session)
     make_user(session, username="street.op", roles=["operator"], area_code="99010101")

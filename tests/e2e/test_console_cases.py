@@ -145,9 +145,9 @@ def test_an_operator_sees_the_queue_to_register_and_filters_it(desk: Page, serve
     expect(desk.get_by_role("alert")).to_contain_text("to_nowhere")
     expect(desk.locator("table.cases tbody tr")).to_have_count(0)
 
-    # a filter the API refuses shows the API's reason
+    # a filter the API refuses shows why, in Chinese, with the value refused
     desk.goto("/console/inbox/to_register?status=lost")
-    expect(desk.get_by_role("alert")).to_contain_text("status")
+    expect(desk.get_by_role("alert")).to_contain_text("“lost”不是可选的值")
 
     # in English
     desk.goto("/console/inbox")

@@ -164,6 +164,8 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     operator.page.get_by_test_id("case-actions").get_by_role("button", name="立案", exact=True).focus()
     keyboard.press("Enter")
     dialog = operator.page.get_by_role("dialog", name="立案")
+    expect(dialog.get_by_label("案件分类", exact=True)).to_be_focused()  # the category reported, kept
+    keyboard.press("Tab")
     expect(dialog.get_by_label("说明")).to_be_focused()
     keyboard.type("现场照片清楚，属实")
     keyboard.press("Tab")

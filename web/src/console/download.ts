@@ -58,6 +58,6 @@ export interface RowProblem {
 /** An import refused as a whole, with every bad row the API named. */
 export class ImportRefused extends ApiError {
   constructor(refusal: ApiError, readonly rows: RowProblem[]) {
-    super(refusal.status, refusal.code, refusal.detail, refusal.field)
+    super(refusal.status, refusal.code, refusal.detail, refusal.field, refusal.validation)
   }
 }

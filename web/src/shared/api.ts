@@ -2,17 +2,33 @@
 
 import { i18n } from './i18n'
 
-/** A refused call. ``message`` is what a page shows: the words of the user's language for the problem's
- * ``code`` where the locale has them (the API writes its details in English), else the API's ``detail``. */
+/** The first of a refused request's validation errors (problem+json ``errors``): pydantic's ``type``,
+ * its limits (min_length, pattern …) and the value given, when short. */
+export interface Validation {
+  type: string
+  ctx: Record<string, string | number | boolean>
+  input?: string
+}
+
+/** The words of the user's language for a refusal where the locale has them (the API writes its
+ * details in English): by the validation error's type, else by the problem's code; else the API's own. */
+function shown(code: string, detail: string, validation?: Validation): string {
+  const { t, te, locale } = i18n.global
+  const byType = validation && `validation.${validation.type}`
+  if (byType && te(byType, locale.value)) return t(byType, { ...validation.ctx, input: validation.input ?? '' })
+  return te(`problem.${code}`, locale.value) ? t(`problem.${code}`) : detail
+}
+
+/** A refused call. ``message`` is what a page shows (``shown``); ``detail`` is the API's. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     readonly detail: string,
     readonly field?: string,
+    readonly validation?: Validation,
   ) {
-    const key = `problem.${code}`
-    super(i18n.global.te(key, i18n.global.locale.value) ? i18n.global.t(key) : detail)
+    super(shown(code, detail, validation))
   }
 }
 
@@ -20,8 +36,11 @@ export class ApiError extends Error {
 export async function problemOf(response: Response): Promise<{ error: ApiError; body: Record<string, unknown> }> {
   const body = await response.json().catch(() => ({}))
   const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
+  const first = Array.isArray(body.errors) ? body.errors[0] : undefined
+  const validation = first && typeof first.type === 'string'
+    ? { type: first.type, ctx: first.ctx ?? {}, input: text(first.input) } : undefined
   const error = new ApiError(response.status, text(body.code) ?? `http_${response.status}`,
-    text(body.detail) ?? response.statusText, text(body.field))
+    text(body.detail) ?? response.statusText, text(body.field), validation)
   return { error, body }
 }
 
