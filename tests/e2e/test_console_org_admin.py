@@ -109,7 +109,7 @@ def test_an_administrator_creates_edits_and_deactivates_a_user(page: Page, serve
     dialog = page.get_by_role("dialog", name="新建用户")
     dialog.get_by_label("用户名", exact=True).fill("e2e.inspector")
     dialog.get_by_label("显示名称", exact=True).fill("测试网格员甲")
-    tick(dialog, "checkbox", "核查员")
+    tick(dialog, "checkbox", "网格员")
     choose(page, dialog, "所属区域", street["code"], street["name"])
     choose(page, dialog, "所属部门", department, department)
     dialog.get_by_label("初始密码", exact=True).fill(PASSWORD)
@@ -122,7 +122,7 @@ def test_an_administrator_creates_edits_and_deactivates_a_user(page: Page, serve
     httpx.post(f"{served_city.url}/api/v1/auth/token",
                data={"username": "e2e.inspector", "password": PASSWORD}).raise_for_status()
     user = client.get("/api/v1/users/e2e.inspector").json()  # signed in once
-    pick(page, page.locator("main"), "按角色筛选", "核查员")
+    pick(page, page.locator("main"), "按角色筛选", "网格员")
     row = page.locator(".users .el-table__body tr", has_text="e2e.inspector")
     expect(row).to_contain_text("测试网格员甲")
     expect(row).to_contain_text(f"{street['name']}（{street['code']}）")

@@ -30,7 +30,7 @@ STATUS = {"reported": "已受理", "registered": "已立案", "dispatched": "已
           "handled": "已处置", "closed": "已结案"}
 ACTION = {"intake": "受理", "register": "立案", "dispatch": "派遣", "acknowledge": "签收", "return": "退回",
           "report": "处置反馈", "verify": "核查", "rate": "评价"}
-ROLE = {"citizen": "市民", "operator": "受理员", "dispatcher": "派遣员", "handler": "处置人员", "inspector": "核查员"}
+ROLE = {"citizen": "市民", "operator": "受理员", "dispatcher": "派遣员", "handler": "处置人员", "inspector": "网格员"}
 COUNTERS = ("reported_today", "dispatched", "in_progress", "overdue", "warnings_active")
 
 
