@@ -98,6 +98,11 @@ def test_warnings_are_seen_in_their_jurisdiction_with_their_history(client: Test
     send(client, sensed["admin"], (3, 4.2), (5, 4.3))
     one = client.get(f"/api/v1/warnings/{warning_id}", headers=sensed["insp"]).json()
     assert (one["level"], one["peak_level"], one["area_code"], one["rule"]) == ("red", "red", COMMUNITY, "wl-high")
+    # and in words: the rule's and the device's names, the unit of the device type's metric
+    assert (one["rule_name"], one["origin_name"], one["metric"], one["value"], one["unit"]) == (
+        "水位超限", "WL-1", "water_level", 4.3, "m")
+    listed = client.get("/api/v1/warnings", headers=sensed["op"]).json()["items"]
+    assert [(w["rule_name"], w["origin_name"], w["unit"]) for w in listed] == [("水位超限", "WL-1", "m")]
     # red is the rule's case level: the case is opened and linked, the warning goes on firing
     assert [(e["action"], e["from_level"], e["to_level"]) for e in one["entries"]] == [
         ("fire", None, "yellow"), ("change_level", "yellow", "red"), ("open_case", "red", "red")]

@@ -52,12 +52,14 @@ from cityops.config import Settings
 from cityops.errors import CityOpsError, Conflict, InvalidInput, NotFound, PermissionDenied
 from cityops.geo import service as geo_service
 from cityops.geo.locator import Locator
+from cityops.geo.models import Area
 from cityops.org.access import Principal
 from cityops.sensing import rules, warnings
 from cityops.sensing.devices import DeviceKey, DeviceStatus
 from cityops.sensing.models import (
     Device,
     DeviceType,
+    IndicatorRow,
     Reading,
     RuleStateRow,
     SensingRule,
@@ -70,6 +72,8 @@ from cityops.sensing.warnings import WarningAction, WarningStatus
 
 log = logging.getLogger("cityops.sensing.alerting")
 RULES_KEY = "cityops.sensing.active_rules"
+TITLE_LENGTH = 200
+"""A case title's limit (``cases.models.Case.title``)."""
 CASE_RETRY_WINDOW = timedelta(days=1)
 """How long a warning that cleared keeps waiting for a case that could not be opened."""
 TOPICS = {WarningAction.fire: "warning.fired", WarningAction.change_level: "warning.level_changed",
@@ -533,6 +537,42 @@ def list_warnings(session: Session, *, viewer: Principal, status: str | None = N
     return list(rows), total
 
 
+@dataclass(frozen=True)
+class WarningWords:
+    """What a person reads a warning by, beside its codes: the rule's name, the name of the device or
+    area it comes from and the unit of its value."""
+
+    rule_name: str
+    origin_name: str | None
+    unit: str | None
+
+
+def words_of(session: Session, rows: Sequence[WarningRow]) -> dict[int, WarningWords]:
+    """Each warning's words by its id, in one query per kind of thing named (not one per warning)."""
+    rule_ids = {row.rule_id for row in rows}
+    device_ids = {row.device_id for row in rows if row.device_id is not None}
+    indicator_ids = {row.indicator_id for row in rows if row.indicator_id is not None}
+    area_codes = {row.origin for row in rows if row.device_id is None}
+    def pairs(key: Any, value: Any, keys: set[Any]) -> dict[Any, Any]:
+        return dict(session.execute(select(key, value).where(key.in_(keys))).all()) if keys else {}
+
+    rule_names = pairs(SensingRule.id, SensingRule.name, rule_ids)
+    devices = {device_id: (name, metrics) for device_id, name, metrics in session.execute(
+        select(Device.id, Device.name, DeviceType.metrics).join(DeviceType, DeviceType.id == Device.type_id)
+        .where(Device.id.in_(device_ids)))} if device_ids else {}
+    indicator_units = pairs(IndicatorRow.id, IndicatorRow.unit, indicator_ids)
+    area_names = pairs(Area.code, Area.name, area_codes)
+    words = {}
+    for row in rows:
+        if row.device_id is not None:
+            name, metrics = devices.get(row.device_id, (None, {}))
+            origin_name, unit = name, (metrics or {}).get(row.metric)
+        else:
+            origin_name, unit = area_names.get(row.origin), indicator_units.get(row.indicator_id)
+        words[row.id] = WarningWords(rule_names.get(row.rule_id, row.labels.get("rule", "")), origin_name, unit)
+    return words
+
+
 def active_per_area(session: Session, *, within_path: str) -> list[tuple[str, rules.WarningLevel, int]]:
     """(area path, level, count) of the active warnings under ``within_path`` (where each is filed)."""
     return [(path, rules.WarningLevel(level), count) for path, level, count in session.execute(
@@ -575,7 +615,7 @@ def convert_to_case(session: Session, *, row: WarningRow, viewer: Principal, at:
     warnings.apply(warning, WarningAction.convert_to_case, actor=actor, at=at, case_id=1)
     rule = rule_of(session.get(SensingRule, row.rule_id))
     device = session.get(Device, row.device_id)
-    report = _case_report(row, rule, device, category_code=category_code or rule.case_category)
+    report = _case_report(session, row, rule, device, category_code=category_code or rule.case_category)
     case = cases_service.intake(session, report=report, actor=cases_service.actor_for(viewer, Action.intake),
                                 receiver=viewer, locator=locator,
                                 calendar=calendar, at=at, policy=policy).case
@@ -583,12 +623,17 @@ def convert_to_case(session: Session, *, row: WarningRow, viewer: Principal, at:
     return _record(session, row, *moved, rule_id=row.rule_id, device=device, metric=row.metric)
 
 
-def _case_report(row: WarningRow, rule: rules.Rule, device: Device, *, category_code: str | None
+def _case_report(session: Session, row: WarningRow, rule: rules.Rule, device: Device, *, category_code: str | None
                  ) -> cases_service.Report:
+    """The case a device's warning opens, told in words: the device, the rule's name, the level and the
+    reading with its unit."""
     level = rules.WarningLevel(row.level)
+    words = words_of(session, [row])[row.id]
+    reading = f"{row.value:g}{words.unit or ''}" if row.value is not None else "无读数"
     return cases_service.Report(
-        channel=Channel.iot_warning, title=f"{device.name}{row.metric}{level.chinese}色预警（{rule.code}）",
-        description=f"预警 #{row.id}：规则 {rule.code}，设备 {device.code}，{row.metric} = {row.value}",
+        channel=Channel.iot_warning, title=f"{device.name}：{words.rule_name}{level.chinese}色预警"[:TITLE_LENGTH],
+        description=f"预警 #{row.id}：{words.rule_name}（规则 {rule.code}），设备 {device.name}（{device.code}），"
+                    f"{row.metric} 读数 {reading}",
         category_code=category_code, lon=device.lon, lat=device.lat, external_id=f"warning-{row.id}")
 
 
@@ -701,10 +746,10 @@ def _open_case(session: Session, *, row: WarningRow, rule: rules.Rule, intake: C
     receiver = Principal(id=0, kind="client", name=f"预警规则 {rule.code}", roles=("system",), area_id=area.id,
                          area_code=area.code, area_path=area.path, area_level=area.level)
     actor = Actor(kind=ActorKind.system, id=None, role="system", name=receiver.name)
-    case = cases_service.intake(session, report=_case_report(row, rule, device, category_code=rule.case_category),
-                                actor=actor, receiver=receiver, locator=intake.locators.get(session),
-                                calendar=intake.calendars.get(session), at=max(now, row.updated_at),
-                                policy=intake.policy).case
+    report = _case_report(session, row, rule, device, category_code=rule.case_category)
+    case = cases_service.intake(session, report=report, actor=actor, receiver=receiver,
+                                locator=intake.locators.get(session), calendar=intake.calendars.get(session),
+                                at=max(now, row.updated_at), policy=intake.policy).case
     # the link takes the time of the move that called for it (reading time), so that the moves of readings
     # still on their way, stamped before now, stay in order after it
     moved = warnings.apply(_warning_of(row), WarningAction.open_case, actor=warnings.SYSTEM, at=row.updated_at,

@@ -117,8 +117,11 @@ class EntryOut(BaseModel):
 class WarningOut(BaseModel):
     id: int
     rule: str
+    rule_name: str
     origin: str
+    origin_name: str | None = Field(description="the device's name, or the area's for an indicator's warning")
     metric: str
+    unit: str | None = Field(description="the unit of value: the device type's for its metric, or the indicator's")
     status: WarningStatus
     level: WarningLevel
     peak_level: WarningLevel
@@ -156,8 +159,9 @@ def _rule_out(row: SensingRule) -> RuleOut:
                    deactivated_at=row.deactivated_at)
 
 
-def _warning_out(session: Session, row: WarningRow, entries: list[WarningEntryRow]) -> WarningOut:
-    return WarningOut(id=row.id, rule=row.labels["rule"], origin=row.origin, metric=row.metric,
+def _warning_out(row: WarningRow, words: alerting.WarningWords, entries: list[WarningEntryRow]) -> WarningOut:
+    return WarningOut(id=row.id, rule=row.labels["rule"], rule_name=words.rule_name, origin=row.origin,
+                      origin_name=words.origin_name, metric=row.metric, unit=words.unit,
                       status=WarningStatus(row.status), level=WarningLevel(row.level),
                       peak_level=WarningLevel(row.peak_level), value=row.value,
                       area_code=row.area_path.strip("/").split("/")[-1], fired_at=row.fired_at,
@@ -169,7 +173,8 @@ def _warning_out(session: Session, row: WarningRow, entries: list[WarningEntryRo
 
 
 def _one(session: Session, row: WarningRow) -> WarningOut:
-    return _warning_out(session, row, alerting.entries_of(session, warning_ids=[row.id])[row.id])
+    return _warning_out(row, alerting.words_of(session, [row])[row.id],
+                        alerting.entries_of(session, warning_ids=[row.id])[row.id])
 
 
 def _event_out(event: RuleEvent) -> EventOut:
@@ -227,7 +232,8 @@ def list_warnings(
                                          area_code=area, since=zoned(since, "since"), until=zoned(until, "until"),
                                          limit=limit, offset=offset)
     entries = alerting.entries_of(session, warning_ids=[row.id for row in rows])
-    return WarningPage(items=[_warning_out(session, row, entries[row.id]) for row in rows], total=total,
+    words = alerting.words_of(session, rows)
+    return WarningPage(items=[_warning_out(row, words[row.id], entries[row.id]) for row in rows], total=total,
                        limit=limit, offset=offset)
 
 

@@ -18,6 +18,7 @@ from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Actor, ActorKind
 from cityops.categories import service as categories_service
 from cityops.errors import Conflict, InvalidInput, NotFound
+from cityops.geo.models import Area
 from cityops.live import LiveEvent
 from cityops.org import service as org_service
 from cityops.org.access import Principal
@@ -212,6 +213,9 @@ def test_a_rule_on_an_indicator_warns_per_area_once_a_bucket_is_over(session: Se
     warning = session.scalar(select(WarningRow))
     assert (warning.origin, warning.status, warning.level, warning.value, warning.device_id, warning.indicator_id,
             warning.area_path) == (STREET, "firing", "yellow", 3.2, None, row.id, "/990000/990101/99010101/")
+    street_name = session.scalar(select(Area.name).where(Area.code == STREET))
+    words = alerting.WarningWords(rule_name="街道最高水位", origin_name=street_name, unit="m")
+    assert alerting.words_of(session, [warning]) == {warning.id: words}
     send(session, admin, reading("WL-1", "2026-11-15T12:01:10Z", 4.5), reading("WL-1", "2026-11-15T12:02:10Z", 2.0))
     indicators.compute(session, now=NOW + timedelta(minutes=3, seconds=40))
     assert (warning.status, warning.peak_level) == ("resolved", "red")

@@ -92,6 +92,9 @@ def test_a_warning_reaching_the_rules_level_opens_one_case_through_the_closed_lo
     assert (warning.status, warning.level) == ("firing", "orange")  # it goes on following the readings
     assert (case.channel, case.external_id, case.status) == ("iot_warning", f"warning-{warning.id}", "dispatched")
     assert case.area_path.startswith(warning.area_path) and case.category_id is not None
+    # told in words: the device, the rule's name and the level; the reading with its device type's unit
+    assert case.title == "WL-1：水位超限橙色预警"
+    assert f"预警 #{warning.id}：水位超限（规则 wl-high），设备 WL-1（WL-1），water_level 读数 3.6m" == case.description
     assert session.scalars(select(WarningEntryRow.action).order_by(WarningEntryRow.version)).all() == [
         "fire", "change_level", "open_case"]
     assert session.scalar(select(WarningEntryRow.case_id).where(WarningEntryRow.action == "open_case")) == case.id
