@@ -163,7 +163,10 @@ def test_heartbeats_keep_an_idle_stream_alive(live: dict[str, Any]) -> None:
     with opened(live, "op") as stream:
         send(live, "WL-2", 3.5)
         send(live, "WL-1", 3.5)
-        assert stream.next(kind("warning"))["data"]["origin"] == "WL-1"
+        fired = stream.next(kind("warning"))["data"]
+        # told in words for the screens: the rule's name, the device's name and the unit of the value
+        assert (fired["origin"], fired["origin_name"], fired["rule_name"], fired["value"], fired["unit"]) == (
+            "WL-1", "WL-1", RULE["name"], 3.5, "m")
         started = stream.heartbeats
         with pytest.raises(AssertionError):
             stream.next(kind("warning"), within=1.0)

@@ -15,6 +15,7 @@ round-trips through the API, and the street's operator (who may not) gets no suc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -143,6 +144,9 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     assert [e["to_level"] for e in rising["entries"]] == ["yellow", "orange"]
     expect(_row(page, rising["id"])).to_contain_text("黄色→橙色")
     expect(_row(page, rising["id"])).to_contain_text("测试水位计1号")
+    # the rule by its name and the reading by the metric's name with its unit, not by codes
+    expect(_row(page, rising["id"])).to_contain_text("测试河道水位超限")
+    expect(_row(page, rising["id"])).to_contain_text(re.compile(r"水位\s*4\.4 m"))
     screenshots.take(page, "1-board")
 
     # the level filter is the API's
@@ -215,6 +219,9 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     expect(_row(page, yellow["id"]).locator("td.status")).to_have_text("已转案件")
     case = sensors.api.get(f"/api/v1/cases/{converted['case_id']}", headers=sensors.operator).json()
     assert (case["channel"], case["category_code"]) == ("iot_warning", "E0111"), case
+    assert case["title"] == "测试水位计3号：测试河道水位超限黄色预警", case["title"]
+    case_link = page.locator(".notice").get_by_role("link", name=f"查看案件 {converted['case_id']}")
+    expect(case_link).to_have_attribute("href", f"/console/cases/{converted['case_id']}")
 
     # the details: the API's history, level by level, and the readings around it
     _row(page, rising["id"]).get_by_role("button", name="详情").click()
@@ -226,6 +233,8 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     expect(drawer.locator(".history li[data-action=acknowledge]")).to_contain_text(
         f"{history[-1]['actor_name']}（受理员）")
     expect(drawer.locator(".series figcaption")).to_have_text("2 个读数，最低 3.3，最高 4.4")
+    expect(drawer.locator(".facts")).to_contain_text("测试河道水位超限")
+    expect(drawer.locator(".facts")).to_contain_text("4.4 m")
     drawer.locator(".series").scroll_into_view_if_needed()
     screenshots.take(page, "4-details")
     page.keyboard.press("Escape")

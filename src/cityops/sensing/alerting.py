@@ -411,9 +411,11 @@ def _record(session: Session, row: WarningRow | None, warning: warnings.Warning,
         actor_role=str(actor.role), actor_name=actor.name, actor_id=actor.id, at=entry.at, reason=entry.reason,
         value=entry.value, case_id=entry.case_id))
     # every move reaches live screens, silenced or not: silences mute notifications, not the record
+    words = words_of(session, [row])[row.id]
     live.publish(session, kind="warning", area_path=row.area_path, payload={
         "warning_id": row.id, "version": row.version, "action": entry.action.value, "rule": warning.labels.rule,
-        "origin": row.origin, "metric": row.metric, "status": row.status, "level": row.level,
+        "rule_name": words.rule_name, "origin": row.origin, "origin_name": words.origin_name, "metric": row.metric,
+        "unit": words.unit, "status": row.status, "level": row.level,
         "peak_level": row.peak_level, "value": row.value, "area_code": row.area_path.strip("/").split("/")[-1],
         "fired_at": row.fired_at.isoformat(), "updated_at": row.updated_at.isoformat(), "case_id": row.case_id})
     return row

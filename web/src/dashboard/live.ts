@@ -17,7 +17,10 @@ export interface WarningEvent {
   version: number
   action: string
   rule: string
+  rule_name: string
+  origin_name: string | null
   metric: string | null
+  unit: string | null
   status: string
   level: string
   value: number | null

@@ -33,7 +33,7 @@ addMessages({
           converted: '已转案件',
         },
         area: { label: '区域', any: '全部区域' },
-        rule: { label: '规则（类型）', any: '全部规则', hint: '输入规则编码' },
+        rule: { label: '规则（类型）', any: '全部规则', hint: '输入规则编码', option: '{name}（{code}）' },
         column: {
           id: '编号',
           level: '级别',
@@ -162,7 +162,7 @@ addMessages({
           converted: 'Converted to case',
         },
         area: { label: 'Area', any: 'All areas' },
-        rule: { label: 'Rule (type)', any: 'All rules', hint: 'type a rule code' },
+        rule: { label: 'Rule (type)', any: 'All rules', hint: 'type a rule code', option: '{name} ({code})' },
         column: {
           id: 'No.',
           level: 'Level',

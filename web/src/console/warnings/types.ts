@@ -23,9 +23,14 @@ export interface WarningEntry {
 export interface Warning {
   id: number
   rule: string
+  rule_name: string
   /** the device's code, or the area code of an indicator's series */
   origin: string
+  /** the device's name, or the area's */
+  origin_name: string | null
   metric: string
+  /** the unit of value and of the entries' values */
+  unit: string | null
   status: WarningStatus
   level: Level
   peak_level: Level
