@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from cityops.cases.models import Case
 from cityops.db import make_engine
+from cityops.org.models import User
 from tests.e2e.conftest import PHONE, Screenshots, ServedCity, sign_in_to_console
 from tests.factories import PASSWORD
 
@@ -31,6 +32,15 @@ def _case_id(served_city: ServedCity, tracking_code: str) -> int:
     try:
         with engine.connect() as connection:
             return connection.scalar(select(Case.id).where(Case.tracking_code == tracking_code))
+    finally:
+        engine.dispose()
+
+
+def _display_name(served_city: ServedCity, username: str) -> str:
+    engine = make_engine(served_city.database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(User.display_name).where(User.username == username))
     finally:
         engine.dispose()
 
@@ -214,6 +224,21 @@ def test_a_case_shows_its_timeline_and_its_possible_duplicate_side_by_side(desk:
     candidate.get_by_role("link", name=f"打开案件 {first_id} {FIRST['title']}").click()
     expect(desk).to_have_url(f"{served_city.url}/console/cases/{first_id}")
     expect(desk.get_by_role("main").get_by_role("heading", level=2)).to_contain_text(reports["first"])
+
+
+def test_the_timeline_names_staff_by_their_display_names(desk: Page, served_city: ServedCity,
+                                                       reports: dict[str, str]) -> None:
+    username = served_city.staff("operator")
+    shown = _display_name(served_city, username)
+    hotline_id = _case_id(served_city, reports["hotline"])
+    sign_in_to_console(desk, username, f"cases/{hotline_id}")
+    intake = desk.locator(".timeline > li").first
+    expect(intake).to_contain_text("受理")
+    # the person by name; the login name, for auditors, on hovering it
+    expect(intake.locator(".actor")).to_contain_text(f"{shown} · 受理员")
+    expect(intake.locator(".actor-name")).to_have_attribute("title", f"登录名：{username}")
+    if shown != username:  # the test city's staff are named by their user names
+        expect(intake.locator(".actor")).not_to_contain_text(username)
 
 
 def test_a_case_outside_the_jurisdiction_is_refused_with_a_clear_message(desk: Page, served_city: ServedCity,

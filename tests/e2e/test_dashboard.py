@@ -186,5 +186,13 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     expect(drawer).to_contain_text(category)
     expect(drawer.locator("li", has_text="派遣（")).to_have_count(1)
     expect(drawer).not_to_contain_text("citizen_photo")
+    # the dispatcher by name, the login name on hovering it; the citizen's report in words
+    dispatcher = served_city.staff("dispatcher")
+    shown = api.get(f"/api/v1/users/{dispatcher}", headers=admin).json()["display_name"]
+    history = drawer.locator(".el-timeline-item")
+    dispatch = history.filter(has_text="派遣 · 已派遣").locator(".actor-name")
+    expect(dispatch).to_have_text(shown)
+    expect(dispatch).to_have_attribute("title", f"登录名：{dispatcher}")
+    expect(history.first).to_contain_text("市民")
     page.close()
     api.close()

@@ -32,6 +32,7 @@ from cityops.cases.schemas import (
     MergedReportOut,
     RatingIn,
 )
+from cityops.cases.states import ActorKind
 from cityops.categories import service as categories_service
 from cityops.classify.api import configured_model
 from cityops.config import Settings
@@ -40,6 +41,7 @@ from cityops.errors import ServiceUnavailable
 from cityops.geo import service as geo_service
 from cityops.geo.coords import Crs, convert
 from cityops.media import service as media
+from cityops.org import service as org_service
 from cityops.org.access import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -113,13 +115,29 @@ def _detail(session: Session, case: Case, viewer: Principal,
                                                       reporter_phone=m.reporter_phone, opened_at=m.opened_at,
                                                       merged_into=m.duplicate_of_id)
                                       for m in merged if viewer is None or viewer.covers(m.area_path)],
-                      timeline=[EventOut(version=e.version, action=e.action, from_status=e.from_status,
-                                         to_status=e.to_status, actor_kind=e.actor_kind, actor_role=e.actor_role,
-                                         actor_name=e.actor_name, actor_department=e.actor_department, at=e.at,
-                                         reason=e.reason, attachments=e.attachments, data=e.data)
-                                for e in events],
+                      timeline=_timeline(session, events),
                       available_actions=list(service.available_actions(viewer, state=state,
                                                                        at=_now())))
+
+
+def _user_of(event: CaseEvent) -> tuple[int, str] | None:
+    """The user who made an entry, as (id, username), if a user made it."""
+    if event.actor_kind != ActorKind.user.value or event.actor_id is None or not event.actor_id.isdigit():
+        return None
+    return int(event.actor_id), event.actor_name
+
+
+def _timeline(session: Session, events: list[CaseEvent]) -> list[EventOut]:
+    """The entries as recorded, each with the name to show for its actor: users by their current
+    display names, looked up together."""
+    by_user = [(event, _user_of(event)) for event in events]
+    shown = org_service.display_names(session, users={user for _, user in by_user if user is not None})
+    return [EventOut(version=e.version, action=e.action, from_status=e.from_status, to_status=e.to_status,
+                     actor_kind=e.actor_kind, actor_role=e.actor_role, actor_name=e.actor_name,
+                     actor_display_name=shown.get(user[0], e.actor_name) if user else e.actor_name,
+                     actor_department=e.actor_department, at=e.at, reason=e.reason, attachments=e.attachments,
+                     data=e.data)
+            for e, user in by_user]
 
 
 def _policy(request: Request, settings: Settings) -> service.IntakePolicy:

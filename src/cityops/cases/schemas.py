@@ -56,7 +56,9 @@ class EventOut(BaseModel):
     to_status: CaseStatus
     actor_kind: str
     actor_role: str
-    actor_name: str
+    actor_name: str = Field(description="as recorded: a user's login name, an API client's name; kept for audit")
+    actor_display_name: str = Field(description="the name to show: a user's current display name; else, and "
+                                    "for a user no longer on record, ``actor_name``")
     actor_department: str | None
     at: datetime
     reason: str | None

@@ -177,6 +177,18 @@ def update_user(session: Session, *, user: User, actor: Principal, display_name:
     return user
 
 
+def display_names(session: Session, *, users: set[tuple[int, str]]) -> dict[int, str]:
+    """The current display names of ``users``, given as (id, username) pairs as a record of what they
+    did names them, in one query. A pair whose row is gone, or whose id now belongs to someone else
+    (SQLite may reuse the id of a deleted last row), or whose display name is blank, is left out: the
+    record's own name stands."""
+    if not users:
+        return {}
+    wanted = dict(users)
+    rows = session.execute(select(User.id, User.username, User.display_name).where(User.id.in_(wanted)))
+    return {row.id: row.display_name for row in rows if wanted[row.id] == row.username and row.display_name.strip()}
+
+
 def list_users(session: Session, *, viewer: Principal, role: str | None = None, limit: int = 100,
                offset: int = 0) -> tuple[list[User], int]:
     query = select(User).join(Area, User.area_id == Area.id).where(

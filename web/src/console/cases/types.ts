@@ -90,7 +90,10 @@ export interface TimelineEvent {
   to_status: CaseStatus
   actor_kind: string
   actor_role: string
+  /** as recorded: a user's login name, for audit */
   actor_name: string
+  /** the name to show: a user's current display name (the recorded name when the user is gone) */
+  actor_display_name: string
   actor_department: string | null
   at: string
   reason: string | null
