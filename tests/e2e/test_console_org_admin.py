@@ -259,14 +259,16 @@ def test_a_rule_created_on_screen_with_its_dry_run(page: Page, served_city: Serv
         dialog.get_by_label(label, exact=True).fill(value)
     dialog.get_by_label("持续时间（分钟）", exact=True).fill("1.5")
     dialog.get_by_role("button", name="新建").click()
-    # yellow clears above where it fires: the API's own words next to yellow's clear value, nothing created
+    # yellow clears above where it fires: the API's refusal, in Chinese, next to yellow's clear value, nothing created
     definition = {"kind": "threshold", "metric": "water_level", "comparison": "above",
                   "scope": {"device_type": "e2e_gauge", "area": street, "indicator": None},
                   "levels": [{"level": "yellow", "fire_at": 3.05, "clear_at": 3.5},
                              {"level": "red", "fire_at": 4.05, "clear_at": 3.8}], "for_s": 90}
     refused = client.post("/api/v1/rules", json={"code": "e2e-wl-high", "name": "x", "definition": definition})
-    assert (refused.status_code, refused.json()["field"]) == (422, "levels[0].clear_at")
-    expect(field(dialog, "黄色预警 清除值").locator(".el-form-item__error")).to_have_text(refused.json()["detail"])
+    assert (refused.status_code, refused.json()["field"], refused.json()["code"]) == (
+        422, "levels[0].clear_at", "clear_past_fire")
+    expect(field(dialog, "黄色预警 清除值").locator(".el-form-item__error")).to_have_text(
+        "解除值不能越过触发值，否则一解除就会再次触发")
     screenshots.take(page, "rule-refused")
     assert client.get("/api/v1/rules").json() == rules_before
 
@@ -315,6 +317,63 @@ def test_a_rule_created_on_screen_with_its_dry_run(page: Page, served_city: Serv
     page.get_by_role("tooltip").get_by_role("button", name="停用").click()
     expect(page.get_by_role("status")).to_have_text("已停用：测试水位超限")
     assert next(r for r in client.get("/api/v1/rules").json() if r["code"] == "e2e-wl-high")["active"] is False
+
+
+def sent_to(page: Page, path: str) -> list[str]:
+    """The methods of the calls the page makes to ``path`` from now on (its list grows as it sends)."""
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.method)
+            if request.url.split("?")[0].endswith(path) and request.method != "GET" else None)
+    return sent
+
+
+def test_the_user_form_asks_for_an_empty_required_field_and_sends_nothing(
+        page: Page, served_city: ServedCity, admin: str, screenshots: Screenshots) -> None:
+    client = api(served_city, admin)
+    before = client.get("/api/v1/users").json()["total"]
+    sign_in_to_console(page, admin, timeout=LOADING)
+    open_section(page, "用户", "用户")
+    sent = sent_to(page, "/api/v1/users")
+
+    page.get_by_role("button", name="新建用户").click()
+    dialog = page.get_by_role("dialog", name="新建用户")
+    dialog.get_by_label("用户名", exact=True).fill("e2e.unnamed")
+    tick(dialog, "checkbox", "受理员")
+    dialog.get_by_label("初始密码", exact=True).fill(PASSWORD)
+    dialog.get_by_role("button", name="新建").click()
+    expect(field(dialog, "显示名称").locator(".el-form-item__error")).to_have_text("请填写显示名称")
+    expect(field(dialog, "用户名").locator(".el-form-item__error")).to_have_count(0)
+    screenshots.take(page, "user-required")
+    assert sent == []
+    assert client.get("/api/v1/users").json()["total"] == before
+
+    # filled in, the same form is sent and the user created
+    dialog.get_by_label("显示名称", exact=True).fill("测试受理员")
+    dialog.get_by_role("button", name="新建").click()
+    expect(page.get_by_role("status")).to_have_text("已创建：e2e.unnamed")
+    assert sent == ["POST"]
+
+
+def test_the_rule_form_asks_for_an_empty_required_field_and_sends_nothing(
+        page: Page, served_city: ServedCity, admin: str, screenshots: Screenshots) -> None:
+    client = api(served_city, admin)
+    rules_before = client.get("/api/v1/rules").json()
+    sign_in_to_console(page, admin, timeout=LOADING)
+    open_section(page, "预警规则", "预警规则")
+    sent = sent_to(page, "/api/v1/rules")
+
+    page.get_by_role("button", name="新建规则").click()
+    dialog = page.get_by_role("dialog", name="新建规则")
+    dialog.get_by_label("规则编码", exact=True).fill("e2e-unnamed")
+    dialog.get_by_label("监测项", exact=True).fill("water_level")
+    dialog.get_by_label("区域编码", exact=True).fill(street_code(served_city))
+    dialog.get_by_label("红色预警 触发值", exact=True).fill("4")
+    dialog.get_by_role("button", name="新建").click()
+    expect(field(dialog, "规则名称").locator(".el-form-item__error")).to_have_text("请填写规则名称")
+    expect(field(dialog, "规则编码").locator(".el-form-item__error")).to_have_count(0)
+    screenshots.take(page, "rule-required")
+    assert sent == []
+    assert client.get("/api/v1/rules").json() == rules_before
 
 
 def test_the_areas_page_lists_the_areas_the_api_lists(page: Page, served_city: ServedCity, admin: str,

@@ -230,10 +230,10 @@ def test_a_time_limit_edited_on_screen_is_what_the_api_says(admin: Page, api: ht
     expect(admin.get_by_role("alert")).to_contain_text("“abc”不是有效的时限")
     expect(handle).to_have_attribute("aria-invalid", "true")
     screenshots.take(admin, "2-refused")
-    # well formed but too long: the API's reason
+    # well formed but too long: the API's reason, in Chinese with the API's limit
     handle.fill("999wd")
     admin.get_by_role("button", name="保存").click()
-    expect(admin.get_by_role("alert")).to_contain_text("between 1 and 250")
+    expect(admin.get_by_role("alert")).to_contain_text("“999wd”超出范围：这一单位的时限须在 1 到 250 之间")
     assert api.get("/api/v1/categories/E0102").json()["time_limits"] == after["time_limits"]
 
     # empty: back to inheriting from the major class

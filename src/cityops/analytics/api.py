@@ -84,7 +84,7 @@ def performance(
         raise InvalidInput("start and end must lie within the years 1 to 9999 in UTC",
                            field="end" if start is None else "start") from error
     if start >= end:
-        raise InvalidInput("start must come before end", field="start")
+        raise InvalidInput("start must come before end", code="end_before_start", field="start")
     level = max(area_level, AreaLevel(viewer.area_level), key=lambda lv: lv.rank)
     rows = service.performance(session, viewer=viewer, by=by, start=start, end=end, area_level=level, now=now)
     format = format or ("csv" if _asks_for_csv(accept) else "json")

@@ -79,7 +79,8 @@ class DayOverride:
         if not isinstance(self.working, bool):
             raise InvalidInput("say whether the date is a working day (true or false)", field="working")
         if not isinstance(self.name, str) or not self.name.strip():
-            raise InvalidInput("an override needs a name or note, such as '2031 春节'", field="name")
+            raise InvalidInput("an override needs a name or note, such as '2031 春节'", code="value_required",
+                               field="name")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from cityops.times import as_utc
 
 def _optional_time(move: Move, key: str) -> None:
     if move.data.get(key) is not None and as_utc(move.data[key], field=key) <= move.at:
-        raise InvalidInput(f"{key} must lie after the time of the action", field=key)
+        raise InvalidInput(f"{key} must lie after the time of the action", code="until_in_past", field=key)
 
 
 def _request_extension(case: CaseState, move: Move) -> Effect:
@@ -23,7 +23,7 @@ def _request_extension(case: CaseState, move: Move) -> Effect:
     if case.deferred:
         raise Conflict("the case is deferred: its clock is stopped", code="case_deferred")
     if move.data.get("until") is None:
-        raise InvalidInput("until: the deadline asked for is required", field="until")
+        raise InvalidInput("until: the deadline asked for is required", code="value_required", field="until")
     _optional_time(move, "until")
     assignment = case.assignments[joint.department_index(case.assignments, move.actor.department)]
     if assignment.status is not joint.AssignmentStatus.in_progress:

@@ -129,7 +129,8 @@ def _verify(case: CaseState, move: Move) -> Effect:
     if _flag(move.data, "passed"):
         return evolve(case, status=CaseStatus.closed), {}
     if not move.reason:
-        raise InvalidInput("a failed verification needs a reason: what is still wrong", field="reason")
+        raise InvalidInput("a failed verification needs a reason: what is still wrong", code="value_required",
+                           field="reason")
     return evolve(case, status=CaseStatus.in_progress, rework_count=case.rework_count + 1,
                   assignments=joint.rework(case.assignments)), {}
 
@@ -193,7 +194,7 @@ def _check_input(action: Action, rule: Rule, at: datetime, reason: str | None, a
         raise InvalidInput("reason must be text", field="reason")
     reason = (reason or "").strip() or None
     if rule.requires_reason and reason is None:
-        raise InvalidInput(f"{action} needs a reason", field="reason")
+        raise InvalidInput(f"{action} needs a reason", code="value_required", field="reason")
     if isinstance(attachments, str) or not all(isinstance(a, str) and a.strip() for a in attachments):
         raise InvalidInput("attachments must be a list of stored attachment references", field="attachments")
     return at, reason, tuple(attachments), _json_object(data)

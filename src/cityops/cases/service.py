@@ -378,7 +378,7 @@ def _check_department(session: Session, *, case: Case, code: str, field: str) ->
 
 def _merge_primary(session: Session, *, case: Case, primary_id: int | None, viewer: Principal | None) -> Case:
     if primary_id == case.id:
-        raise InvalidInput("a case cannot be merged into itself", field="primary")
+        raise InvalidInput("a case cannot be merged into itself", code="merge_into_itself", field="primary")
     primary = session.get(Case, primary_id) if primary_id is not None else None
     if primary is None or (viewer is not None and not _visible(session, primary, viewer)):
         raise NotFound(f"no case {primary_id}", code="unknown_case", field="primary")
@@ -457,7 +457,8 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
     elif receiver is not None:
         area_path = receiver.area_path
     else:
-        raise InvalidInput("a citizen's report needs a location inside the city", field="lon")
+        raise InvalidInput("a citizen's report needs a location inside the city", code="location_required",
+                           field="lon")
     category_id = _category_in_service(session, report.category_code, field="category_code") \
         if report.category_code else None
     intake_data: dict[str, Any] = {"channel": report.channel.value}
@@ -730,7 +731,7 @@ def _text_filter(session: Session, query: str):  # noqa: ANN202
     in Chinese, like 井盖 — fall back to a substring match within what the longer terms selected."""
     terms = [t for t in query.split() if t]
     if not terms:
-        raise InvalidInput("give at least one search term", field="q")
+        raise InvalidInput("give at least one search term", code="value_required", field="q")
     conditions = []
     long_terms = [t for t in terms if len(t) >= TRIGRAM]
     if long_terms and session.get_bind().dialect.name == "sqlite":

@@ -66,7 +66,8 @@ class TimeLimit:
             raise InvalidInput("a time limit's amount must be a whole number", field="amount")
         if not 1 <= self.amount <= MAX_AMOUNT[self.unit]:
             raise InvalidInput(f"a limit in {UNIT_WORDS[self.unit]} must be between 1 and "
-                               f"{MAX_AMOUNT[self.unit]}", field="amount")
+                               f"{MAX_AMOUNT[self.unit]}", code="time_limit_out_of_range", field="amount",
+                               extra={"max": MAX_AMOUNT[self.unit]})
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit.value}"
@@ -83,11 +84,13 @@ def parse_limit(text: str, *, field: str = "time_limit") -> TimeLimit:
     match = _LIMIT.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise InvalidInput(f"{text!r} is not a time limit; write an amount and a unit such as 30m, 4h, 3d, "
-                           f"2wh (working hours) or 5wd (working days)", field=field)
+                           f"2wh (working hours) or 5wd (working days)", code="bad_time_limit", field=field,
+                           extra={"value": text if isinstance(text, str) else repr(text)})
     try:
         return TimeLimit(int(match.group(1)), TimeUnit(match.group(2)))
     except InvalidInput as exc:
-        raise InvalidInput(f"{text.strip()!r}: {exc.detail}", field=field) from exc
+        raise InvalidInput(f"{text.strip()!r}: {exc.detail}", code=exc.code, field=field,
+                           extra={**exc.extra, "value": text.strip()}) from exc
 
 
 def format_limit(limit: TimeLimit) -> str:

@@ -141,7 +141,8 @@ def create_user(session: Session, *, username: str, display_name: str, password:
 
 def _require_serves(session: Session, *, department: Department, area: Area) -> None:
     if not area.path.startswith(geo_service.get_area_by_id(session, area_id=department.area_id).path):
-        raise InvalidInput("the department does not serve the user's area", field="department_code")
+        raise InvalidInput("the department does not serve the user's area", code="department_elsewhere",
+                           field="department_code")
 
 
 def update_user(session: Session, *, user: User, actor: Principal, display_name: str | None = None,
@@ -154,7 +155,7 @@ def update_user(session: Session, *, user: User, actor: Principal, display_name:
         raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password")
     checked_roles = _validated_roles(roles, STAFF_ROLES) if roles is not None else user.roles
     if active is False and user.id == actor.id and actor.kind == "user":
-        raise InvalidInput("you cannot disable your own account", field="active")
+        raise InvalidInput("you cannot disable your own account", code="cannot_disable_self", field="active")
     area = geo_service.get_area_by_id(session, area_id=user.area_id)
     if area_code is not None:
         area = geo_service.get_area(session, code=area_code)
@@ -207,7 +208,7 @@ def _unit_area(session: Session, *, area_code: str, level: str, actor: Principal
     area = geo_service.get_area(session, code=area_code)
     if area.level != level:
         raise InvalidInput(f"a {level}-level unit must serve a {level}, not the {area.level} {area.code}",
-                           field="area_code")
+                           code="unit_level_mismatch", field="area_code")
     if actor is not None:
         require_jurisdiction(actor, area.path, what="area")
     return area

@@ -357,7 +357,7 @@ def series(session: Session, *, row: IndicatorRow, area_code: str, viewer: Princ
     """The indicator's values in one area in [since, until), in steps of its interval or a multiple of it
     (buckets combined by ``Indicator.over_time``)."""
     if until <= since:
-        raise InvalidInput("until must be after since", field="until")
+        raise InvalidInput("until must be after since", code="end_before_start", field="until")
     indicator = indicator_of(session, row)
     step = indicators.step_of(step, indicator.interval)
     if (until - since) / indicator.interval > MAX_POINTS:

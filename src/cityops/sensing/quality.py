@@ -109,7 +109,7 @@ def assess(record: DeviceRecord, *, start: datetime, end: datetime, thresholds: 
     """The device's quality over ``[start, end)`` (see the module's doc); ``end`` no later than now, since
     nothing is expected of the future."""
     if end < start:
-        raise InvalidInput("the period must not end before it starts", field="to")
+        raise InvalidInput("the period must not end before it starts", code="end_before_start", field="to")
     _, expected = windows(start=start, end=end, installed_at=record.installed_at, every_hours=record.every_hours)
     reported = min(record.reported_windows, expected)
     online_rate = reported / expected if expected else None

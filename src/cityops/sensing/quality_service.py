@@ -41,9 +41,10 @@ def device_quality(session: Session, *, viewer: Principal, start: datetime, end:
     """The devices' quality over ``[start, end)`` (reports expected until ``now`` at the latest), worst
     first by ``sort``, a page at a time, with the total."""
     if end <= start:
-        raise InvalidInput("the period must end after it starts", field="to")
+        raise InvalidInput("the period must end after it starts", code="end_before_start", field="to")
     if end - start > LONGEST_PERIOD:
-        raise InvalidInput(f"a period spans at most {LONGEST_PERIOD.days} days", field="from")
+        raise InvalidInput(f"a period spans at most {LONGEST_PERIOD.days} days", code="period_too_long", field="from",
+                           extra={"max_days": LONGEST_PERIOD.days})
     within = geo_service.path_within(session, viewer=viewer, area_code=area_code)
     chosen = [Device.area_path.startswith(within, autoescape=True), Device.status != DeviceStatus.retired.value]
     if department_code is not None:

@@ -127,9 +127,14 @@ def _finite(value: Any, *, field: str) -> float:
 
 
 def _duration(value: Any, *, field: str, positive: bool = False) -> timedelta:
-    if not isinstance(value, timedelta) or value < timedelta(0) or (positive and not value):
+    if not isinstance(value, timedelta):
         raise InvalidInput(f"{field} must be a {'positive' if positive else 'non-negative'} duration",
                            field=field)
+    if value < timedelta(0):
+        raise InvalidInput(f"{field} must be a {'positive' if positive else 'non-negative'} duration",
+                           code="must_not_be_negative", field=field)
+    if positive and not value:
+        raise InvalidInput(f"{field} must be a positive duration", code="must_be_positive", field=field)
     return value
 
 
@@ -187,7 +192,8 @@ class Scope:
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise InvalidInput(f"scope.{name} must be a code", field=f"scope.{name}")
         if self.device_type is None and self.area is None and self.indicator is None:
-            raise InvalidInput("a scope names a device type, an area or an indicator", field="scope")
+            raise InvalidInput("a scope names a device type, an area or an indicator", code="scope_required",
+                               field="scope")
         if self.indicator is not None and self.device_type is not None:
             raise InvalidInput("a scope watches either an indicator or a device type", field="scope.indicator")
 
@@ -232,7 +238,8 @@ class Rule:
         if not isinstance(self.scope, Scope):
             raise InvalidInput("scope must be a Scope", field="scope")
         if (self.metric is None) != (self.scope.indicator is not None):
-            raise InvalidInput("a device rule names its metric; an indicator rule names none", field="metric")
+            raise InvalidInput("a device rule names its metric; an indicator rule names none",
+                               code="metric_or_indicator", field="metric")
         for name in ("for_duration", "clear_for", "allowed_lateness"):
             _duration(getattr(self, name), field=name)
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -249,10 +256,11 @@ class Rule:
         if self.open_case_from is not None:
             if self.scope.indicator is not None:
                 raise InvalidInput("a rule on an indicator opens no cases: an area's value has no place to open "
-                                   "one at", field="open_case_from")
+                                   "one at", code="indicator_opens_no_case", field="open_case_from")
             object.__setattr__(self, "open_case_from", as_level(self.open_case_from, field="open_case_from"))
             if not isinstance(self.case_category, str) or not self.case_category.strip():
-                raise InvalidInput("a rule that opens cases names their category", field="case_category")
+                raise InvalidInput("a rule that opens cases names their category", code="value_required",
+                                   field="case_category")
         elif self.case_category is not None:
             raise InvalidInput("a case category needs open_case_from: the level that opens the case",
                                field="open_case_from")
@@ -269,13 +277,15 @@ class Rule:
         for index, threshold in enumerate(ordered):
             if sign * threshold.clear_at > sign * threshold.fire_at:
                 raise InvalidInput(f"{threshold.level}: the clear value must not be past the fire value "
-                                   f"(clear {self.comparison} fires again)", field=f"levels[{index}].clear_at")
+                                   f"(clear {self.comparison} fires again)", code="clear_past_fire",
+                                   field=f"levels[{index}].clear_at")
             if index and sign * threshold.fire_at <= sign * ordered[index - 1].fire_at:
                 raise InvalidInput(f"{threshold.level} must fire further {self.comparison} than "
-                                   f"{ordered[index - 1].level}", field=f"levels[{index}].fire_at")
+                                   f"{ordered[index - 1].level}", code="level_fire_order",
+                                   field=f"levels[{index}].fire_at")
             if index and sign * threshold.clear_at < sign * ordered[index - 1].clear_at:
                 raise InvalidInput(f"{threshold.level} must not clear later than {ordered[index - 1].level}",
-                                   field=f"levels[{index}].clear_at")
+                                   code="level_clear_order", field=f"levels[{index}].clear_at")
         object.__setattr__(self, "levels", tuple(ordered))
 
     def _check_silence_levels(self) -> None:
@@ -287,7 +297,7 @@ class Rule:
         for index in range(1, len(ordered)):
             if ordered[index].level is ordered[index - 1].level or ordered[index].after <= ordered[index - 1].after:
                 raise InvalidInput("each level appears once, higher levels after longer silences",
-                                   field=f"silence_levels[{index}]")
+                                   code="silence_order", field=f"silence_levels[{index}]")
         object.__setattr__(self, "silence_levels", tuple(ordered))
 
 

@@ -254,7 +254,7 @@ def _reason(action: WarningAction, transition: Transition, reason: Any) -> str |
         raise InvalidInput("reason must be text", field="reason")
     reason = (reason or "").strip() or None
     if transition.requires_reason and reason is None:
-        raise InvalidInput(f"{action} needs a reason", field="reason")
+        raise InvalidInput(f"{action} needs a reason", code="value_required", field="reason")
     return reason
 
 
@@ -379,7 +379,7 @@ class Matcher:
             raise InvalidInput(f"unknown label {self.label!r}; silences match on {', '.join(sorted(MATCHER_LABELS))}",
                                field="matchers")
         if not isinstance(self.value, str) or not self.value.strip():
-            raise InvalidInput(f"the matcher on {self.label} needs a value", field="matchers")
+            raise InvalidInput(f"the matcher on {self.label} needs a value", code="value_required", field="matchers")
 
     def matches(self, labels: Labels) -> bool:
         if self.label == "area":
@@ -401,14 +401,14 @@ class Silence:
     def __post_init__(self) -> None:
         object.__setattr__(self, "matchers", tuple(self.matchers))
         if not self.matchers or not all(isinstance(matcher, Matcher) for matcher in self.matchers):
-            raise InvalidInput("a silence needs at least one matcher", field="matchers")
+            raise InvalidInput("a silence needs at least one matcher", code="value_required", field="matchers")
         object.__setattr__(self, "starts_at", as_utc(self.starts_at, field="starts_at"))
         object.__setattr__(self, "ends_at", as_utc(self.ends_at, field="ends_at"))
         if self.ends_at <= self.starts_at:
-            raise InvalidInput("a silence ends after it starts", field="ends_at")
+            raise InvalidInput("a silence ends after it starts", code="end_before_start", field="ends_at")
         for name in ("author", "reason"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
-                raise InvalidInput(f"a silence needs its {name}", field=name)
+                raise InvalidInput(f"a silence needs its {name}", code="value_required", field=name)
 
     def mutes(self, labels: Labels, *, at: datetime) -> bool:
         return self.starts_at <= at < self.ends_at and all(matcher.matches(labels) for matcher in self.matchers)

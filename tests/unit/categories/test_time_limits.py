@@ -50,12 +50,16 @@ def test_refuses_anything_but_the_canonical_form_with_the_field_named(text: str)
     with pytest.raises(InvalidInput) as caught:
         parse_limit(text, field="handle")
     assert caught.value.field == "handle"
-    assert caught.value.code == "invalid_input"
+    # an amount out of its unit's range has its own code; anything else is not a limit at all
+    out_of_range = text in {"367d", "2001wh", "251wd"}
+    assert caught.value.code == ("time_limit_out_of_range" if out_of_range else "bad_time_limit")
+    assert caught.value.extra["value"] == text.strip()
 
 
 def test_an_out_of_range_amount_says_what_the_range_is() -> None:
-    with pytest.raises(InvalidInput, match="between 1 and 250"):
-        parse_limit("300wd")
+    with pytest.raises(InvalidInput, match="between 1 and 250") as caught:
+        parse_limit(" 300wd ")
+    assert (caught.value.code, caught.value.extra) == ("time_limit_out_of_range", {"max": 250, "value": "300wd"})
 
 
 def test_a_limit_cannot_be_built_with_a_bad_amount() -> None:

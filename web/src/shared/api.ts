@@ -11,12 +11,21 @@ export interface Validation {
 }
 
 /** The words of the user's language for a refusal where the locale has them (the API writes its
- * details in English): by the validation error's type, else by the problem's code; else the API's own. */
-function shown(code: string, detail: string, validation?: Validation): string {
+ * details in English): by the validation error's type, else by the problem's code, its text filled in
+ * with the problem's own members (``{max_days}``: the limit it names); else the API's own. */
+function shown(code: string, detail: string, validation?: Validation, values: Values = {}): string {
   const { t, te, locale } = i18n.global
   const byType = validation && `validation.${validation.type}`
   if (byType && te(byType, locale.value)) return t(byType, { ...validation.ctx, input: validation.input ?? '' })
-  return te(`problem.${code}`, locale.value) ? t(`problem.${code}`) : detail
+  return te(`problem.${code}`, locale.value) ? t(`problem.${code}`, values) : detail
+}
+
+type Values = Record<string, string | number>
+
+/** A problem's members that a text can name: those that are a word or a number. */
+function valuesOf(body: Record<string, unknown>): Values {
+  return Object.fromEntries(Object.entries(body).filter(
+    (entry): entry is [string, string | number] => typeof entry[1] === 'string' || typeof entry[1] === 'number'))
 }
 
 /** A refused call. ``message`` is what a page shows (``shown``); ``detail`` is the API's. */
@@ -27,8 +36,9 @@ export class ApiError extends Error {
     readonly detail: string,
     readonly field?: string,
     readonly validation?: Validation,
+    values: Values = {},
   ) {
-    super(shown(code, detail, validation))
+    super(shown(code, detail, validation, values))
   }
 }
 
@@ -40,7 +50,7 @@ export async function problemOf(response: Response): Promise<{ error: ApiError; 
   const validation = first && typeof first.type === 'string'
     ? { type: first.type, ctx: first.ctx ?? {}, input: text(first.input) } : undefined
   const error = new ApiError(response.status, text(body.code) ?? `http_${response.status}`,
-    text(body.detail) ?? response.statusText, text(body.field), validation)
+    text(body.detail) ?? response.statusText, text(body.field), validation, valuesOf(body))
   return { error, body }
 }
 

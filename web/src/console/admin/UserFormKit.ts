@@ -5,6 +5,7 @@ import { reactive } from 'vue'
 
 import { ApiError } from '../../shared/api'
 import { problemText } from '../../shared/problems'
+import { emptyFields, type RequiredFields } from '../../shared/required'
 import { get } from '../../shared/session'
 import { addMessages } from '../messages'
 
@@ -71,6 +72,7 @@ export { problemText }
  * A form's problems: the API's message next to the field it names (``fields[name]``, announced as an
  * alert by the form item), anything else in ``general``. ``fieldOf`` maps the API's field (``roles.0``,
  * ``levels[1].clear_at``) to the form's, or returns undefined when the form has no such field.
+ * ``filled`` asks for each required field left empty (请填写…) before anything is sent.
  */
 export function useProblems(fieldOf: (field: string) => string | undefined) {
   const state = reactive({
@@ -89,6 +91,12 @@ export function useProblems(fieldOf: (field: string) => string | undefined) {
       } else {
         state.general = problemText(error)
       }
+    },
+    /** Whether every field of ``required`` is filled in; if not, each empty one asks for itself. */
+    filled(required: RequiredFields): boolean {
+      state.clear()
+      state.fields = emptyFields(required) as Record<string, string>
+      return Object.keys(state.fields).length === 0
     },
   })
   return state
