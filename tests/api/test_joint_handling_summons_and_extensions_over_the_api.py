@@ -33,8 +33,12 @@ def registered(client: TestClient, people: dict[str, Any]) -> int:
     return case["id"]
 
 
+def parts_of(detail: dict[str, Any]) -> dict[str, str]:
+    return {a["department_code"]: a["status"] for a in detail["assignments"]}
+
+
 def parts(answer) -> dict[str, str]:  # noqa: ANN001
-    return {a["department_code"]: a["status"] for a in answer.json()["assignments"]}
+    return parts_of(answer.json())
 
 
 def test_in_parallel_every_department_must_report(client: TestClient, joint: dict[str, Any]) -> None:
@@ -87,6 +91,54 @@ def test_a_department_finds_its_part_to_acknowledge_once_another_has_started(
     if mode == "serial":
         act(client, joint["greener"], case_id, "report", reason="先修剪树木")
     assert to_acknowledge(client, joint["water"]) == [case_id]
+
+
+def queue(client: TestClient, headers: dict[str, str], name: str) -> list[int]:
+    return [c["id"] for c in client.get("/api/v1/cases", params={"queue": name}, headers=headers).json()["items"]]
+
+
+@pytest.mark.parametrize(("mode", "assisting_started"), [("parallel", False), ("parallel", True), ("serial", False)])
+def test_when_the_lead_returns_the_assisting_part_is_withdrawn_until_the_centre_reassigns(
+        client: TestClient, joint: dict[str, Any], mode: str, assisting_started: bool) -> None:
+    case_id = registered(client, joint)
+    act(client, joint["disp"], case_id, "dispatch", data={
+        "lead": "greening-990101", "assisting": ["water-990101"], "mode": mode})
+    act(client, joint["greener"], case_id, "acknowledge")
+    if assisting_started:
+        act(client, joint["water"], case_id, "acknowledge")
+    assert queue(client, joint["water"], "to_handle" if assisting_started else "to_acknowledge") == (
+        [case_id] if mode == "parallel" else [])
+    returned = act(client, joint["greener"], case_id, "return", reason="不属本部门职责")
+    assert returned.status_code == 200 and returned.json()["status"] == "returned"
+    assert parts(returned) == {"greening-990101": "returned", "water-990101": "withdrawn"}
+    assert returned.json()["timeline"][-1]["data"]["withdrawn"] == ["water-990101"]
+    assert queue(client, joint["water"], "to_acknowledge") == queue(client, joint["water"], "to_handle") == []
+    seen = client.get(f"/api/v1/cases/{case_id}", headers=joint["water"]).json()
+    assert parts_of(seen) == parts(returned) and seen["available_actions"] == []
+    for action in ("acknowledge", "report", "return"):
+        refused = act(client, joint["water"], case_id, action, reason="仍要处置")
+        assert refused.status_code == 409 and refused.json()["code"] == "illegal_transition"
+        assert refused.json()["case_status"] == "returned" and f"cannot {action} a case that is returned" in \
+            refused.json()["detail"]
+    reassigned = act(client, joint["disp"], case_id, "reassign", reason="改由水务主办",
+                     data={"lead": "water-990101", "assisting": ["greening-990101"], "mode": "serial"})
+    assert reassigned.status_code == 200 and reassigned.json()["status"] == "dispatched"
+    assert parts(reassigned) == {"water-990101": "dispatched", "greening-990101": "waiting"}  # a fresh roster
+    assert [a["role"] for a in reassigned.json()["assignments"]] == ["lead", "assisting"]
+    assert queue(client, joint["water"], "to_acknowledge") == [case_id]
+    assert act(client, joint["water"], case_id, "acknowledge").json()["status"] == "in_progress"
+
+
+def test_when_an_assisting_department_returns_a_reported_lead_stays_reported(
+        client: TestClient, joint: dict[str, Any]) -> None:
+    case_id = registered(client, joint)
+    act(client, joint["disp"], case_id, "dispatch", data={
+        "lead": "greening-990101", "assisting": ["water-990101"], "mode": "serial"})
+    act(client, joint["greener"], case_id, "acknowledge")
+    act(client, joint["greener"], case_id, "report", reason="先修剪树木")
+    returned = act(client, joint["water"], case_id, "return", reason="管网不归水务")
+    assert parts(returned) == {"greening-990101": "reported", "water-990101": "returned"}
+    assert "withdrawn" not in returned.json()["timeline"][-1]["data"]  # nobody was left to withdraw
 
 
 def test_a_summoned_department_reports_in_once_per_summons(client: TestClient, joint: dict[str, Any],

@@ -374,8 +374,14 @@ def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_re
     _send(dialog, "return")
     expect(dialog).to_be_hidden()
     returned = _agrees(handler, case_id, status="returned", action="return", version=sent["version"] + 1)
+    assert returned["timeline"][-1]["data"]["withdrawn"] == [helper["code"]]
     _open(dispatcher, case_id)
     _agrees(dispatcher, case_id, status="returned", action="return", version=returned["version"])
+    # the return withdrew the assisting department's part: nobody waits to act on a returned case
+    expect(rows.filter(has_text=helper["name"])).to_contain_text("已撤回")
+    expect(rows.filter(has_text=route["lead"]["name"])).to_contain_text("已退回")
+    entry = dispatcher.page.get_by_role("region", name="办理过程").locator("ol > li").last
+    expect(entry.locator(".fact")).to_have_text(f"撤回：{helper['name']}")
     dialog = _form(dispatcher, "reassign")
     _send(dialog, "reassign")  # a reassignment needs a reason
     expect(dialog.get_by_test_id("reason-error")).to_contain_text("改派理由")
@@ -386,6 +392,8 @@ def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_re
     expect(dialog).to_be_hidden()
     again = _agrees(dispatcher, case_id, status="dispatched", action="reassign", version=returned["version"] + 1)
     assert again["timeline"][-1]["data"]["lead"] == lead
+    assert again["assignments"][0] == {"department_code": lead, "role": "lead", "position": 0, "status": "dispatched"}
+    assert {a["status"] for a in again["assignments"][1:]} <= {"dispatched", "waiting"}  # a fresh roster
 
 
 def test_registering_files_an_uncategorised_report_under_the_category_chosen(desk: dict[str, Staff],

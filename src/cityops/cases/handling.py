@@ -1,6 +1,9 @@
 """Moves of joint handling (联办) and summons (吹哨报到) on a case: dispatching a roster (in parallel
 or in series), each department's acknowledgement, report and return, a street's summons and each
-summoned department's report-in. The rosters themselves are ``cityops.cases.joint``'s."""
+summoned department's report-in. The rosters themselves are ``cityops.cases.joint``'s.
+
+Derived entry data: a report in series names the ``next_department`` it dispatched; a return lists as
+``withdrawn`` the other departments whose parts had not reported, so the timeline shows who was taken off."""
 
 from __future__ import annotations
 
@@ -26,8 +29,9 @@ def _department_event(event: joint.Event) -> Callable[[CaseState, Move], Effect]
         step = joint.advance(case.assignments, mode=case.joint_mode or JointMode.parallel,
                              department=move.actor.department, event=event)
         if event is joint.Event.returned:
+            extra = {"withdrawn": list(step.withdrawn)} if step.withdrawn else {}
             return evolve(case, status=CaseStatus.returned, assignments=step.assignments,
-                          return_count=case.return_count + 1), {}
+                          return_count=case.return_count + 1), extra
         status = CaseStatus.handled if step.all_reported else CaseStatus.in_progress
         extra = {"next_department": step.next_department} if step.next_department else {}
         return evolve(case, status=status, assignments=step.assignments), extra

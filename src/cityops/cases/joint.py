@@ -7,12 +7,19 @@ report before the case as a whole is handled. Each department's part is an ``Ass
 
     waiting ──(its turn, serial)──▶ dispatched ──acknowledged──▶ in_progress ──reported──▶ reported
                                          └──────────returned──────────┴──▶ returned
+    waiting, dispatched or in_progress ──(another department returned)──▶ withdrawn
 
 ``waiting`` exists only in series: the roster is known from the start (so the timeline and the inboxes
 can show who comes next) but the department has nothing to do yet. Acknowledging an assignment starts
 the work, as it does for the case, so "acknowledged" and "in progress" are one status here. Rework
 after a failed verification, and a reopened case, go back to the lead (主办负责): its assignment
 returns to ``in_progress`` and the case is handled again when it reports.
+
+A return by any one department sends the whole case back to the centre, so every other part that
+has not reported is ``withdrawn`` at once (from ``waiting``, ``dispatched`` or ``in_progress``): nobody
+is left holding a case that can no longer be acted on, and the return's timeline entry names them.
+Parts already ``reported`` stay so, as the record of the work done. ``withdrawn`` and ``returned`` are
+final: the centre's ``reassign`` plans a fresh roster.
 
 **Summons.** A street calls departments to a case (吹哨); each must report in (报到) by its own deadline.
 A department can be summoned again once it has reported in, never twice at once.
@@ -42,6 +49,11 @@ class AssignmentStatus(StrEnum):
     in_progress = "in_progress"
     reported = "reported"
     returned = "returned"
+    withdrawn = "withdrawn"
+
+
+ACTIVE_STATUSES = frozenset({AssignmentStatus.waiting, AssignmentStatus.dispatched, AssignmentStatus.in_progress})
+"""A department in these has still to report; another department's return withdraws it."""
 
 
 class Event(StrEnum):
@@ -68,6 +80,8 @@ class JointStep:
     """Every department has reported: the case as a whole is handled."""
     next_department: str | None
     """In series, the department this step dispatched."""
+    withdrawn: tuple[str, ...] = ()
+    """On a return, the other departments whose parts it withdrew, in roster order."""
 
 
 # Event → (assignment statuses it may happen in, the status it leads to).
@@ -112,18 +126,25 @@ def department_index(assignments: Sequence[Assignment], department: str | None) 
 
 def advance(assignments: tuple[Assignment, ...], *, mode: JointMode, department: str | None,
             event: Event) -> JointStep:
-    """Record that ``department`` acknowledged, reported or returned its part."""
+    """Record that ``department`` acknowledged, reported or returned its part; a return withdraws
+    every other part that has not reported."""
     index = department_index(assignments, department)
     assignment = assignments[index]
     sources, target = EVENTS[event]
     if assignment.status not in sources:
-        waiting = " (it waits for its turn in the series)" if assignment.status is AssignmentStatus.waiting else ""
+        why = {AssignmentStatus.waiting: " (it waits for its turn in the series)",
+               AssignmentStatus.withdrawn: " (another department returned the case to the centre)"}
         raise Conflict(f"department {department} cannot have {event} an assignment that is "
-                       f"{assignment.status}{waiting}", code="illegal_transition",
+                       f"{assignment.status}{why.get(assignment.status, '')}", code="illegal_transition",
                        extra={"department": department, "event": str(event),
                               "assignment_status": str(assignment.status), "allowed": sorted(sources)})
     updated = list(assignments)
     updated[index] = replace(assignment, status=target)
+    if event == Event.returned:
+        withdrawn = [i for i, a in enumerate(updated) if a.status in ACTIVE_STATUSES]
+        for i in withdrawn:
+            updated[i] = replace(updated[i], status=AssignmentStatus.withdrawn)
+        return JointStep(tuple(updated), False, None, tuple(updated[i].department_code for i in withdrawn))
     next_department = None
     if event == Event.reported and mode == JointMode.serial:
         following = next((i for i, a in enumerate(updated) if a.status is AssignmentStatus.waiting), None)
@@ -140,8 +161,8 @@ def rework(assignments: tuple[Assignment, ...]) -> tuple[Assignment, ...]:
 
 
 def outstanding(assignments: Sequence[Assignment]) -> tuple[str, ...]:
-    """The departments that have still to report, in order."""
-    return tuple(a.department_code for a in assignments if a.status is not AssignmentStatus.reported)
+    """The departments that have still to report, in order (not those that returned or were withdrawn)."""
+    return tuple(a.department_code for a in assignments if a.status in ACTIVE_STATUSES)
 
 
 @dataclass(frozen=True)

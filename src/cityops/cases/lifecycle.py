@@ -63,7 +63,7 @@ ACTOR_ROLES = frozenset({*Role, CITIZEN})
 # Actions a department takes for itself: the actor must name its department.
 DEPARTMENT_ACTIONS = frozenset({Action.acknowledge, Action.return_, Action.report, Action.request_extension,
                                 Action.report_in})
-DERIVED_KEYS = frozenset({"next_department"})
+DERIVED_KEYS = frozenset({"next_department", "withdrawn"})
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from cityops.org.routing import JointMode
 
 W, D, P, R = (AssignmentStatus.waiting, AssignmentStatus.dispatched, AssignmentStatus.in_progress,
               AssignmentStatus.reported)
+RET, X = AssignmentStatus.returned, AssignmentStatus.withdrawn
 T0 = datetime(2025, 10, 1, 2, 0, tzinfo=UTC)
 DEPARTMENTS = ("water", "roads", "parks", "police", "market")
 # The assignment moves as the module's diagram draws them, written out independently of ``EVENTS``.
@@ -78,6 +79,52 @@ def test_rework_reopens_the_leads_part_only() -> None:
     assert statuses(joint.rework(roster)) == [P, R]
 
 
+def test_when_the_lead_returns_in_parallel_every_assisting_part_is_withdrawn() -> None:
+    roster = joint.plan(lead="water", assisting=["roads", "parks"], mode=JointMode.parallel)
+    roster = joint.advance(roster, mode=JointMode.parallel, department="parks", event=Event.acknowledged).assignments
+    step = joint.advance(roster, mode=JointMode.parallel, department="water", event=Event.returned)
+    assert statuses(step.assignments) == [RET, X, X]  # one still to acknowledge, one already at work
+    assert step.withdrawn == ("roads", "parks") and not step.all_reported and step.next_department is None
+    assert joint.outstanding(step.assignments) == ()
+
+
+def test_when_the_lead_returns_in_series_the_waiting_departments_are_withdrawn() -> None:
+    roster = joint.plan(lead="water", assisting=["roads", "parks"], mode=JointMode.serial)
+    roster = joint.advance(roster, mode=JointMode.serial, department="water", event=Event.acknowledged).assignments
+    step = joint.advance(roster, mode=JointMode.serial, department="water", event=Event.returned)
+    assert statuses(step.assignments) == [RET, X, X] and step.withdrawn == ("roads", "parks")
+
+
+def test_when_an_assisting_department_returns_the_lead_is_withdrawn_too() -> None:
+    roster = joint.plan(lead="water", assisting=["roads"], mode=JointMode.parallel)
+    for department in ("water", "roads"):
+        roster = joint.advance(roster, mode=JointMode.parallel, department=department,
+                               event=Event.acknowledged).assignments
+    step = joint.advance(roster, mode=JointMode.parallel, department="roads", event=Event.returned)
+    assert statuses(step.assignments) == [X, RET] and step.withdrawn == ("water",)
+
+
+@pytest.mark.parametrize("mode", list(JointMode))
+def test_a_reported_part_stays_reported_when_another_department_returns(mode: JointMode) -> None:
+    roster = joint.plan(lead="water", assisting=["roads", "parks"], mode=mode)
+    roster = joint.advance(roster, mode=mode, department="water", event=Event.acknowledged).assignments
+    roster = joint.advance(roster, mode=mode, department="water", event=Event.reported).assignments
+    step = joint.advance(roster, mode=mode, department="roads", event=Event.returned)
+    assert statuses(step.assignments) == [R, RET, X] and step.withdrawn == ("parks",)
+    alone = joint.advance(roster[:2], mode=mode, department="roads", event=Event.returned)
+    assert statuses(alone.assignments) == [R, RET] and alone.withdrawn == ()  # nobody else to withdraw
+
+
+@pytest.mark.parametrize("event", list(Event))
+def test_a_withdrawn_part_can_do_nothing_more(event: Event) -> None:
+    roster = joint.plan(lead="water", assisting=["roads"], mode=JointMode.parallel)
+    withdrawn = joint.advance(roster, mode=JointMode.parallel, department="water", event=Event.returned).assignments
+    with pytest.raises(Conflict) as caught:
+        joint.advance(withdrawn, mode=JointMode.parallel, department="roads", event=event)
+    assert caught.value.code == "illegal_transition" and caught.value.extra["assignment_status"] == "withdrawn"
+    assert "another department returned the case" in caught.value.detail
+
+
 def test_a_department_without_an_assignment_is_refused() -> None:
     roster = joint.plan(lead="water", mode=JointMode.parallel)
     with pytest.raises(PermissionDenied) as caught:
@@ -104,14 +151,24 @@ def test_joint_handling_follows_its_rules_under_any_sequence_of_events(
         after = next(a for a in step.assignments if a.department_code == department)
         assert LEGAL[before.status, event] == after.status
         changed = [a.department_code for a, b in zip(assignments, step.assignments, strict=True) if a != b]
-        assert changed == [department] + ([step.next_department] if step.next_department else [])
+        assert changed == sorted([department, *([step.next_department] if step.next_department else []),
+                                  *step.withdrawn], key=roster.index)
+        if event is Event.returned:  # everyone else who had not reported is withdrawn, the reported stay
+            assert step.withdrawn == tuple(a.department_code for a in assignments
+                                           if a.status in (W, D, P) and a.department_code != department)
+            assert all(b.status is (X if a.status in (W, D, P) else a.status)
+                       for a, b in zip(assignments, step.assignments, strict=True) if b.department_code != department)
+        else:
+            assert step.withdrawn == ()
         assignments = step.assignments
         assert step.all_reported == all(a.status is R for a in assignments)
-        assert step.all_reported == (joint.outstanding(assignments) == ())
+        assert joint.outstanding(assignments) == tuple(a.department_code for a in assignments if a.status in (W, D, P))
         if event is Event.reported:
             reports.append(before.position)
-        if mode is JointMode.parallel:
-            assert W not in statuses(assignments)
+        if RET in statuses(assignments):  # returned: one department returned, nobody is left working
+            assert statuses(assignments).count(RET) == 1 and set(statuses(assignments)) <= {R, RET, X}
+        elif mode is JointMode.parallel:
+            assert W not in statuses(assignments) and X not in statuses(assignments)
         else:  # in series: everyone before a department that has started has reported; the rest wait
             started = [i for i, a in enumerate(assignments) if a.status is not W]
             assert started == list(range(len(started)))

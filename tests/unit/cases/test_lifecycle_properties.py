@@ -71,8 +71,14 @@ def check_invariants(before: CaseState, after: CaseState, entry: TimelineEntry) 
         assert AssignmentStatus.returned not in statuses and set(statuses) != {AssignmentStatus.reported}
     if after.status is S.dispatched:
         assert set(statuses) <= {AssignmentStatus.dispatched, AssignmentStatus.waiting}
-    if after.status is S.returned:
-        assert AssignmentStatus.returned in statuses
+    if after.status is S.returned:  # one department returned it; the others reported or were withdrawn
+        assert statuses.count(AssignmentStatus.returned) == 1
+        assert set(statuses) <= {AssignmentStatus.returned, AssignmentStatus.reported, AssignmentStatus.withdrawn}
+    else:
+        assert AssignmentStatus.withdrawn not in statuses
+    if entry.action is Action.return_:
+        assert entry.data.get("withdrawn", []) == [a.department_code for a in after.assignments
+                                                   if a.status is AssignmentStatus.withdrawn]
 
 
 def check_refusal(error: CityOpsError, case: CaseState, action: Action, role: str, department: str | None,

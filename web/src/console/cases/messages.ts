@@ -23,6 +23,7 @@ addMessages({
         assignmentRole: { lead: '主办', assisting: '协办' },
         assignmentStatus: {
           waiting: '等待', dispatched: '待签收', in_progress: '处置中', reported: '已反馈', returned: '已退回',
+          withdrawn: '已撤回',
         },
         actorKind: { citizen: '市民', system: '系统', client: '外部系统', user: '' },
         loginName: '登录名：{name}',
@@ -86,6 +87,7 @@ addMessages({
           assisting: '协办：{names}（{mode}）',
           parallel: '并联',
           serial: '串联',
+          withdrawn: '撤回：{names}',
           summoned: '召集：{name}（{time} 前报到）',
           requested: '申请延期至 {time}',
           granted: '批准延期至 {time}',
@@ -150,7 +152,7 @@ addMessages({
         assignmentRole: { lead: 'Lead', assisting: 'Assisting' },
         assignmentStatus: {
           waiting: 'Waiting', dispatched: 'To acknowledge', in_progress: 'In progress', reported: 'Reported',
-          returned: 'Returned',
+          returned: 'Returned', withdrawn: 'Withdrawn',
         },
         actorKind: { citizen: 'Citizen', system: 'System', client: 'External system', user: '' },
         loginName: 'Login name: {name}',
@@ -217,6 +219,7 @@ addMessages({
           assisting: 'Assisting: {names} ({mode})',
           parallel: 'in parallel',
           serial: 'in series',
+          withdrawn: 'Withdrawn: {names}',
           summoned: 'Summoned: {name} (report in by {time})',
           requested: 'Extension asked until {time}',
           granted: 'Extended until {time}',
