@@ -72,6 +72,27 @@ def test_administrators_manage_rules(client: TestClient, sensed: dict[str, Any])
     assert [r["code"] for r in client.get("/api/v1/rules?active=true", headers=sensed["admin"]).json()] == ["wl-city"]
 
 
+def test_a_rule_watches_only_what_exists(client: TestClient, sensed: dict[str, Any], session: Session) -> None:
+    """A misspelt device type, metric or indicator would make a rule that never fires: it is refused and
+    nothing is stored."""
+    definition = RULE["definition"]
+    refusals = [
+        (definition | {"scope": {"device_type": "wl-typo", "area": STREET}}, 404, "unknown_device_type",
+         "scope.device_type"),
+        (definition | {"metric": "water_levle"}, 422, "unknown_metric", "metric"),
+        (definition | {"metric": "water_levle", "scope": {"area": STREET}}, 422, "unknown_metric", "metric"),
+        ({"kind": "threshold", "scope": {"indicator": "no-such-indicator", "area": STREET},
+          "levels": definition["levels"]}, 404, "unknown_indicator", "scope.indicator"),
+    ]
+    for body, status, code, field in refusals:
+        refused = client.post("/api/v1/rules", headers=sensed["admin"], json=RULE | {"definition": body})
+        assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (status, code, field), body
+    assert session.scalar(select(func.count()).select_from(SensingRule)) == 0
+    # a metric of the type, or one some type reports when no type is named, is accepted
+    assert client.post("/api/v1/rules", headers=sensed["admin"], json=RULE | {"definition": definition | {
+        "scope": {"area": STREET}}}).status_code == 201
+
+
 def test_a_rule_opens_cases_only_in_a_category_that_exists_and_is_in_service(
         client: TestClient, sensed: dict[str, Any], session: Session) -> None:
     def rules() -> list[str]:

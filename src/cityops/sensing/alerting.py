@@ -171,7 +171,8 @@ def _path_codes(area_path: str) -> tuple[str, ...]:
 def create_rule(session: Session, *, code: str, name: str, definition: dict[str, Any],
                 author: Principal) -> SensingRule:
     """A new active rule. Its area must lie in the author's jurisdiction; a rule for the whole city
-    (no area) needs an author whose jurisdiction is the city. The category of the cases it opens must
+    (no area) needs an author whose jurisdiction is the city. What it watches must exist
+    (``_check_watched``). The category of the cases it opens must
     exist (NotFound, ``unknown_category``) and be in service (``inactive_category``)."""
     rule = rule_from_json(code, definition)
     if rule.scope.area is not None:
@@ -181,6 +182,7 @@ def create_rule(session: Session, *, code: str, name: str, definition: dict[str,
     elif author.area_level != "city":
         raise PermissionDenied("a rule without an area watches the whole city; give scope.area",
                                code="outside_jurisdiction", field="scope.area")
+    _check_watched(session, rule)
     if rule.case_category is not None:
         _check_case_category(session, code=rule.case_category)
     if session.scalar(select(SensingRule.id).where(SensingRule.code == rule.code)) is not None:
@@ -193,6 +195,26 @@ def create_rule(session: Session, *, code: str, name: str, definition: dict[str,
     session.flush()
     session.info.pop(RULES_KEY, None)
     return row
+
+
+def _check_watched(session: Session, rule: rules.Rule) -> None:
+    """A rule watches something that exists: its indicator, or a metric that its device type (or, without
+    one, some device type) reports. A misspelt code would make a rule that never fires."""
+    if rule.scope.indicator is not None:
+        if session.scalar(select(IndicatorRow.id).where(IndicatorRow.code == rule.scope.indicator)) is None:
+            raise NotFound(f"no indicator with code {rule.scope.indicator!r}", code="unknown_indicator",
+                           field="scope.indicator")
+        return
+    if rule.scope.device_type is not None:
+        metrics = session.scalar(select(DeviceType.metrics).where(DeviceType.code == rule.scope.device_type))
+        if metrics is None:
+            raise NotFound(f"no device type with code {rule.scope.device_type!r}", code="unknown_device_type",
+                           field="scope.device_type")
+        if rule.metric not in metrics:
+            raise InvalidInput(f"device type {rule.scope.device_type} reports {', '.join(sorted(metrics))}, "
+                               f"not {rule.metric}", code="unknown_metric", field="metric")
+    elif not any(rule.metric in metrics for metrics in session.scalars(select(DeviceType.metrics))):
+        raise InvalidInput(f"no device type reports {rule.metric}", code="unknown_metric", field="metric")
 
 
 def _check_case_category(session: Session, *, code: str) -> None:
