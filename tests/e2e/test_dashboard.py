@@ -163,6 +163,7 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     expect(warning).to_be_visible(timeout=LIVE_WAIT_MS)
     expect(warning).to_contain_text("橙色预警")
     expect(warning).to_contain_text("告警中")
+    expect(warning).to_contain_text("河道水位超限 4.6 m")  # the rule's name and the value's unit, not codes
     expect(page.locator("[data-counter=warnings_active] .value")).to_have_text(str(warnings_before + 1),
                                                                             timeout=LIVE_WAIT_MS)
     screenshots.take(page, "4-warning")
@@ -170,8 +171,10 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     warning.get_by_role("button").click()
     drawer = page.get_by_role("dialog", name="预警详情")
     expect(drawer).to_be_visible()
-    expect(drawer).to_contain_text("water_level")
-    expect(drawer).to_contain_text("4.6")
+    expect(drawer).to_contain_text("苏州河水位计")
+    expect(drawer).to_contain_text("水位")
+    expect(drawer).not_to_contain_text("water_level")
+    expect(drawer).to_contain_text("4.6 m")
     expect(drawer).to_be_in_viewport(ratio=1)  # slid in: the screenshot shows it whole
     screenshots.take(page, "5-details")
     page.keyboard.press("Escape")
