@@ -156,8 +156,13 @@ class CasePage(BaseModel):
 
 class ActionIn(BaseModel):
     reason: str | None = Field(None, max_length=2000)
-    data: dict[str, Any] = Field(default_factory=dict, description="the action's details, e.g. {'passed': true} "
-                                 "for verify, {'lead': 'D1', 'assisting': [], 'mode': 'parallel'} for dispatch")
+    data: dict[str, Any] = Field(default_factory=dict, description=(
+        "the action's details: register {'category': 'E0102'} (optional: files the case under a category in "
+        "service); dispatch and reassign {'lead': 'D1', 'assisting': ['D2'], 'mode': 'parallel' | 'serial'}; "
+        "verify {'passed': true | false}; request_extension {'until': ISO time}; approve_extension and defer "
+        "{'until': ISO time} (optional: another date than asked, a date to resume by); "
+        "merge {'primary': case id}; summon {'departments': {'D2': ISO deadline}}; rate {'score': 1–5, "
+        "'comment': text}"))
     attachments: list[str] = Field(default_factory=list, max_length=20,
                                    description="content hashes of uploaded photos")
     department_code: str | None = Field(None, max_length=64, description="acting for this department "
