@@ -8,11 +8,12 @@ import re
 import struct
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from cityops.cases.models import Case
 from cityops.db import make_engine
@@ -27,22 +28,22 @@ FIRST = {"title": "河南中路污水井盖破损", "description": "井盖裂开
 SECOND = {"title": "河南中路井盖松动", "description": "路口的污水井盖松了，晚上很吵"}
 
 
-def _case_id(served_city: ServedCity, tracking_code: str) -> int:
+def _stored(served_city: ServedCity, query: Select) -> Any:
+    """One value as the served city's store holds it."""
     engine = make_engine(served_city.database_url)
     try:
         with engine.connect() as connection:
-            return connection.scalar(select(Case.id).where(Case.tracking_code == tracking_code))
+            return connection.scalar(query)
     finally:
         engine.dispose()
+
+
+def _case_id(served_city: ServedCity, tracking_code: str) -> int:
+    return _stored(served_city, select(Case.id).where(Case.tracking_code == tracking_code))
 
 
 def _display_name(served_city: ServedCity, username: str) -> str:
-    engine = make_engine(served_city.database_url)
-    try:
-        with engine.connect() as connection:
-            return connection.scalar(select(User.display_name).where(User.username == username))
-    finally:
-        engine.dispose()
+    return _stored(served_city, select(User.display_name).where(User.username == username))
 
 
 def _queue(served_city: ServedCity, who: dict[str, str], **params: str) -> list[dict]:
