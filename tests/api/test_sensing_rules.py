@@ -194,3 +194,11 @@ def test_dry_run_reports_the_episodes_over_stored_readings(client: TestClient, s
     assert client.post(f"/api/v1/rules/{rule_id}/dry-run", headers=sensed["op"], json=period).status_code == 403
     assert client.post(f"/api/v1/rules/{rule_id}/dry-run", headers=sensed["admin"],
                        json=period | {"device": "WL-2"}).status_code == 404
+    backwards = client.post(f"/api/v1/rules/{rule_id}/dry-run", headers=sensed["admin"],
+                            json=period | {"until": period["since"]})
+    assert (backwards.status_code, backwards.json()["code"], backwards.json()["field"]) == (
+        422, "end_before_start", "until")
+    elsewhere = client.post(f"/api/v1/rules/{rule_id}/dry-run", headers=sensed["admin"],
+                            json=period | {"metric": "flow_rate"}).json()
+    assert (elsewhere["code"], elsewhere["field"], elsewhere["rule_metric"]) == (
+        "metric_not_watched", "metric", "water_level")

@@ -1,8 +1,9 @@
 """The case action forms the staff flow does not reach, driven on screen in the console against the API:
 merging a report into the duplicate the page suggests and unmerging it; summoning a department (the
 list offers the district's bureaus that serve the street as well as the street's own office; an empty
-summons and a deadline in the past are refused with the API's message and change nothing, a row
-filled in half is refused on the form beside it and nothing is sent) and that department's handler
+summons and a deadline in the past are refused in Chinese words for the API's problem code, the latter
+naming the department, and change nothing; a row filled in half is refused on the form beside it and
+nothing is sent) and that department's handler
 reporting in; deferring and resuming; dispatching with an assisting department in series and
 reassigning after a return; requesting, approving and denying an extension
 (the deadline moves, and the page shows the original); a failed verification, refused without a reason
@@ -210,13 +211,13 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     assert unmerged["duplicate_of"] is None and unmerged["timeline"][-1]["reason"] == "位置不同，是两处问题"
     expect(operator.page.locator(".follows")).to_have_count(0)
 
-    # summon: an empty summons and a deadline in the past are refused with the API's message, nothing changes
+    # summon: an empty summons and a deadline in the past are refused in Chinese, nothing changes
     registered = _api_act(operator, case_id, "register")
     _open(operator, case_id)
     dialog = _form(operator, "summon")
     dialog.get_by_label("吹哨事由").fill("盲道长期被占，吹哨属地")
     _send(dialog, "summon")
-    error = dialog.get_by_role("alert").filter(has_text="name at least one department to summon")
+    error = dialog.get_by_role("alert").filter(has_text=PROBLEM_ZH["value_required"])
     expect(error).to_be_visible()
     _unchanged(operator, case_id, registered)
     # the street summons the district's bureaus too: the list offers those serving the case's street,
@@ -231,7 +232,8 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     _choose(operator, dialog, "部门 1", office_name)
     dialog.get_by_label("部门 1 报到时限").fill("2020-01-01T10:00")
     _send(dialog, "summon")
-    expect(dialog.get_by_role("alert").filter(has_text="must lie after the summons")).to_be_visible()
+    too_early = PROBLEM_ZH["deadline_before_summons"].replace("{department}", office)
+    expect(dialog.get_by_role("alert").filter(has_text=too_early)).to_be_visible()
     expect(error).to_be_hidden()
     _unchanged(operator, case_id, registered)
     dialog.get_by_label("部门 1 报到时限").fill(LATER)

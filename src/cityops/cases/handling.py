@@ -18,7 +18,7 @@ from cityops.org.routing import JointMode
 def _dispatch(case: CaseState, move: Move) -> Effect:
     mode = move.data.get("mode", JointMode.parallel)
     if not isinstance(mode, str) or mode not in set(JointMode):
-        raise InvalidInput(f"mode must be one of {', '.join(JointMode)}", field="mode")
+        raise InvalidInput(f"mode must be one of {', '.join(JointMode)}", code="bad_joint_mode", field="mode")
     mode = JointMode(mode)
     roster = joint.plan(lead=move.data.get("lead"), assisting=move.data.get("assisting", ()), mode=mode)
     return evolve(case, status=CaseStatus.dispatched, joint_mode=mode, assignments=roster), {}

@@ -95,19 +95,20 @@ EVENTS: dict[Event, tuple[frozenset[AssignmentStatus], AssignmentStatus]] = {
 
 def _department_code(value: Any, *, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{field} must be a department code", field=field)
+        raise InvalidInput(f"{field} must be a department code", code="department_required", field=field)
     return value.strip()
 
 
 def plan(*, lead: Any, assisting: Any = (), mode: JointMode) -> tuple[Assignment, ...]:
     """The assignments of a fresh dispatch: the lead at position 0, then the assisting departments."""
     if isinstance(assisting, str) or not isinstance(assisting, Sequence):
-        raise InvalidInput("assisting must be a list of department codes", field="assisting")
+        raise InvalidInput("assisting must be a list of department codes", code="assisting_not_a_list",
+                           field="assisting")
     codes = [_department_code(lead, field="lead"),
              *(_department_code(code, field="assisting") for code in assisting)]
     if len(set(codes)) != len(codes):
         raise InvalidInput("a department can appear only once among the lead and assisting departments",
-                           field="assisting")
+                           code="department_repeated", field="assisting")
     return tuple(
         Assignment(code, AssignmentRole.lead if position == 0 else AssignmentRole.assisting, position,
                    AssignmentStatus.dispatched if position == 0 or mode == JointMode.parallel
@@ -176,7 +177,8 @@ class SummonsCall:
 def summon(calls: tuple[SummonsCall, ...], *, deadlines: Mapping[str, Any], at: datetime) -> tuple[SummonsCall, ...]:
     """Call departments to the case, each with the deadline by which it must report in."""
     if not isinstance(deadlines, Mapping) or not deadlines:
-        raise InvalidInput("name at least one department to summon, each with its deadline", field="departments")
+        raise InvalidInput("name at least one department to summon, each with its deadline", code="value_required",
+                           field="departments")
     at = as_utc(at, field="at")
     waiting = set(awaiting(calls))
     added = []
@@ -187,7 +189,8 @@ def summon(calls: tuple[SummonsCall, ...], *, deadlines: Mapping[str, Any], at: 
                            code="already_summoned", extra={"department": code})
         deadline = as_utc(value, field="departments")
         if deadline <= at:
-            raise InvalidInput(f"the deadline for {code} must lie after the summons", field="departments")
+            raise InvalidInput(f"the deadline for {code} must lie after the summons", code="deadline_before_summons",
+                               field="departments", extra={"department": code})
         added.append(SummonsCall(code, at, deadline))
         waiting.add(code)
     return (*calls, *added)

@@ -80,6 +80,8 @@ TOPICS = {WarningAction.fire: "warning.fired", WarningAction.change_level: "warn
           WarningAction.resolve: "warning.resolved"}
 ACTIVE = tuple(status.value for status in warnings.ACTIVE)
 _DURATIONS = ("for_duration", "clear_for", "rate_window", "rate_per", "allowed_lateness")
+MAX_SECONDS = 10**9
+"""The longest duration a rule definition may give (about 31 years)."""
 
 
 # Rules as JSON -------------------------------------------------------------------------------
@@ -107,24 +109,27 @@ def _seconds_key(name: str) -> str:
 def _seconds(value: Any, *, field: str) -> timedelta | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value > 10**9:
-        raise InvalidInput(f"{field} must be a number of seconds", field=field)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value > MAX_SECONDS:
+        raise InvalidInput(f"{field} must be a number of seconds", code="bad_duration", field=field,
+                           extra={"max_days": MAX_SECONDS // 86400})
     return timedelta(seconds=value)
 
 
 def rule_from_json(code: str, data: Any) -> rules.Rule:
     """A rule from ``rule_to_json``'s values, checked by ``rules.Rule``; anything else is bad input."""
     if not isinstance(data, dict) or not isinstance(data.get("scope"), dict):
-        raise InvalidInput("a rule definition is an object with a scope", field="definition")
+        raise InvalidInput("a rule definition is an object with a scope", code="bad_rule_definition",
+                           field="definition")
     scope = data["scope"]
     unknown = set(scope) - {"device_type", "area", "indicator"}
     if unknown:
-        raise InvalidInput(f"unknown scope fields: {', '.join(sorted(unknown))}", field="scope")
+        raise InvalidInput(f"unknown scope fields: {', '.join(sorted(unknown))}", code="bad_rule_definition",
+                           field="scope")
 
     def items(name: str) -> list[dict[str, Any]]:
         value = data.get(name) or []
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise InvalidInput(f"{name} is a list of objects", field=name)
+            raise InvalidInput(f"{name} is a list of objects", code="bad_rule_definition", field=name)
         return value
 
     try:
@@ -140,7 +145,7 @@ def rule_from_json(code: str, data: Any) -> rules.Rule:
                           silence_levels=silences, open_case_from=data.get("open_case_from"),
                           case_category=data.get("case_category"), **durations)
     except TypeError as error:
-        raise InvalidInput(f"bad rule definition: {error}", field="definition") from None
+        raise InvalidInput(f"bad rule definition: {error}", code="bad_rule_definition", field="definition") from None
 
 
 # Rules in the store --------------------------------------------------------------------------
@@ -256,10 +261,11 @@ def dry_run(session: Session, *, row: SensingRule, device: Device, metric: str, 
     """Replay the stored readings (maintenance aside) of one device metric in [since, until) through
     the rule, whether or not it is active, and run its clock to ``until``."""
     if until <= since:
-        raise InvalidInput("until must be after since", field="until")
+        raise InvalidInput("until must be after since", code="end_before_start", field="until")
     rule = rule_of(row)
     if rule.metric != metric:
-        raise InvalidInput(f"rule {row.code!r} watches {rule.metric}, not {metric}", field="metric")
+        raise InvalidInput(f"rule {row.code!r} watches {rule.metric}, not {metric}", code="metric_not_watched",
+                           field="metric", extra={"rule_metric": rule.metric})
     readings = [rules.Reading(ts, value) for ts, value in session.execute(
         select(Reading.ts, Reading.value).where(Reading.device_id == device.id, Reading.metric == metric,
                                                 Reading.ts >= since, Reading.ts < until, ~Reading.maintenance))]

@@ -37,13 +37,17 @@ def test_a_parallel_plan_dispatches_everyone_and_a_serial_one_the_lead_first() -
     assert statuses(joint.plan(lead=" water ", mode=JointMode.serial)) == [D]
 
 
-@pytest.mark.parametrize(("lead", "assisting", "field"), [
-    (None, (), "lead"), ("  ", (), "lead"), ("water", "roads", "assisting"), ("water", ["roads", 3], "assisting"),
-    ("water", ["roads", "roads"], "assisting"), ("water", ["water"], "assisting")])
-def test_a_plan_needs_one_lead_and_distinct_departments(lead: object, assisting: object, field: str) -> None:
+@pytest.mark.parametrize(("lead", "assisting", "field", "code"), [
+    (None, (), "lead", "department_required"), ("  ", (), "lead", "department_required"),
+    ("water", "roads", "assisting", "assisting_not_a_list"),
+    ("water", ["roads", 3], "assisting", "department_required"),
+    ("water", ["roads", "roads"], "assisting", "department_repeated"),
+    ("water", ["water"], "assisting", "department_repeated")])
+def test_a_plan_needs_one_lead_and_distinct_departments(lead: object, assisting: object, field: str,
+                                                        code: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         joint.plan(lead=lead, assisting=assisting, mode=JointMode.parallel)
-    assert caught.value.field == field
+    assert (caught.value.field, caught.value.code) == (field, code)
 
 
 def test_in_parallel_the_case_is_handled_only_when_the_last_department_reports() -> None:
@@ -194,14 +198,21 @@ def test_summons_track_who_has_still_to_report_in_and_who_is_late() -> None:
     assert joint.awaiting(again) == ("water",) and len(again) == 3
 
 
-@pytest.mark.parametrize(("deadlines", "field"), [
-    ({}, "departments"), (None, "departments"), ({"water": T0}, "departments"),
-    ({"water": "tomorrow"}, "departments"), ({"water": datetime(2025, 10, 2)}, "departments"),
-    ({"": T0 + timedelta(hours=1)}, "departments")])
-def test_a_summons_needs_departments_with_deadlines_after_it(deadlines: object, field: str) -> None:
+@pytest.mark.parametrize(("deadlines", "code"), [
+    ({}, "value_required"), (None, "value_required"), ({"water": "tomorrow"}, "invalid_input"),
+    ({"water": datetime(2025, 10, 2)}, "invalid_input"), ({"": T0 + timedelta(hours=1)}, "department_required")])
+def test_a_summons_needs_departments_with_deadlines(deadlines: object, code: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         joint.summon((), deadlines=deadlines, at=T0)
-    assert caught.value.field == field
+    assert (caught.value.field, caught.value.code) == ("departments", code)
+
+
+@pytest.mark.parametrize("deadline", [T0, T0 - timedelta(days=1)])
+def test_a_summons_deadline_lies_after_it_and_the_refusal_names_the_department(deadline: datetime) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        joint.summon((), deadlines={"roads": T0 + timedelta(hours=1), "water": deadline}, at=T0)
+    assert (caught.value.field, caught.value.code, caught.value.extra) == (
+        "departments", "deadline_before_summons", {"department": "water"})
 
 
 def test_a_department_is_summoned_once_at_a_time_and_reports_in_once() -> None:

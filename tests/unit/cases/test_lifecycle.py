@@ -341,14 +341,18 @@ def test_department_actions_need_the_actors_own_assignment() -> None:
     assert caught.value.extra["assignment_status"] == AssignmentStatus.in_progress
 
 
-@pytest.mark.parametrize("data", [{}, {"lead": ""}, {"lead": LEAD, "assisting": LEAD},
-                                  {"lead": LEAD, "assisting": [LEAD]}, {"lead": LEAD, "mode": "sideways"},
-                                  {"lead": LEAD, "mode": ["serial"]}, {"lead": [LEAD]}])
-def test_a_dispatch_names_a_lead_and_distinct_assisting_departments(data: dict) -> None:
+@pytest.mark.parametrize(("data", "field", "code"), [
+    ({}, "lead", "department_required"), ({"lead": ""}, "lead", "department_required"),
+    ({"lead": [LEAD]}, "lead", "department_required"),
+    ({"lead": LEAD, "assisting": LEAD}, "assisting", "assisting_not_a_list"),
+    ({"lead": LEAD, "assisting": [LEAD]}, "assisting", "department_repeated"),
+    ({"lead": LEAD, "mode": "sideways"}, "mode", "bad_joint_mode"),
+    ({"lead": LEAD, "mode": ["serial"]}, "mode", "bad_joint_mode")])
+def test_a_dispatch_names_a_lead_and_distinct_assisting_departments(data: dict, field: str, code: str) -> None:
     run = run_to(S.registered)
     with pytest.raises(InvalidInput) as caught:
         run.do(A.dispatch, "dispatcher", data=data)
-    assert caught.value.field in {"lead", "assisting", "mode"}
+    assert (caught.value.field, caught.value.code) == (field, code)
 
 
 def test_summons_through_the_lifecycle() -> None:
