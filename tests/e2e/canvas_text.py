@@ -1,5 +1,7 @@
 """Where ECharts draws its text: canvas labels are no DOM elements, so a page records each `fillText` of a
-canvas (text and box in CSS pixels) since that canvas was last cleared whole."""
+canvas (text and box in CSS pixels) since that canvas was last cleared whole. And the ECharts instance of a
+chart's element, to read the option and the colours it holds: the bundle keeps `echarts.getInstanceByDom`
+to itself, so a page records each instance as it is made."""
 
 from __future__ import annotations
 
@@ -33,6 +35,21 @@ RECORDER = """(() => {
 })();"""
 
 
+CHART_RECORDER = """(() => {
+  const charts = new WeakMap();
+  window.__chartOf = (element) => charts.get(element);
+  // an ECharts instance's constructor sets its own _dom (the element it draws in) first thing: a setter
+  // on Object.prototype sees it, keeps the instance and leaves a plain property in its place
+  Object.defineProperty(Object.prototype, '_dom', {
+    configurable: true,
+    set(value) {
+      Object.defineProperty(this, '_dom', { value, writable: true, configurable: true, enumerable: true });
+      if (value instanceof HTMLElement && typeof this.getOption === 'function') charts.set(value, this);
+    },
+  });
+})();"""
+
+
 @dataclass(frozen=True)
 class DrawnText:
     text: str
@@ -59,3 +76,9 @@ def canvas_text(chart: Locator) -> list[DrawnText]:
     return [DrawnText(text=t["text"], left=box["x"] + t["left"], top=box["y"] + t["top"],
                       right=box["x"] + t["right"], bottom=box["y"] + t["bottom"])
             for t in canvas.evaluate("canvas => window.__canvasText(canvas)")]
+
+
+def record_charts(page: Page) -> None:
+    """Record the ECharts instance of each chart element on every document the page opens from now on; a
+    chart's element then evaluates ``window.__chartOf(element)`` to its instance."""
+    page.add_init_script(script=CHART_RECORDER)

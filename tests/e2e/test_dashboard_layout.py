@@ -1,23 +1,91 @@
 """The dashboard laid out on the screens it is watched on: every district's name on the city map readable
 and none printed over another (the city centre's small districts crowd together), the trend's dates clear
 of the heading below them, and a map whose box vanishes for a moment (a hidden panel, a page squeezed by
-a full-page screenshot) drawn again without an error."""
+a full-page screenshot) drawn again without an error. The city keeps its shape on the map (a degree of
+longitude as long as it is at the city's latitude), and each name stands out from whatever fill it lies on,
+the top of the colour scale included."""
 
 from __future__ import annotations
 
+import math
+import re
+
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.canvas_text import canvas_text, record_canvas_text
+from tests.e2e.canvas_text import canvas_text, record_canvas_text, record_charts
 from tests.e2e.conftest import Screenshots, ServedCity
 from tests.factories import PASSWORD
 
 GAP_BELOW_DATES = 12
 """Pixels at least between the trend's dates and the next heading."""
+SHAPE_TOLERANCE = 0.02
+"""How far the drawn city's width/height may be from its true ratio (ECharts' default is 12% off here)."""
+TEXT_CONTRAST = 4.5
+"""WCAG 2 AA for text of normal size."""
+HALO_WIDTH = 3
+"""The least text outline (pixels, half of it outside each glyph) that the glyphs are read against instead
+of the fill under them."""
+SCREENS = pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1366, 768)], ids=["1920x1080", "1366x768"])
+
+LABELS_AND_FILLS = """element => {
+  const chart = window.__chartOf(element);
+  const scale = chart.getOption().visualMap?.[0]?.inRange?.color ?? [];
+  const coloured = scale.length > 0;
+  const data = chart.getModel().getSeriesByIndex(0).getData();
+  const areas = Array.from({ length: data.count() }, (_, i) => {
+    const item = data.getItemModel(i);
+    const label = (state) => ({
+      text: item.get([...state, 'label', 'color']) ?? item.get(['label', 'color']),
+      halo: item.get([...state, 'label', 'textBorderColor']) ?? item.get(['label', 'textBorderColor']) ?? null,
+      haloWidth: item.get([...state, 'label', 'textBorderWidth']) ?? item.get(['label', 'textBorderWidth']) ?? 0,
+    });
+    return [
+      { area: data.getName(i), state: 'normal', ...label([]),
+        fill: coloured ? data.getItemVisual(i, 'style').fill : item.get(['itemStyle', 'areaColor']) },
+      { area: data.getName(i), state: 'emphasis', ...label(['emphasis']),
+        fill: item.get(['emphasis', 'itemStyle', 'areaColor']) },
+    ];
+  }).flat();
+  // every colour of the scale, whichever areas carry it today
+  return [...areas, ...scale.map((fill) => ({ ...areas[0], area: 'scale', fill }))];
+}"""
 
 
-@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1366, 768)], ids=["1920x1080", "1366x768"])
+def _luminance(colour: str) -> float:
+    """WCAG 2's relative luminance of an opaque CSS colour (#rgb, #rrggbb, rgb(), rgba())."""
+    colour = colour.strip().lower()
+    if colour.startswith("#"):
+        digits = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+        channels = [int(digits[i:i + 2], 16) for i in (0, 2, 4)]
+    else:
+        found = re.fullmatch(r"rgba?\(([^)]*)\)", colour)
+        assert found, colour
+        parts = [float(p) for p in found.group(1).split(",")]
+        assert len(parts) == 3 or parts[3] == 1, f"{colour} is not opaque"
+        channels = parts[:3]
+    linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _signed_in_dashboard(browser: Browser, served_city: ServedCity, width: int, height: int) -> Page:
+    page = browser.new_page(base_url=served_city.url, locale="zh-CN", viewport={"width": width, "height": height})
+    record_canvas_text(page)
+    record_charts(page)
+    page.goto("/")
+    page.get_by_label("用户名").fill("operator.city")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    return page
+
+
+@SCREENS
 def test_the_city_map_and_trend_are_readable(browser: Browser, served_city: ServedCity, screenshots: Screenshots,
                                             width: int, height: int) -> None:
     if not served_city.demo:
@@ -25,16 +93,13 @@ def test_the_city_map_and_trend_are_readable(browser: Browser, served_city: Serv
     districts = httpx.get(f"{served_city.url}/api/v1/public/areas",
                           params={"level": "district", "parent": "310000"}).json()["features"]
     names = sorted(d["properties"]["name"] for d in districts)
-    page = browser.new_page(base_url=served_city.url, locale="zh-CN", viewport={"width": width, "height": height})
     errors: list[str] = []
+    page = _signed_in_dashboard(browser, served_city, width, height)
     page.on("pageerror", lambda error: errors.append(str(error)))
-    record_canvas_text(page)
-    page.goto("/")
-    page.get_by_label("用户名").fill("operator.city")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
     expect(page.locator(".map-panel h2")).to_have_text(f"全市区域 {len(names)} 个区")
-    trends = page.locator(".trends")
+    # the region is named as its heading reads
+    trends = page.get_by_role("region", name="近30天上报趋势")
+    expect(trends.get_by_role("heading", name="近30天上报趋势")).to_be_visible()
     days = trends.get_by_role("img", name="近30天上报趋势")
     expect(days.locator("canvas")).to_be_visible()
     page.mouse.move(1, 1)  # no area under the pointer: the labels as they rest
@@ -66,4 +131,51 @@ def test_the_city_map_and_trend_are_readable(browser: Browser, served_city: Serv
     page.wait_for_function("names => names.every(name => window.__canvasText(document.querySelector("
                            "'.map-panel .chart canvas')).some(t => t.text === name))", arg=names)
     assert errors == []
+    page.close()
+
+
+@SCREENS
+def test_the_city_keeps_its_shape_and_every_name_stands_out(browser: Browser, served_city: ServedCity,
+                                                            screenshots: Screenshots, width: int, height: int) -> None:
+    if not served_city.demo:
+        pytest.skip("the test city has no city-level staff; the demo city has")
+    districts = httpx.get(f"{served_city.url}/api/v1/public/areas",
+                          params={"level": "district", "parent": "310000"}).json()["features"]
+    points = [point for d in districts for ring in (d["geometry"]["coordinates"] if d["geometry"]["type"] == "Polygon"
+                                                    else [r for p in d["geometry"]["coordinates"] for r in p])
+              for point in ring]
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    lon, lat, _ = served_city.inside  # an open case in 黄浦: an area at the top of the colour scale
+    served_city.citizen_report({"title": "地图配色：路灯不亮", "category_code": "E0102", "lon": lon, "lat": lat})
+    page = _signed_in_dashboard(browser, served_city, width, height)
+    expect(page.locator(".map-panel h2")).to_have_text(f"全市区域 {len(districts)} 个区")
+    chart = page.locator(".map-panel .chart")
+    expect(chart.locator("canvas")).to_be_visible()
+    page.wait_for_function("element => window.__chartOf(element)?.getOption().visualMap?.length > 0",
+                           arg=chart.element_handle())
+
+    # the city's extent drawn: as wide against its height as it is on the ground at its latitude
+    corners = chart.evaluate("(element, corners) => corners.map(c => "
+                             "window.__chartOf(element).convertToPixel({ seriesIndex: 0 }, c))",
+                             [[min(lons), max(lats)], [max(lons), min(lats)]])
+    (left, top), (right, bottom) = corners
+    drawn = (right - left) / (bottom - top)
+    middle = math.radians((min(lats) + max(lats)) / 2)
+    true = (max(lons) - min(lons)) * math.cos(middle) / (max(lats) - min(lats))
+    assert drawn == pytest.approx(true, rel=SHAPE_TOLERANCE), f"drawn {drawn:.3f}, true {true:.3f}"
+
+    # each name (at rest and under the pointer) against what its glyphs lie on: a wide enough outline, or the
+    # fill of its area, whichever measure colours the map
+    for measure in ("未结案件", "活动预警"):
+        page.get_by_role("group", name="地图着色").get_by_role("button", name=measure).click()
+        labels = chart.evaluate(LABELS_AND_FILLS)
+        assert len(labels) > 2 * len(districts)
+        faint = [(label["area"], label["state"], label["text"], backdrop, round(_contrast(label["text"], backdrop), 2))
+                 for label in labels
+                 for backdrop in [label["halo"] if label["haloWidth"] >= HALO_WIDTH else label["fill"]]
+                 if _contrast(label["text"], backdrop) < TEXT_CONTRAST]
+        assert faint == [], measure
+    page.get_by_role("button", name="未结案件").click()
+    page.mouse.move(1, 1)
+    screenshots.take(page, "map-colours")
     page.close()
