@@ -3,6 +3,7 @@ through the API as the departments and the centre would use them."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -216,3 +217,57 @@ def test_summoned_departments_are_told(client: TestClient, joint: dict[str, Any]
     act(client, joint["op"], case_id, "summon", reason="积水严重，吹哨", data={"departments": {"water-990101": LATER}})
     assert inbox(client, session, joint["water"]) == [("case.summoned", case_id)]
     assert inbox(client, session, joint["greener"]) == []  # not summoned
+
+
+def told(client: TestClient, session: Session, headers: dict[str, str], topic: str) -> list[tuple[int, str]]:
+    notify.fan_out(session, now=datetime.now(UTC))
+    return [(n["case_id"], n["text"]) for n in client.get("/api/v1/inbox", headers=headers).json()
+            if n["topic"] == topic]
+
+
+def returns_hooked(session: Session) -> None:
+    admin = make_user(session, username="city.admin", roles=["administrator"], area_code="990000")
+    notify.create_webhook(session, name="12345", url="https://hotline.example.org/hook", topics=["case.returned"],
+                          actor=org_service.principal_of_user(session, admin))
+
+
+def posted(session: Session) -> list[dict[str, Any]]:
+    notify.fan_out(session, now=datetime.now(UTC))
+    return [json.loads(out.body) for out in notify.due_deliveries(session, now=datetime.now(UTC))]
+
+
+@pytest.mark.parametrize("mode", ["parallel", "serial"])
+def test_a_department_whose_part_a_return_withdraws_is_told_who_returned_the_case_and_why(
+        client: TestClient, joint: dict[str, Any], session: Session, mode: str) -> None:
+    returns_hooked(session)
+    case_id = registered(client, joint)
+    act(client, joint["disp"], case_id, "dispatch", data={
+        "lead": "water-990101", "assisting": ["greening-990101"], "mode": mode})
+    act(client, joint["water"], case_id, "acknowledge")
+    assert told(client, session, joint["greener"], "case.returned") == []
+    returned = act(client, joint["water"], case_id, "return", reason="管网不归水务")
+    assert parts(returned) == {"water-990101": "returned", "greening-990101": "withdrawn"}
+    assert told(client, session, joint["greener"], "case.returned") == [(
+        case_id, f"案件 #{case_id} 本部门的联办任务已撤回（水务 退回了案件，理由：管网不归水务），"
+                 "请停止处置：道路积水")]
+    assert told(client, session, joint["disp"], "case.returned") == [(case_id, f"案件 #{case_id} 被退回：道路积水")]
+    assert told(client, session, joint["water"], "case.returned") == []  # it returned the case itself
+    [event] = posted(session)
+    assert (event["topic"], event["case_id"]) == ("case.returned", case_id)
+    assert {key: event["payload"][key] for key in ("returned_by", "withdrawn", "reason", "departments")} == {
+        "returned_by": "water-990101", "withdrawn": ["greening-990101"], "reason": "管网不归水务", "departments": []}
+
+
+def test_a_department_that_has_reported_is_not_told_of_a_later_return(
+        client: TestClient, joint: dict[str, Any], session: Session) -> None:
+    returns_hooked(session)
+    case_id = registered(client, joint)
+    act(client, joint["disp"], case_id, "dispatch", data={
+        "lead": "greening-990101", "assisting": ["water-990101"], "mode": "serial"})
+    act(client, joint["greener"], case_id, "acknowledge")
+    act(client, joint["greener"], case_id, "report", reason="先修剪树木")
+    act(client, joint["water"], case_id, "return", reason="管网不归水务")
+    assert told(client, session, joint["greener"], "case.returned") == []  # its part stays reported
+    assert told(client, session, joint["disp"], "case.returned") == [(case_id, f"案件 #{case_id} 被退回：道路积水")]
+    [event] = posted(session)
+    assert (event["payload"]["returned_by"], event["payload"]["withdrawn"]) == ("water-990101", [])

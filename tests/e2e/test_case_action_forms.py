@@ -397,6 +397,16 @@ def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_re
     assert again["assignments"][0] == {"department_code": lead, "role": "lead", "position": 0, "status": "dispatched"}
     assert {a["status"] for a in again["assignments"][1:]} <= {"dispatched", "waiting"}  # a fresh roster
 
+    # in series the lead's report hands the case on: its timeline entry names the department it went to
+    handed_on = _new_case(operator, served_city, "共享单车堆满路口", steps=(
+        (operator, "register", {}),
+        (dispatcher, "dispatch", {"data": {"lead": lead, "assisting": [helper["code"]], "mode": "serial"}}),
+        (handler, "acknowledge", {}), (handler, "report", {"reason": "已清走路口单车"})))
+    assert dispatcher.case(handed_on)["timeline"][-1]["data"]["next_department"] == helper["code"]
+    _open(dispatcher, handed_on)
+    entry = dispatcher.page.get_by_role("region", name="办理过程").locator("ol > li").last
+    expect(entry.locator(".fact")).to_have_text(f"转下一协办：{helper['name']}")
+
 
 def test_registering_files_an_uncategorised_report_under_the_category_chosen(desk: dict[str, Staff],
                                                                            served_city: ServedCity) -> None:

@@ -275,7 +275,8 @@ def _announce(session: Session, case: Case, before: CaseState, state: CaseState,
               reporter_user_id: int | None) -> None:
     """Put the domain event of a notable move in the outbox, in this same transaction. ``departments``
     names who must act now: those handling the case; the newly summoned ones for a summons; the next
-    department when a report in series hands the case over."""
+    department when a report in series hands the case over. A return also names the department that
+    returned it (``returned_by``) and the departments whose parts it ``withdrawn``, so they stop work."""
     topic = _topic(entry)
     departments = [a.department_code for a in state.assignments if a.status.value in ("dispatched", "in_progress")]
     if entry.action is Action.summon:
@@ -287,9 +288,11 @@ def _announce(session: Session, case: Case, before: CaseState, state: CaseState,
         topic = "case.dispatched" if departments else None
     if topic is None:
         return
-    outbox.emit(session, topic=topic, area_path=case.area_path, case_id=case.id, at=entry.at, payload={
-        "title": case.title, "status": state.status.value, "action": entry.action.value, "departments": departments,
-        "reporter_user_id": reporter_user_id, "reason": entry.reason})
+    payload = {"title": case.title, "status": state.status.value, "action": entry.action.value,
+               "departments": departments, "reporter_user_id": reporter_user_id, "reason": entry.reason}
+    if entry.action is Action.return_:
+        payload |= {"returned_by": entry.actor.department, "withdrawn": list(entry.data.get("withdrawn", ()))}
+    outbox.emit(session, topic=topic, area_path=case.area_path, case_id=case.id, at=entry.at, payload=payload)
 
 
 def _go_live(session: Session, case: Case, *, action: str, at: datetime) -> None:

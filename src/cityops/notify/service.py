@@ -28,13 +28,14 @@ LONGEST_WAIT = timedelta(hours=1)
 TOPICS = ("case.reported", "case.dispatched", "case.returned", "case.rework", "case.closed", "case.rejected",
           "case.merged", "case.reminder", "case.overdue", "case.supervised", "case.summoned",
           "warning.fired", "warning.level_changed", "warning.resolved")
-# Who is told of what, by role; "departments" means the handlers of the departments the event names.
+# Who is told of what, by role; "departments" means the handlers of the departments the event names,
+# "withdrawn" those of the departments whose parts of a joint case a return withdrew.
 AUDIENCE: dict[str, tuple[str, ...]] = {
     "case.dispatched": ("departments",),
     "case.rework": ("departments",),
     "case.reminder": ("departments",),
     "case.overdue": ("departments", "dispatcher"),
-    "case.returned": ("dispatcher",),
+    "case.returned": ("dispatcher", "withdrawn"),
     "case.supervised": ("centre",),
     "case.summoned": ("departments",),
     "warning.fired": ("operator", "dispatcher"),
@@ -63,9 +64,17 @@ WORDS = {
 LEVEL_WORDS = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
-def _text(event: OutboxEvent) -> str:
-    """The inbox line: the case and its title, or the warning with its device, rule and level."""
+def _text(session: Session, event: OutboxEvent, audience: str) -> str:
+    """The inbox line: the case and its title, or the warning with its device, rule and level; to a
+    department whose part was withdrawn, who returned the case and why, so it stops work."""
     words = WORDS.get(event.topic, event.topic)
+    if audience == "withdrawn":
+        code = event.payload.get("returned_by")
+        name = session.scalar(select(Department.name).where(Department.code == code)) or code
+        reason = event.payload.get("reason")
+        why = f"，理由：{reason}" if reason else ""
+        return (f"案件 #{event.case_id} 本部门的联办任务已撤回（{name} 退回了案件{why}），请停止处置："
+                f"{event.payload.get('title', '')}")
     if event.topic.startswith("warning."):
         payload = event.payload
         return (f"预警 #{payload.get('warning_id')} {words}：{payload.get('origin')} {payload.get('metric')} "
@@ -84,8 +93,8 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def _users(session: Session, event: OutboxEvent, audience: str) -> Iterable[int]:
-    if audience == "departments":
-        codes = event.payload.get("departments", [])
+    if audience in ("departments", "withdrawn"):
+        codes = event.payload.get(audience, [])
         return session.scalars(select(User.id).join(Department, User.department_id == Department.id).where(
             Department.code.in_(codes), User.active.is_(True)))
     if audience == "reporter":
@@ -106,9 +115,13 @@ def fan_out(session: Session, *, now: datetime, batch: int = 500) -> int:
                              .order_by(OutboxEvent.id).limit(batch).with_for_update(skip_locked=True)).all()
     hooks = session.scalars(select(Webhook).where(Webhook.active.is_(True))).all()
     for event in events:
-        text = _text(event)
-        recipients = {user for audience in AUDIENCE.get(event.topic, ()) for user in _users(session, event, audience)}
-        for user_id in sorted(recipients):
+        texts: dict[int, str] = {}  # one message per user, worded for the first audience they are in
+        for audience in AUDIENCE.get(event.topic, ()):
+            users = list(_users(session, event, audience))
+            text = _text(session, event, audience) if users else ""
+            for user_id in users:
+                texts.setdefault(user_id, text)
+        for user_id, text in sorted(texts.items()):
             session.add(Notification(user_id=user_id, event_id=event.id, topic=event.topic, case_id=event.case_id,
                                      text=text, created_at=now))
         for hook in hooks:
