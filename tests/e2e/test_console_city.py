@@ -198,6 +198,13 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     assert timedelta(hours=3, minutes=59) < span <= timedelta(hours=4, minutes=1)
     listed = page.locator(f"[data-silence='{silences[0]['id']}']")
     expect(listed).to_contain_text(sensors.devices[1])
+    # its author by name (the demo's staff have display names of their own), the login name on hovering it
+    operator = served_city.staff("operator")
+    shown = sensors.api.get(f"/api/v1/users/{operator}", headers=sensors.admin).json()["display_name"]
+    assert shown != operator and silences[0]["author"] == operator, silences
+    expect(listed.locator(".author-name")).to_have_text(shown)
+    expect(listed.locator(".author-name")).to_have_attribute("title", f"登录名：{operator}")
+    expect(listed).not_to_contain_text(operator)
     screenshots.take(page, "3-silenced")
     listed.get_by_role("button", name=f"结束静默 {silences[0]['id']}").click()
     expect(listed).to_have_count(0)
@@ -230,8 +237,12 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     history = sensors.warning_of(sensors.devices[0])["entries"]
     expect(drawer.locator(".history li")).to_have_count(len(history))
     assert [e["action"] for e in history] == ["fire", "change_level", "acknowledge"]
-    expect(drawer.locator(".history li[data-action=acknowledge]")).to_contain_text(
-        f"{history[-1]['actor_name']}（受理员）")
+    acknowledged = drawer.locator(".history li[data-action=acknowledge]")
+    assert (history[-1]["actor_name"], history[-1]["actor_display_name"]) == (operator, shown), history[-1]
+    expect(acknowledged).to_contain_text(f"{shown}（受理员）")
+    expect(acknowledged.locator(".actor-name")).to_have_attribute("title", f"登录名：{operator}")
+    expect(acknowledged).not_to_contain_text(operator)
+    expect(drawer.locator(".history li[data-action=fire] .actor")).to_have_text("系统")
     expect(drawer.locator(".series figcaption")).to_have_text("2 个读数，最低 3.3，最高 4.4")
     expect(drawer.locator(".facts")).to_contain_text("测试河道水位超限")
     expect(drawer.locator(".facts")).to_contain_text("4.4 m")

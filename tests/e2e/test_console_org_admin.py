@@ -284,6 +284,12 @@ def test_a_rule_created_on_screen_with_its_dry_run(page: Page, served_city: Serv
     row = page.locator(".rules .el-table__body tr", has_text="e2e-wl-high")
     expect(row).to_contain_text("黄色预警 ≥ 3.05，清除 < 2.8")
     expect(row).to_contain_text("红色预警 ≥ 4.05，清除 < 3.8")
+    # its author by name, the login name on hovering it when the name differs
+    shown = client.get(f"/api/v1/users/{admin}").json()["display_name"]
+    assert (rule["author"], rule["author_display_name"]) == (admin, shown), rule
+    expect(row.locator(".author-name")).to_have_text(shown)
+    if shown != admin:  # the test city's administrator is named by the user name
+        expect(row.locator(".author-name")).to_have_attribute("title", f"登录名：{admin}")
     screenshots.take(page, "rules")
 
     # the dry run on screen (the last day) shows the API's firings over the same readings

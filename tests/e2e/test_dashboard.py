@@ -168,9 +168,21 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
                                                                             timeout=LIVE_WAIT_MS)
     screenshots.take(page, "4-warning")
 
+    # the city's operator acknowledges it: the drawer names them, the login name on hovering it, and the system
+    warning_id = next(w["id"] for w in api.get("/api/v1/warnings", params={"rule": "e2e-dash-water-high"},
+                                                headers=operator).json()["items"])
+    acknowledged = api.post(f"/api/v1/warnings/{warning_id}/acknowledge", headers=operator)
+    assert acknowledged.status_code == 200, acknowledged.text
+    shown = api.get("/api/v1/users/operator.city", headers=admin).json()["display_name"]
+    assert acknowledged.json()["entries"][-1]["actor_display_name"] == shown != "operator.city"
     warning.get_by_role("button").click()
     drawer = page.get_by_role("dialog", name="预警详情")
     expect(drawer).to_be_visible()
+    history = drawer.locator(".el-timeline-item")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("系统")
+    expect(history.last.locator(".actor-name")).to_have_text(shown)
+    expect(history.last.locator(".actor-name")).to_have_attribute("title", "登录名：operator.city")
     expect(drawer).to_contain_text("苏州河水位计")
     expect(drawer).to_contain_text("水位")
     expect(drawer).not_to_contain_text("water_level")

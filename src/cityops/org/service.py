@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import Session
 
 from cityops import reference, stamps
@@ -186,8 +186,23 @@ def display_names(session: Session, *, users: set[tuple[int, str]]) -> dict[int,
     if not users:
         return {}
     wanted = dict(users)
-    rows = session.execute(select(User.id, User.username, User.display_name).where(User.id.in_(wanted)))
-    return {row.id: row.display_name for row in rows if wanted[row.id] == row.username and row.display_name.strip()}
+    return {row.id: row.display_name for row in _named(session, User.id.in_(wanted)) if wanted[row.id] == row.username}
+
+
+def display_names_by_username(session: Session, *, usernames: set[str]) -> dict[str, str]:
+    """The current display names of the users whose login names are ``usernames``, for records that name
+    their author by login name alone (rules, silences), in one query. A name that is no user's (an API
+    client's, the system's), or whose user has a blank display name, is left out: the record's own name
+    stands."""
+    if not usernames:
+        return {}
+    return {row.username: row.display_name for row in _named(session, User.username.in_(usernames))}
+
+
+def _named(session: Session, condition: ColumnElement[bool]) -> list[Row[Any]]:
+    """(id, username, display_name) of the users matching ``condition`` who have a display name."""
+    rows = session.execute(select(User.id, User.username, User.display_name).where(condition))
+    return [row for row in rows if row.display_name.strip()]
 
 
 def list_users(session: Session, *, viewer: Principal, role: str | None = None, limit: int = 100,

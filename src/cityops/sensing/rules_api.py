@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 from cityops.cases import service as cases_service
 from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader
 from cityops.errors import PermissionDenied
+from cityops.org import service as org_service
 from cityops.org.access import Principal
 from cityops.org.roles import Role
 from cityops.problems import problem_responses
 from cityops.sensing import alerting
 from cityops.sensing import devices as registry
-from cityops.sensing.models import SensingRule, WarningEntryRow, WarningRow
+from cityops.sensing.models import SensingRule, SilenceRow, WarningEntryRow, WarningRow
 from cityops.sensing.rules import RuleEvent, WarningLevel
 from cityops.sensing.warnings import WarningAction, WarningStatus
 from cityops.times import zoned
@@ -64,7 +65,8 @@ class RuleOut(BaseModel):
     metric: str | None
     definition: dict[str, Any]
     active: bool
-    author: str
+    author: str = Field(description="as recorded: a user's login name, or an API client's name")
+    author_display_name: str = Field(description="the name to show: a user's current display name, else the author")
     created_at: datetime
     deactivated_at: datetime | None
 
@@ -107,7 +109,8 @@ class EntryOut(BaseModel):
     from_level: str | None
     to_level: str
     actor_role: str
-    actor_name: str
+    actor_name: str = Field(description="as recorded: a user's login name, or \"system\"")
+    actor_display_name: str = Field(description="the name to show: a user's current display name, else actor_name")
     at: datetime
     reason: str | None
     value: float | None
@@ -153,13 +156,43 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _rule_out(row: SensingRule) -> RuleOut:
+def _authors(session: Session, names: set[str]) -> dict[str, str]:
+    """The names to show for rules' or silences' authors, recorded by login name alone, looked up together."""
+    return org_service.display_names_by_username(session, usernames=names)
+
+
+def _rule_out(row: SensingRule, authors: dict[str, str]) -> RuleOut:
     return RuleOut(id=row.id, code=row.code, name=row.name, kind=row.kind, metric=row.metric,
-                   definition=row.definition, active=row.active, author=row.author, created_at=row.created_at,
+                   definition=row.definition, active=row.active, author=row.author,
+                   author_display_name=authors.get(row.author, row.author), created_at=row.created_at,
                    deactivated_at=row.deactivated_at)
 
 
-def _warning_out(row: WarningRow, words: alerting.WarningWords, entries: list[WarningEntryRow]) -> WarningOut:
+def _rules_out(session: Session, rows: list[SensingRule]) -> list[RuleOut]:
+    authors = _authors(session, {row.author for row in rows})
+    return [_rule_out(row, authors) for row in rows]
+
+
+def _user_of(entry: WarningEntryRow) -> tuple[int, str] | None:
+    """The user who made a warning's entry, as (id, username): people act in their staff roles, the system
+    and API clients in the system role."""
+    if entry.actor_role == Role.system or entry.actor_id is None or not entry.actor_id.isdigit():
+        return None
+    return int(entry.actor_id), entry.actor_name
+
+
+def _actors(session: Session, entries: list[WarningEntryRow]) -> dict[int, str]:
+    """The current display names of the users who made ``entries``, looked up together."""
+    return org_service.display_names(session, users={user for entry in entries if (user := _user_of(entry))})
+
+
+def _actor_shown(entry: WarningEntryRow, actors: dict[int, str]) -> str:
+    user = _user_of(entry)
+    return actors.get(user[0], entry.actor_name) if user else entry.actor_name
+
+
+def _warning_out(row: WarningRow, words: alerting.WarningWords, entries: list[WarningEntryRow],
+                 actors: dict[int, str]) -> WarningOut:
     return WarningOut(id=row.id, rule=row.labels["rule"], rule_name=words.rule_name, origin=row.origin,
                       origin_name=words.origin_name, metric=row.metric, unit=words.unit,
                       status=WarningStatus(row.status), level=WarningLevel(row.level),
@@ -168,13 +201,14 @@ def _warning_out(row: WarningRow, words: alerting.WarningWords, entries: list[Wa
                       updated_at=row.updated_at, closed_at=row.closed_at, case_id=row.case_id,
                       entries=[EntryOut(version=e.version, action=e.action, from_status=e.from_status,
                                         to_status=e.to_status, from_level=e.from_level, to_level=e.to_level,
-                                        actor_role=e.actor_role, actor_name=e.actor_name, at=e.at, reason=e.reason,
+                                        actor_role=e.actor_role, actor_name=e.actor_name,
+                                        actor_display_name=_actor_shown(e, actors), at=e.at, reason=e.reason,
                                         value=e.value, case_id=e.case_id) for e in entries])
 
 
 def _one(session: Session, row: WarningRow) -> WarningOut:
-    return _warning_out(row, alerting.words_of(session, [row])[row.id],
-                        alerting.entries_of(session, warning_ids=[row.id])[row.id])
+    entries = alerting.entries_of(session, warning_ids=[row.id])[row.id]
+    return _warning_out(row, alerting.words_of(session, [row])[row.id], entries, _actors(session, entries))
 
 
 def _event_out(event: RuleEvent) -> EventOut:
@@ -184,20 +218,20 @@ def _event_out(event: RuleEvent) -> EventOut:
 
 @router.post("/rules", response_model=RuleOut, status_code=201, summary="Add a warning rule", responses=WRITES)
 def create_rule(session: DbSession, admin: Administrator, body: RuleIn) -> RuleOut:
-    return _rule_out(alerting.create_rule(session, code=body.code, name=body.name, definition=body.definition,
-                                          author=admin))
+    row = alerting.create_rule(session, code=body.code, name=body.name, definition=body.definition, author=admin)
+    return _rules_out(session, [row])[0]
 
 
 @router.get("/rules", response_model=list[RuleOut], summary="Warning rules", responses=READS)
 def list_rules(session: DbSession, _: Administrator, active: bool | None = None) -> list[RuleOut]:
-    return [_rule_out(row) for row in alerting.list_rules(session, active=active)]
+    return _rules_out(session, alerting.list_rules(session, active=active))
 
 
 @router.post("/rules/{rule_id}/deactivate", response_model=RuleOut, summary="Stop evaluating a rule",
              responses=WRITES)
 def deactivate_rule(session: DbSession, _: Administrator, rule_id: RuleId) -> RuleOut:
     row = alerting.get_rule(session, rule_id=rule_id)
-    return _rule_out(alerting.deactivate_rule(session, row=row, at=_now()))
+    return _rules_out(session, [alerting.deactivate_rule(session, row=row, at=_now())])[0]
 
 
 @router.post("/rules/{rule_id}/dry-run", response_model=DryRunOut,
@@ -233,7 +267,8 @@ def list_warnings(
                                          limit=limit, offset=offset)
     entries = alerting.entries_of(session, warning_ids=[row.id for row in rows])
     words = alerting.words_of(session, rows)
-    return WarningPage(items=[_warning_out(row, words[row.id], entries[row.id]) for row in rows], total=total,
+    actors = _actors(session, [entry for listed in entries.values() for entry in listed])
+    return WarningPage(items=[_warning_out(row, words[row.id], entries[row.id], actors) for row in rows], total=total,
                        limit=limit, offset=offset)
 
 
@@ -289,30 +324,34 @@ class SilenceOut(BaseModel):
     matchers: dict[str, str]
     starts_at: datetime
     ends_at: datetime
-    author: str
+    author: str = Field(description="as recorded: the login name of the user who set it")
+    author_display_name: str = Field(description="the name to show: the user's current display name, else the author")
     reason: str
 
 
-def _silence(row) -> SilenceOut:  # noqa: ANN001
-    return SilenceOut(id=row.id, matchers={label: value for label, value in row.matchers}, starts_at=row.starts_at,
-                      ends_at=row.ends_at, author=row.author, reason=row.reason)
+def _silences(session: Session, rows: list[SilenceRow]) -> list[SilenceOut]:
+    authors = _authors(session, {row.author for row in rows})
+    return [SilenceOut(id=row.id, matchers={label: value for label, value in row.matchers}, starts_at=row.starts_at,
+                       ends_at=row.ends_at, author=row.author,
+                       author_display_name=authors.get(row.author, row.author), reason=row.reason)
+            for row in rows]
 
 
 @router.post("/silences", response_model=SilenceOut, status_code=201, responses=WRITES,
              summary="Mute matching warnings' notifications for a time, with the reason")
 def create_silence(session: DbSession, viewer: Reader, body: SilenceIn) -> SilenceOut:
-    return _silence(alerting.create_silence(session, matchers=list(body.matchers.items()),
-                                            starts_at=body.starts_at or _now(), ends_at=body.ends_at,
-                                            reason=body.reason, author=viewer))
+    row = alerting.create_silence(session, matchers=list(body.matchers.items()), starts_at=body.starts_at or _now(),
+                                  ends_at=body.ends_at, reason=body.reason, author=viewer)
+    return _silences(session, [row])[0]
 
 
 @router.get("/silences", response_model=list[SilenceOut], responses=READS,
             summary="Silences set in your jurisdiction (current ones, or all with current=false)")
 def list_silences(session: DbSession, viewer: Reader, current: bool = True) -> list[SilenceOut]:
-    return [_silence(row) for row in alerting.list_silences(session, viewer=viewer, at=_now(), current=current)]
+    return _silences(session, alerting.list_silences(session, viewer=viewer, at=_now(), current=current))
 
 
 @router.post("/silences/{silence_id}/end", response_model=SilenceOut, responses=WRITES,
              summary="End a silence now")
 def end_silence(session: DbSession, viewer: Reader, silence_id: SilenceId) -> SilenceOut:
-    return _silence(alerting.end_silence(session, silence_id=silence_id, viewer=viewer, at=_now()))
+    return _silences(session, [alerting.end_silence(session, silence_id=silence_id, viewer=viewer, at=_now())])[0]

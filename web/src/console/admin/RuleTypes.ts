@@ -34,7 +34,10 @@ export interface RuleOut {
   metric: string | null
   definition: RuleDefinition
   active: boolean
+  /** as recorded: a user's login name, or an API client's name */
   author: string
+  /** the name to show: a user's current display name, else the author */
+  author_display_name: string
   created_at: string
   deactivated_at: string | null
 }

@@ -112,7 +112,8 @@ addMessages({
           readings: '告警前后读数',
           noReadings: '该时段没有读数',
           notDevice: '来源不是设备（指标预警），没有设备读数',
-          by: '{name}（{role}）',
+          asRole: '（{role}）',
+          loginName: '登录名：{name}',
         },
         action_: {
           fire: '触发',
@@ -241,7 +242,8 @@ addMessages({
           readings: 'Readings around the warning',
           noReadings: 'No readings in this period',
           notDevice: 'The origin is not a device (an indicator warning): no device readings',
-          by: '{name} ({role})',
+          asRole: ' ({role})',
+          loginName: 'Login name: {name}',
         },
         action_: {
           fire: 'Fired',

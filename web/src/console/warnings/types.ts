@@ -13,7 +13,10 @@ export interface WarningEntry {
   from_level: Level | null
   to_level: Level
   actor_role: string
+  /** as recorded: a user's login name (the system's entries: 'system'), for audit */
   actor_name: string
+  /** the name to show: a user's current display name (the recorded name when the user is gone) */
+  actor_display_name: string
   at: string
   reason: string | null
   value: number | null
@@ -55,7 +58,10 @@ export interface Silence {
   matchers: Record<string, string>
   starts_at: string
   ends_at: string
+  /** as recorded: the login name of the user who set it */
   author: string
+  /** the name to show: the user's current display name */
+  author_display_name: string
   reason: string
 }
 
