@@ -86,6 +86,9 @@ def test_a_deactivated_user_keeps_the_name_and_a_removed_one_shows_what_was_reco
     session.flush()
     shown = client.get(f"/api/v1/cases/{case_id}", headers=loop["op"]).json()
     assert names(shown)[1] == ("user", "leaver.street", "leaver.street")
+    # while the newcomer's own entries, under the same id, take the newcomer's name
+    both = {(leaver_id, "leaver.street"), (leaver_id, "newcomer.street")}
+    assert org_service.display_names(session, users=both) == {(leaver_id, "newcomer.street"): "新来的受理员"}
 
 
 def test_the_display_names_are_read_in_one_query_however_long_the_timeline(

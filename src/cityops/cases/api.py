@@ -134,7 +134,7 @@ def _timeline(session: Session, events: list[CaseEvent]) -> list[EventOut]:
     shown = org_service.display_names(session, users={user for _, user in by_user if user is not None})
     return [EventOut(version=e.version, action=e.action, from_status=e.from_status, to_status=e.to_status,
                      actor_kind=e.actor_kind, actor_role=e.actor_role, actor_name=e.actor_name,
-                     actor_display_name=shown.get(user[0], e.actor_name) if user else e.actor_name,
+                     actor_display_name=shown.get(user, e.actor_name) if user else e.actor_name,
                      actor_department=e.actor_department, at=e.at, reason=e.reason, attachments=e.attachments,
                      data=e.data)
             for e, user in by_user]

@@ -178,15 +178,15 @@ def update_user(session: Session, *, user: User, actor: Principal, display_name:
     return user
 
 
-def display_names(session: Session, *, users: set[tuple[int, str]]) -> dict[int, str]:
-    """The current display names of ``users``, given as (id, username) pairs as a record of what they
-    did names them, in one query. A pair whose row is gone, or whose id now belongs to someone else
+def display_names(session: Session, *, users: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """The current display names of ``users``, by (id, username) pairs as a record of what they did
+    names them, in one query. A pair whose row is gone, or whose id now belongs to someone else
     (SQLite may reuse the id of a deleted last row), or whose display name is blank, is left out: the
     record's own name stands."""
     if not users:
         return {}
-    wanted = dict(users)
-    return {row.id: row.display_name for row in _named(session, User.id.in_(wanted)) if wanted[row.id] == row.username}
+    found = _named(session, User.id.in_({user_id for user_id, _ in users}))
+    return {(row.id, row.username): row.display_name for row in found if (row.id, row.username) in users}
 
 
 def display_names_by_username(session: Session, *, usernames: set[str]) -> dict[str, str]:

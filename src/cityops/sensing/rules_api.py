@@ -181,18 +181,18 @@ def _user_of(entry: WarningEntryRow) -> tuple[int, str] | None:
     return int(entry.actor_id), entry.actor_name
 
 
-def _actors(session: Session, entries: list[WarningEntryRow]) -> dict[int, str]:
+def _actors(session: Session, entries: list[WarningEntryRow]) -> dict[tuple[int, str], str]:
     """The current display names of the users who made ``entries``, looked up together."""
     return org_service.display_names(session, users={user for entry in entries if (user := _user_of(entry))})
 
 
-def _actor_shown(entry: WarningEntryRow, actors: dict[int, str]) -> str:
+def _actor_shown(entry: WarningEntryRow, actors: dict[tuple[int, str], str]) -> str:
     user = _user_of(entry)
-    return actors.get(user[0], entry.actor_name) if user else entry.actor_name
+    return actors.get(user, entry.actor_name) if user else entry.actor_name
 
 
 def _warning_out(row: WarningRow, words: alerting.WarningWords, entries: list[WarningEntryRow],
-                 actors: dict[int, str]) -> WarningOut:
+                 actors: dict[tuple[int, str], str]) -> WarningOut:
     return WarningOut(id=row.id, rule=row.labels["rule"], rule_name=words.rule_name, origin=row.origin,
                       origin_name=words.origin_name, metric=row.metric, unit=words.unit,
                       status=WarningStatus(row.status), level=WarningLevel(row.level),
