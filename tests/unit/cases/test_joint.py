@@ -50,11 +50,16 @@ def test_a_plan_needs_one_lead_and_distinct_departments(lead: object, assisting:
     assert (caught.value.field, caught.value.code) == (field, code)
 
 
-def test_in_parallel_the_case_is_handled_only_when_the_last_department_reports() -> None:
-    roster = joint.plan(lead="water", assisting=["roads"], mode=JointMode.parallel)
-    for department in ("roads", "water"):
+def acknowledged(roster: tuple[Assignment, ...], *departments: str) -> tuple[Assignment, ...]:
+    """The parallel roster once ``departments`` have acknowledged, in that order."""
+    for department in departments:
         roster = joint.advance(roster, mode=JointMode.parallel, department=department,
                                event=Event.acknowledged).assignments
+    return roster
+
+
+def test_in_parallel_the_case_is_handled_only_when_the_last_department_reports() -> None:
+    roster = acknowledged(joint.plan(lead="water", assisting=["roads"], mode=JointMode.parallel), "roads", "water")
     step = joint.advance(roster, mode=JointMode.parallel, department="roads", event=Event.reported)
     assert (step.all_reported, step.next_department, joint.outstanding(step.assignments)) == (False, None, ("water",))
     step = joint.advance(step.assignments, mode=JointMode.parallel, department="water", event=Event.reported)
@@ -100,10 +105,7 @@ def test_when_the_lead_returns_in_series_the_waiting_departments_are_withdrawn()
 
 
 def test_when_an_assisting_department_returns_the_lead_is_withdrawn_too() -> None:
-    roster = joint.plan(lead="water", assisting=["roads"], mode=JointMode.parallel)
-    for department in ("water", "roads"):
-        roster = joint.advance(roster, mode=JointMode.parallel, department=department,
-                               event=Event.acknowledged).assignments
+    roster = acknowledged(joint.plan(lead="water", assisting=["roads"], mode=JointMode.parallel), "water", "roads")
     step = joint.advance(roster, mode=JointMode.parallel, department="roads", event=Event.returned)
     assert statuses(step.assignments) == [X, RET] and step.withdrawn == ("water",)
 
