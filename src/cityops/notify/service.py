@@ -57,9 +57,9 @@ WORDS = {
     "case.overdue": "已超时",
     "case.supervised": "督办",
     "case.summoned": "吹哨报到，请按时报到",
-    "warning.fired": "预警",
-    "warning.level_changed": "预警级别变化",
-    "warning.resolved": "预警解除",
+    "warning.fired": "发出",
+    "warning.level_changed": "级别变化",
+    "warning.resolved": "解除",
 }
 LEVEL_WORDS = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
@@ -76,10 +76,20 @@ def _text(session: Session, event: OutboxEvent, audience: str) -> str:
         return (f"案件 #{event.case_id} 本部门的联办任务已撤回（{name} 退回了案件{why}），请停止处置："
                 f"{event.payload.get('title', '')}")
     if event.topic.startswith("warning."):
-        payload = event.payload
-        return (f"预警 #{payload.get('warning_id')} {words}：{payload.get('origin')} {payload.get('metric')} "
-                f"{LEVEL_WORDS.get(payload.get('level'), payload.get('level'))}（规则 {payload.get('rule')}）")
+        return _warning_text(event.payload, words)
     return f"案件 #{event.case_id} {words}：{event.payload.get('title', '')}"
+
+
+def _warning_text(payload: dict, words: str) -> str:
+    """A warning told in words: the device (or area) and the rule by name, the level and the reading with its
+    unit; events queued before they carried names fall back to the codes."""
+    origin, rule = payload.get("origin"), payload.get("rule")
+    name = payload.get("origin_name")
+    where = f"{name}（{origin}）" if name and name != origin else origin
+    value = payload.get("value")
+    reading = f"，读数 {value:g}{payload.get('unit') or ''}" if isinstance(value, int | float) else ""
+    return (f"预警 #{payload.get('warning_id')} {words}：{where} {payload.get('rule_name') or rule}"
+            f"{LEVEL_WORDS.get(payload.get('level'), payload.get('level'))}预警{reading}（规则 {rule}）")
 
 
 def backoff(attempts: int) -> timedelta:

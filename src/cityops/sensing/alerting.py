@@ -465,8 +465,10 @@ class _Notifier:
             self.silences = active_silences(self.session, at=self.now)
         if warnings.suppression(labels, silences=self.silences, offline_stations=(), at=self.now).suppressed:
             return
+        words = words_of(self.session, [row])[row.id]
         outbox.emit(self.session, topic=topic, area_path=row.area_path, at=self.now, payload={
-            "warning_id": row.id, "rule": labels.rule, "origin": row.origin, "metric": row.metric,
+            "warning_id": row.id, "rule": labels.rule, "rule_name": words.rule_name, "origin": row.origin,
+            "origin_name": words.origin_name, "metric": row.metric, "unit": words.unit,
             "status": row.status, "level": row.level,
             "previous_level": entry.from_level.value if entry.from_level else None,
             "value": entry.value, "at": entry.at.isoformat()})

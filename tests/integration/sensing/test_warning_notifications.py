@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from cityops.notify import service as notify
 from cityops.notify.models import Notification
 from cityops.org.models import User
+from cityops.sensing.models import WarningRow
 from tests.factories import make_user
 from tests.integration.sensing.test_alerting import make_rule, send
 from tests.integration.sensing.world import NOW, STREET, make_world
@@ -31,8 +32,9 @@ def test_a_warning_is_told_to_the_operators_and_dispatchers_of_its_place(session
     notify.fan_out(session, now=NOW)
     told = inbox(session, "street.op")
     assert [topic for topic, _ in told] == ["warning.fired", "warning.level_changed", "warning.resolved"]
-    assert "WL-1" in told[0][1] and "黄色" in told[0][1] and "wl-high" in told[0][1]
-    assert "红色" in told[1][1]
+    fired = session.scalar(select(WarningRow.id))
+    assert told[0][1] == f"预警 #{fired} 发出：WL-1 水位超限黄色预警，读数 3.1m（规则 wl-high）"
+    assert told[1][1] == f"预警 #{fired} 级别变化：WL-1 水位超限红色预警，读数 4.2m（规则 wl-high）"
     assert [topic for topic, _ in inbox(session, "street.disp")] == [topic for topic, _ in told]
     assert inbox(session, "other.op") == []
 
