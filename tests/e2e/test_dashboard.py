@@ -209,5 +209,19 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     expect(dispatch).to_have_text(shown)
     expect(dispatch).to_have_attribute("title", f"登录名：{dispatcher}")
     expect(history.first).to_contain_text("市民")
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+
+    # a warning converted into a case leads to that case's details
+    converted = api.post(f"/api/v1/warnings/{warning_id}/convert-to-case", headers=operator,
+                         json={"category_code": "E0102"})
+    assert converted.status_code == 200, converted.text
+    case_id = converted.json()["case_id"]
+    title = api.get(f"/api/v1/cases/{case_id}", headers=operator).json()["title"]
+    warning.get_by_role("button").click()
+    drawer = page.get_by_role("dialog", name="预警详情")
+    drawer.get_by_role("button", name=f"#{case_id}").click()
+    drawer = page.get_by_role("dialog", name="案件详情")
+    expect(drawer).to_contain_text(title)
     page.close()
     api.close()
