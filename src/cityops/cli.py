@@ -57,6 +57,7 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT", help="port (or $PORT)")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes (PostgreSQL for more than one)")] = 1,
+    keep_alive: Annotated[int, typer.Option(min=1, help="seconds an idle client connection stays open")] = 75,
 ) -> None:
     """Serve the API (and the web console once built)."""
     import uvicorn
@@ -66,5 +67,7 @@ def serve(
     console.print(f"CityOps on [bold]http://{host}:{port}[/bold]  (API docs: http://{host}:{port}/docs)")
     # live streams never end on their own: past this many seconds a shutdown stops waiting for them
     # (their clients reconnect to another process with their Last-Event-ID)
+    # an idle connection outlives a load balancer's (60 s on most) and a client's pause between calls:
+    # uvicorn's own 5 s closes connections that clients and proxies are about to reuse (ECONNRESET, 502)
     uvicorn.run("cityops.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", timeout_graceful_shutdown=5)
+                log_level="info", timeout_graceful_shutdown=5, timeout_keep_alive=keep_alive)
