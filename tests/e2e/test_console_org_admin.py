@@ -92,7 +92,8 @@ def tick(scope: Locator, role: str, name: str) -> None:
 
 
 def shown_time(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(ZoneInfo(ZONE)).strftime("%Y-%m-%d %H:%M:%S")
+    """An instant as the screens write it to the second (shared/time.ts formatTime)."""
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(ZONE)).strftime("%Y/%m/%d %H:%M:%S")
 
 
 def test_an_administrator_creates_edits_and_deactivates_a_user(page: Page, served_city: ServedCity, admin: str,

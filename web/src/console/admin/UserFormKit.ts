@@ -112,16 +112,6 @@ export function knownField(known: readonly string[]): (field: string) => string 
   }
 }
 
-const pad = (n: number) => String(n).padStart(2, '0')
-
-/** ``2026-11-30 08:05:00`` in the browser's time zone; '' for none. */
-export function formatTime(iso: string | null | undefined): string {
-  if (!iso) return ''
-  const d = new Date(iso)
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
-}
-
 export interface AreaOut {
   code: string
   name: string

@@ -2,14 +2,6 @@
 
 import { i18n } from '../../shared/i18n'
 
-/** A date and time in the reader's language, to the minute. */
-export function formatTime(iso: string | null | undefined): string {
-  if (!iso) return ''
-  return new Intl.DateTimeFormat(i18n.global.locale.value, {
-    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-  }).format(new Date(iso))
-}
-
 /** A message under ``prefix`` for ``key``, or the key itself when there is none (a new channel,
  * step or action the console has no words for yet). */
 export function word(prefix: string, key: string | null | undefined): string {
