@@ -27,7 +27,7 @@ FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=1)
 TOPICS = ("case.reported", "case.dispatched", "case.returned", "case.rework", "case.closed", "case.rejected",
           "case.merged", "case.reminder", "case.overdue", "case.supervised", "case.summoned",
-          "warning.fired", "warning.level_changed", "warning.resolved")
+          "warning.fired", "warning.level_changed", "warning.resolved", "warning.case_not_opened")
 # Who is told of what, by role; "departments" means the handlers of the departments the event names,
 # "withdrawn" those of the departments whose parts of a joint case a return withdrew.
 AUDIENCE: dict[str, tuple[str, ...]] = {
@@ -41,6 +41,7 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "warning.fired": ("operator", "dispatcher"),
     "warning.level_changed": ("operator", "dispatcher"),
     "warning.resolved": ("operator", "dispatcher"),
+    "warning.case_not_opened": ("operator", "dispatcher"),
     "case.closed": ("reporter",),
     "case.rejected": ("reporter",),
     "case.merged": ("reporter",),
@@ -60,6 +61,7 @@ WORDS = {
     "warning.fired": "发出",
     "warning.level_changed": "级别变化",
     "warning.resolved": "解除",
+    "warning.case_not_opened": "未能自动立案，请研判后转案件",
 }
 LEVEL_WORDS = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
@@ -88,8 +90,9 @@ def _warning_text(payload: dict, words: str) -> str:
     where = f"{name}（{origin}）" if name and name != origin else origin
     value = payload.get("value")
     reading = f"，读数 {value:g}{payload.get('unit') or ''}" if isinstance(value, int | float) else ""
+    cause = f"；原因：{payload['cause']}" if payload.get("cause") else ""
     return (f"预警 #{payload.get('warning_id')} {words}：{where} {payload.get('rule_name') or rule}"
-            f"{LEVEL_WORDS.get(payload.get('level'), payload.get('level'))}预警{reading}（规则 {rule}）")
+            f"{LEVEL_WORDS.get(payload.get('level'), payload.get('level'))}预警{reading}（规则 {rule}）{cause}")
 
 
 def backoff(attempts: int) -> timedelta:

@@ -465,13 +465,19 @@ class _Notifier:
             self.silences = active_silences(self.session, at=self.now)
         if warnings.suppression(labels, silences=self.silences, offline_stations=(), at=self.now).suppressed:
             return
-        words = words_of(self.session, [row])[row.id]
         outbox.emit(self.session, topic=topic, area_path=row.area_path, at=self.now, payload={
-            "warning_id": row.id, "rule": labels.rule, "rule_name": words.rule_name, "origin": row.origin,
-            "origin_name": words.origin_name, "metric": row.metric, "unit": words.unit,
+            **_told(self.session, row),
             "status": row.status, "level": row.level,
             "previous_level": entry.from_level.value if entry.from_level else None,
             "value": entry.value, "at": entry.at.isoformat()})
+
+
+def _told(session: Session, row: WarningRow) -> dict[str, Any]:
+    """What an outbox event says of a warning: its codes, and its names and unit for people."""
+    words = words_of(session, [row])[row.id]
+    return {"warning_id": row.id, "rule": row.labels["rule"], "rule_name": words.rule_name, "origin": row.origin,
+            "origin_name": words.origin_name, "metric": row.metric, "unit": words.unit, "level": row.level,
+            "value": row.value}
 
 
 def active_silences(session: Session, *, at: datetime) -> list[warnings.Silence]:
@@ -755,7 +761,9 @@ def open_due_cases(session: Session, *, intake: CaseIntake, now: datetime,
 
 def _case_not_opened(session: Session, *, row: WarningRow, rule: rules.Rule, error: Exception, failures: int,
                      now: datetime) -> None:
-    """Log the failure and write it into the warning's history, with when it is tried again."""
+    """Log the failure and write it into the warning's history, with when it is tried again. The first
+    failure is also told to the operators and dispatchers of the place (``warning.case_not_opened``),
+    who can judge the warning and convert it themselves; retries are not told again."""
     at = max(now, row.updated_at)
     next_at = warnings.next_case_attempt(failures=failures, last_failed_at=at)
     log.error("could not open a case for warning %s of rule %s (failure %s in a row); it is tried again from %s",
@@ -767,6 +775,9 @@ def _case_not_opened(session: Session, *, row: WarningRow, rule: rules.Rule, err
             moved = warnings.apply(_warning_of(row), WarningAction.case_not_opened, actor=warnings.SYSTEM, at=at,
                                    reason=reason)
             _record(session, row, *moved, rule_id=row.rule_id, device=None, metric=row.metric)
+            if failures == 1:
+                outbox.emit(session, topic="warning.case_not_opened", area_path=row.area_path, at=at, payload={
+                    **_told(session, row), "cause": cause[:500], "next_attempt_at": next_at.isoformat()})
     except Exception:  # noqa: BLE001  (nor may its record: without it the warning is simply tried again)
         log.exception("could not record the failed case opening of warning %s", row.id)
 

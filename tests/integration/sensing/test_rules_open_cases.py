@@ -22,9 +22,13 @@ from cityops.categories import service as categories_service
 from cityops.config import Settings
 from cityops.db import unit_of_work
 from cityops.errors import Conflict, ServiceUnavailable
+from cityops.notify import service as notify
+from cityops.notify.models import Notification
 from cityops.org import responsibility
 from cityops.org import service as org_service
+from cityops.org.models import User
 from cityops.org.responsibility import CellSpec
+from cityops.outbox import OutboxEvent
 from cityops.sensing import alerting, service
 from cityops.sensing.models import Reading, WarningEntryRow, WarningRow
 from tests.factories import make_user
@@ -241,6 +245,29 @@ def test_a_failed_opening_backs_off_doubling_and_a_success_ends_it(
     later = alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(hours=2))
     assert (later.opened, later.failed, later.waiting) == ([], [], [])
     assert case_count(session) == 1
+
+
+def test_the_first_failed_opening_is_told_to_the_people_who_judge_warnings_and_retries_are_not(
+        session: Session, failing: tuple[alerting.CaseIntake, FailingCalendars]) -> None:
+    intake, _calendars = failing
+    world = make_loop(session)
+    make_user(session, username="street.op", roles=["operator"], area_code=STREET)
+    make_user(session, username="other.op", roles=["operator"], area_code="99010102")
+    opening_rule(session, world)
+    send(session, world, intake, ("11:00", 3.6))  # fails at NOW
+    assert alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(minutes=1)).failed  # fails again
+    told = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "warning.case_not_opened")).all()
+    assert len(told) == 1
+    assert (told[0].payload["cause"], told[0].payload["next_attempt_at"], told[0].payload["rule_name"]) == (
+        "the work calendar cannot be read", "2026-11-15T12:01:00+00:00", "水位超限")
+    notify.fan_out(session, now=NOW + timedelta(minutes=2))
+    warning_id = session.scalar(select(WarningRow.id))
+    lines = session.scalars(select(Notification.text).join(User, Notification.user_id == User.id).where(
+        User.username == "street.op", Notification.topic == "warning.case_not_opened")).all()
+    assert lines == [f"预警 #{warning_id} 未能自动立案，请研判后转案件：WL-1 水位超限橙色预警，读数 3.6m"
+                     "（规则 wl-high）；原因：the work calendar cannot be read"]
+    assert session.scalars(select(Notification.id).join(User, Notification.user_id == User.id).where(
+        User.username == "other.op", Notification.topic == "warning.case_not_opened")).all() == []
 
 
 def test_the_failure_and_its_next_attempt_are_in_the_warnings_history(
