@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from cityops.cases.models import Case, CaseEvent
 from cityops.db import make_engine, unit_of_work
-from tests.e2e.conftest import PHONE, Screenshots, ServedCity
+from tests.e2e.conftest import PHONE, Screenshots, ServedCity, send_citizen_form
 
 
 def _stored_case(served_city: ServedCity, tracking_code: str) -> tuple[Case, CaseEvent]:
@@ -63,7 +63,7 @@ def test_a_citizen_reports_with_a_photo_and_a_place_then_follows_the_case(
     phone.get_by_label("联系电话").fill("13800000000")
     screenshots.take(phone, "1-form")
 
-    phone.get_by_role("button", name="提交上报").click()
+    send_citizen_form(phone)
     code = phone.get_by_test_id("tracking-code")
     expect(code).to_have_text(re.compile(r"^[A-Za-z0-9]{6,16}$"))
     tracking_code = code.text_content()
