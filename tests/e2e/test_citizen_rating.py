@@ -36,10 +36,8 @@ def _close_through_the_loop(served_city: ServedCity, tracking_code: str) -> int:
 def test_a_closed_case_is_rated_from_its_page(phone: Page, served_city: ServedCity,
                                               screenshots: Screenshots) -> None:
     lon, lat, _ = served_city.street
-    reported = httpx.post(f"{served_city.url}/api/v1/public/cases",
-                          json={"title": "路边垃圾堆", "category_code": "E0102", "lon": lon, "lat": lat})
-    assert reported.status_code == 201, reported.text
-    tracking_code = reported.json()["tracking_code"]
+    tracking_code = served_city.citizen_report(
+        {"title": "路边垃圾堆", "category_code": "E0102", "lon": lon, "lat": lat})["tracking_code"]
 
     phone.goto(f"/citizen/track/{tracking_code}")
     expect(phone.get_by_test_id("case-status")).to_have_text("已受理")

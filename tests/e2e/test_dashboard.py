@@ -26,10 +26,8 @@ def _cases_in_the_street(api: httpx.Client, served_city: ServedCity) -> None:
     lon, lat, office = served_city.street
     codes = []
     for title in ("路边垃圾堆", "井盖缺失"):
-        reported = api.post("/api/v1/public/cases", json={"title": title, "category_code": "E0102", "lon": lon,
-                                                          "lat": lat})
-        assert reported.status_code == 201, reported.text
-        codes.append(reported.json()["tracking_code"])
+        codes.append(served_city.citizen_report({"title": title, "category_code": "E0102", "lon": lon,
+                                                 "lat": lat})["tracking_code"])
     operator = served_city.bearer(served_city.staff("operator"))
     dispatcher = served_city.bearer(served_city.staff("dispatcher"))
     case_id = next(c["id"] for c in api.get("/api/v1/cases", params={"queue": "to_register", "limit": 200},
@@ -111,10 +109,9 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     name = said.split("\n")[0]
     code = next(code for code, district in districts.items() if district["name"] == name)
     center = districts[code]["center"]
-    reported = api.post("/api/v1/public/cases", json={"title": "人行道破损", "lon": center[0], "lat": center[1]})
-    assert reported.status_code == 201, reported.text
+    reported = served_city.citizen_report({"title": "人行道破损", "lon": center[0], "lat": center[1]})
     # the new case comes down the stream to the newest cases, without a reload
-    expect(page.locator(".feed .cases li", has_text=reported.json()["tracking_code"])).to_contain_text(
+    expect(page.locator(".feed .cases li", has_text=reported["tracking_code"])).to_contain_text(
         "人行道破损", timeout=LIVE_WAIT_MS)
     figures = next(area for area in api.get("/api/v1/dashboard/areas", params={"parent": "310000"},
                                             headers=operator).json()["areas"] if area["code"] == code)

@@ -283,10 +283,8 @@ def test_the_actions_panel_in_english_on_a_phone(browser: Browser, served_city: 
     case stays as it was; with one the case is rejected, as the API records it."""
     shots = Screenshots("staff-flow-phone")
     lon, lat, _ = served_city.street
-    reported = httpx.post(f"{served_city.url}/api/v1/public/cases",
-                          json={"title": "广告牌松动摇晃", "lon": lon + 0.0004, "lat": lat + 0.0003})
-    assert reported.status_code == 201, reported.text
-    tracking_code = reported.json()["tracking_code"]
+    tracking_code = served_city.citizen_report(
+        {"title": "广告牌松动摇晃", "lon": lon + 0.0004, "lat": lat + 0.0003})["tracking_code"]
 
     context = browser.new_context(base_url=served_city.url, locale="en", **PHONE)
     page = context.new_page()
