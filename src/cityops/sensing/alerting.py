@@ -72,6 +72,7 @@ from cityops.sensing.warnings import WarningAction, WarningStatus
 
 log = logging.getLogger("cityops.sensing.alerting")
 RULES_KEY = "cityops.sensing.active_rules"
+WORDS_KEY = "cityops.sensing.warning_words"
 TITLE_LENGTH = 200
 """A case title's limit (``cases.models.Case.title``)."""
 CASE_RETRY_WINDOW = timedelta(days=1)
@@ -439,7 +440,7 @@ def _record(session: Session, row: WarningRow | None, warning: warnings.Warning,
         actor_role=str(actor.role), actor_name=actor.name, actor_id=actor.id, at=entry.at, reason=entry.reason,
         value=entry.value, case_id=entry.case_id))
     # every move reaches live screens, silenced or not: silences mute notifications, not the record
-    words = words_of(session, [row])[row.id]
+    words = _words(session, row)
     live.publish(session, kind="warning", area_path=row.area_path, payload={
         "warning_id": row.id, "version": row.version, "action": entry.action.value, "rule": warning.labels.rule,
         "rule_name": words.rule_name, "origin": row.origin, "origin_name": words.origin_name, "metric": row.metric,
@@ -474,7 +475,7 @@ class _Notifier:
 
 def _told(session: Session, row: WarningRow) -> dict[str, Any]:
     """What an outbox event says of a warning: its codes, and its names and unit for people."""
-    words = words_of(session, [row])[row.id]
+    words = _words(session, row)
     return {"warning_id": row.id, "rule": row.labels["rule"], "rule_name": words.rule_name, "origin": row.origin,
             "origin_name": words.origin_name, "metric": row.metric, "unit": words.unit, "level": row.level,
             "value": row.value}
@@ -591,6 +592,7 @@ def words_of(session: Session, rows: Sequence[WarningRow]) -> dict[int, WarningW
     device_ids = {row.device_id for row in rows if row.device_id is not None}
     indicator_ids = {row.indicator_id for row in rows if row.indicator_id is not None}
     area_codes = {row.origin for row in rows if row.device_id is None}
+
     def pairs(key: Any, value: Any, keys: set[Any]) -> dict[Any, Any]:
         return dict(session.execute(select(key, value).where(key.in_(keys))).all()) if keys else {}
 
@@ -609,6 +611,15 @@ def words_of(session: Session, rows: Sequence[WarningRow]) -> dict[int, WarningW
             origin_name, unit = area_names.get(row.origin), indicator_units.get(row.indicator_id)
         words[row.id] = WarningWords(rule_names.get(row.rule_id, row.labels.get("rule", "")), origin_name, unit)
     return words
+
+
+def _words(session: Session, row: WarningRow) -> WarningWords:
+    """One warning's words, read once per unit of work: a move publishes them live, may announce them
+    and may title a case with them."""
+    known = session.info.setdefault(WORDS_KEY, {})
+    if row.id not in known:
+        known[row.id] = words_of(session, [row])[row.id]
+    return known[row.id]
 
 
 def active_per_area(session: Session, *, within_path: str) -> list[tuple[str, rules.WarningLevel, int]]:
@@ -666,7 +677,7 @@ def _case_report(session: Session, row: WarningRow, rule: rules.Rule, device: De
     """The case a device's warning opens, told in words: the device, the rule's name, the level and the
     reading with its unit."""
     level = rules.WarningLevel(row.level)
-    words = words_of(session, [row])[row.id]
+    words = _words(session, row)
     reading = f"{row.value:g}{words.unit or ''}" if row.value is not None else "无读数"
     return cases_service.Report(
         channel=Channel.iot_warning, title=f"{device.name}：{words.rule_name}{level.chinese}色预警"[:TITLE_LENGTH],
