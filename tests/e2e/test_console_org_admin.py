@@ -334,22 +334,31 @@ def sent_to(page: Page, path: str) -> list[str]:
     return sent
 
 
+def new_form(page: Page, admin: str, section: str, path: str, thing: str) -> tuple[Locator, list[str]]:
+    """The 新建<thing> dialog of a console section, and the writes the page sends to ``path`` from then on."""
+    sign_in_to_console(page, admin, timeout=LOADING)
+    open_section(page, section, section)
+    sent = sent_to(page, path)
+    page.get_by_role("button", name=f"新建{thing}").click()
+    return page.get_by_role("dialog", name=f"新建{thing}"), sent
+
+
+def expect_asked_for(dialog: Locator, empty: str, filled: str) -> None:
+    """Sending the dialog asks for the ``empty`` field by its label, and for nothing on the ``filled`` one."""
+    dialog.get_by_role("button", name="新建").click()
+    expect(field(dialog, empty).locator(".el-form-item__error")).to_have_text(f"请填写{empty}")
+    expect(field(dialog, filled).locator(".el-form-item__error")).to_have_count(0)
+
+
 def test_the_user_form_asks_for_an_empty_required_field_and_sends_nothing(
         page: Page, served_city: ServedCity, admin: str, screenshots: Screenshots) -> None:
     client = api(served_city, admin)
     before = client.get("/api/v1/users").json()["total"]
-    sign_in_to_console(page, admin, timeout=LOADING)
-    open_section(page, "用户", "用户")
-    sent = sent_to(page, "/api/v1/users")
-
-    page.get_by_role("button", name="新建用户").click()
-    dialog = page.get_by_role("dialog", name="新建用户")
+    dialog, sent = new_form(page, admin, "用户", "/api/v1/users", "用户")
     dialog.get_by_label("用户名", exact=True).fill("e2e.unnamed")
     tick(dialog, "checkbox", "受理员")
     dialog.get_by_label("初始密码", exact=True).fill(PASSWORD)
-    dialog.get_by_role("button", name="新建").click()
-    expect(field(dialog, "显示名称").locator(".el-form-item__error")).to_have_text("请填写显示名称")
-    expect(field(dialog, "用户名").locator(".el-form-item__error")).to_have_count(0)
+    expect_asked_for(dialog, "显示名称", "用户名")
     screenshots.take(page, "user-required")
     assert sent == []
     assert client.get("/api/v1/users").json()["total"] == before
@@ -365,19 +374,12 @@ def test_the_rule_form_asks_for_an_empty_required_field_and_sends_nothing(
         page: Page, served_city: ServedCity, admin: str, screenshots: Screenshots) -> None:
     client = api(served_city, admin)
     rules_before = client.get("/api/v1/rules").json()
-    sign_in_to_console(page, admin, timeout=LOADING)
-    open_section(page, "预警规则", "预警规则")
-    sent = sent_to(page, "/api/v1/rules")
-
-    page.get_by_role("button", name="新建规则").click()
-    dialog = page.get_by_role("dialog", name="新建规则")
+    dialog, sent = new_form(page, admin, "预警规则", "/api/v1/rules", "规则")
     dialog.get_by_label("规则编码", exact=True).fill("e2e-unnamed")
     dialog.get_by_label("监测项", exact=True).fill("water_level")
     dialog.get_by_label("区域编码", exact=True).fill(street_code(served_city))
     dialog.get_by_label("红色预警 触发值", exact=True).fill("4")
-    dialog.get_by_role("button", name="新建").click()
-    expect(field(dialog, "规则名称").locator(".el-form-item__error")).to_have_text("请填写规则名称")
-    expect(field(dialog, "规则编码").locator(".el-form-item__error")).to_have_count(0)
+    expect_asked_for(dialog, "规则名称", "规则编码")
     screenshots.take(page, "rule-required")
     assert sent == []
     assert client.get("/api/v1/rules").json() == rules_before
