@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-secret-change-me"
 DEV_DEMO_PASSWORD = "cityops-demo"
 DEMO_CLASSIFIER_MODEL = Path("classifier") / "demo-categories.model"
 """Where `cityops demo` writes the demo city's category-suggestion model, under data_dir."""
+
+
+class RateLimit(BaseModel):
+    """One kind of anonymous request's token bucket per client address (``cityops.ratelimit``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_minute: float = Field(gt=0, allow_inf_nan=False, description="requests a client may make per minute, "
+                              "sustained (the bucket refills at this rate)")
+    burst: int = Field(ge=1, description="requests a client may make at once after a quiet spell (the bucket's size)")
+
+
+def trusted_proxies(value: str) -> str:
+    """A comma-separated list of the addresses or networks of trusted reverse proxies, or ``*`` (any), as
+    uvicorn's ``forwarded_allow_ips`` takes it; anything else is refused (uvicorn would take a mistyped
+    address or a network with host bits set as a name that never matches, and trust no one)."""
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    if entries == ["*"]:
+        return "*"
+    if not entries:
+        raise ValueError("give the addresses or networks of the trusted proxies (comma-separated), or *")
+    for entry in entries:
+        if entry == "*":
+            raise ValueError("* (trust any peer) stands alone, not in a list")
+        try:
+            ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
+        except ValueError:
+            hint = ""
+            if "/" in entry:
+                with contextlib.suppress(ValueError):
+                    hint = f" (did you mean {ipaddress.ip_network(entry, strict=False)}?)"
+            raise ValueError(f"{entry!r} is not an IP address or network{hint}") from None
+    return ",".join(entries)
 
 
 class Settings(BaseSettings):
@@ -72,6 +107,26 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(None, description="endpoint of an S3-compatible store (MinIO, Ceph …); "
                                         "default: AWS")
     s3_region: str | None = Field(None, description="the bucket's region")
+    limit_citizen_reports: RateLimit = Field(RateLimit(per_minute=5, burst=5), description="citizens' reports "
+                                             "(POST /api/v1/public/cases) per client address, e.g. "
+                                             "{\"per_minute\": 5, \"burst\": 5}; buckets are per process")
+    limit_citizen_uploads: RateLimit = Field(RateLimit(per_minute=20, burst=10), description="citizens' photos "
+                                             "(POST /api/v1/public/attachments) per client address: a report "
+                                             "comes with a few")
+    limit_citizen_ratings: RateLimit = Field(RateLimit(per_minute=5, burst=5), description="citizens' ratings "
+                                             "of closed cases per client address")
+    limit_open311_requests: RateLimit = Field(RateLimit(per_minute=5, burst=5), description="Open311 POST "
+                                              "requests without an api_key per client address (a bucket of "
+                                              "its own, beside citizens' reports)")
+    forwarded_allow_ips: str | None = Field(
+        None, description="reverse proxies `cityops serve` trusts to say the client's address "
+                          "(X-Forwarded-For): comma-separated addresses or networks, or * for any peer; "
+                          "default: uvicorn's FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1")
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _trusted_proxies(cls, value: str | None) -> str | None:
+        return None if value is None else trusted_proxies(value)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> Settings:
@@ -87,6 +142,12 @@ class Settings(BaseSettings):
         if self.classifier_model is None and (self.data_dir / DEMO_CLASSIFIER_MODEL).is_file():
             self.classifier_model = self.data_dir / DEMO_CLASSIFIER_MODEL
         return self
+
+    @property
+    def anonymous_limits(self) -> dict[str, RateLimit]:
+        """Each kind of anonymous request's limit, by the kind ``cityops.ratelimit.take`` is given."""
+        return {"citizen_reports": self.limit_citizen_reports, "citizen_uploads": self.limit_citizen_uploads,
+                "citizen_ratings": self.limit_citizen_ratings, "open311_requests": self.limit_open311_requests}
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -2,8 +2,14 @@
 (``/api/v1/public``), and Open311 submissions without an api_key.
 
 Each client address gets a bucket of ``burst`` tokens that refills at ``per_minute`` tokens a
-minute; a submission takes one token, and an empty bucket says how long until the next one. The
-buckets live in this process's memory: with several API processes each keeps its own, so a client
+minute; a submission takes one token, and an empty bucket says how long until the next one. Each
+kind's limit is a setting (``CITYOPS_LIMIT_CITIZEN_REPORTS`` …, ``Settings.anonymous_limits``).
+
+The client is the address ``client_address`` gives, the peer uvicorn reports: behind a reverse proxy,
+the proxy's own address unless uvicorn trusts it to say the client's (``cityops serve
+--forwarded-allow-ips``, uvicorn's ProxyHeadersMiddleware), or the whole city shares one bucket.
+
+The buckets live in this process's memory: with several API processes each keeps its own, so a client
 gets up to that many times the rate. At that scale the buckets belong in a shared store (Redis
 ``INCR``/``EXPIRE`` or the reverse proxy's limiter), keyed the same way.
 """
@@ -14,8 +20,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from cityops.config import get_settings
 from cityops.errors import TooManyRequests
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 PER_MINUTE = 5.0
 """Anonymous submissions a client may make per minute, sustained."""
@@ -78,29 +89,28 @@ class RateLimiter:
         return len(self._buckets)
 
 
-ANONYMOUS_LIMITS: dict[str, tuple[float, int]] = {
-    "citizen_reports": (PER_MINUTE, BURST),
-    "citizen_uploads": (20.0, 10),
-    "citizen_ratings": (PER_MINUTE, BURST),
-}
-"""Per kind of anonymous request: (sustained per minute, burst). A citizen sends a few photos with
-each report, so uploads allow more."""
-
-
 _CREATING = threading.Lock()
 
 
 def limiter_for(state: object, kind: str) -> RateLimiter:
-    """The process's limiter for ``kind``, kept on the application's state."""
+    """The process's limiter for ``kind``, kept on the application's state (``state.rate_limiters``) and
+    made on first use with the limit the app's settings (``state.settings``) give that kind."""
     with _CREATING:
         limiters = getattr(state, "rate_limiters", None)
         if limiters is None:
             limiters = {}
             setattr(state, "rate_limiters", limiters)  # noqa: B010  (app.state takes attributes only)
         if kind not in limiters:
-            per_minute, burst = ANONYMOUS_LIMITS[kind]
-            limiters[kind] = RateLimiter(per_minute=per_minute, burst=burst)
+            settings = getattr(state, "settings", None) or get_settings()
+            limit = settings.anonymous_limits[kind]
+            limiters[kind] = RateLimiter(per_minute=limit.per_minute, burst=limit.burst)
         return limiters[kind]
+
+
+def client_address(request: Request) -> str:
+    """The address an anonymous caller is limited by: the peer as uvicorn reports it. Behind a reverse
+    proxy that is the proxy unless uvicorn trusts it to forward the client's (``--forwarded-allow-ips``)."""
+    return request.client.host if request.client else "unknown"
 
 
 def take(state: object, kind: str, client: str) -> None:

@@ -253,7 +253,7 @@ def citizen_report(request: Request, response: Response, session: DbSession, set
                    idempotency_key: Annotated[str | None, Header(max_length=128)] = None) -> CitizenCaseOut:
     """Rate-limited per client address (429 with Retry-After); a retry with the same Idempotency-Key
     returns the first case."""
-    ratelimit.take(request.app.state, "citizen_reports", _client(request))
+    ratelimit.take(request.app.state, "citizen_reports", ratelimit.client_address(request))
     lon, lat = _wgs84(body.lon, body.lat, body.crs)
     report = service.Report(channel=Channel.citizen_photo, title=body.title, description=body.description,
                             category_code=body.category_code, lon=lon, lat=lat, input_crs=body.crs.value,
@@ -269,12 +269,6 @@ def citizen_report(request: Request, response: Response, session: DbSession, set
     return _citizen_view(session, result.case)
 
 
-def _client(request: Request) -> str:
-    """The caller's address as the server sees it (behind a proxy: configure uvicorn's
-    --forwarded-allow-ips so this is the citizen's, not the proxy's)."""
-    return request.client.host if request.client else "unknown"
-
-
 @router.get("/public/cases/{tracking_code}", response_model=CitizenCaseOut, tags=["citizens"],
             summary="Follow a case by its tracking code")
 def citizen_follow(session: DbSession, tracking_code: TrackingCode) -> CitizenCaseOut:
@@ -285,7 +279,7 @@ def citizen_follow(session: DbSession, tracking_code: TrackingCode) -> CitizenCa
              summary="Rate a closed case (1–5)")
 def citizen_rate(request: Request, session: DbSession, tracking_code: TrackingCode,
                  body: RatingIn) -> CitizenCaseOut:
-    ratelimit.take(request.app.state, "citizen_ratings", _client(request))
+    ratelimit.take(request.app.state, "citizen_ratings", ratelimit.client_address(request))
     case = service.by_tracking_code(session, code=tracking_code)
     data = {"score": body.score} | ({"comment": body.comment} if body.comment else {})
     service.act(session, case=case, action=Action.rate, actor=service.actor_for(None, Action.rate), at=_now(),

@@ -36,7 +36,7 @@ def upload(request: Request, session: DbSession, settings: AppSettings, principa
 def citizen_upload(request: Request, session: DbSession, settings: AppSettings,
                    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or HEIC")]) -> AttachmentOut:
     """Checked by content like any upload; rate-limited per client address (429 with Retry-After)."""
-    ratelimit.take(request.app.state, "citizen_uploads", request.client.host if request.client else "unknown")
+    ratelimit.take(request.app.state, "citizen_uploads", ratelimit.client_address(request))
     stored = service.store(session, root=settings.data_dir, blobs=request.app.state.blobs, stream=file.file,
                            uploaded_by="citizen")
     return AttachmentOut(sha256=stored.sha256, media_type=stored.media_type, size=stored.size)

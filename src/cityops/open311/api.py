@@ -11,8 +11,8 @@ submits too fast.
 ``POST requests`` with an ``api_key`` (an API client token, ``cot_…``, of a system) is a trusted
 system's submission: it may report by address alone and its jurisdiction applies. Without one it is a
 citizen's, which needs a point inside the city and is rate-limited per client address
-(``cityops.open311.ratelimit``; behind a reverse proxy run uvicorn with ``--proxy-headers`` and
-``--forwarded-allow-ips`` so the address is the client's, not the proxy's).
+(``cityops.ratelimit``, kind ``open311_requests``, set by ``CITYOPS_LIMIT_OPEN311_REQUESTS``; behind a
+reverse proxy run ``cityops serve --forwarded-allow-ips`` so the address is the client's, not the proxy's).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from cityops import ratelimit
 from cityops.cases import service as cases_service
 from cityops.cases.lifecycle import CaseStatus
 from cityops.config import Settings
@@ -182,18 +183,16 @@ def _system_for(session: Session, settings: Settings, api_key: str) -> Principal
 
 
 def _limiter_of(request: Request) -> RateLimiter:
-    """The app's limiter of anonymous submissions (``app.state.open311_limiter``, made on first use with
-    the module's defaults; one per process, see ``cityops.open311.ratelimit``)."""
+    """The app's limiter of anonymous submissions: ``app.state.open311_limiter`` when one was put there
+    (tests do), else the process's ``open311_requests`` limiter, made from the settings."""
     limiter = getattr(request.app.state, "open311_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.open311_limiter = RateLimiter()
-    return limiter
+    return limiter if limiter is not None else ratelimit.limiter_for(request.app.state, "open311_requests")
 
 
 def _submit(request: Request, session: Session, settings: Settings, form: SubmissionForm) -> Answer:
     receiver = _system_for(session, settings, form.api_key.strip()) if (form.api_key or "").strip() else None
     if receiver is None:
-        decision = _limiter_of(request).take(request.client.host if request.client else "unknown")
+        decision = _limiter_of(request).take(ratelimit.client_address(request))
         if not decision.allowed:
             wait = max(1, round(decision.retry_after_s))
             raise Open311Error(429, f"too many reports from your address: try again in {wait} s, or "
