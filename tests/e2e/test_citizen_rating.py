@@ -36,8 +36,11 @@ def _close_through_the_loop(served_city: ServedCity, tracking_code: str) -> int:
 def test_a_closed_case_is_rated_from_its_page(phone: Page, served_city: ServedCity,
                                               screenshots: Screenshots) -> None:
     lon, lat, _ = served_city.street
+    # a problem of its own: ~170 m north of the street's spot, where test_dashboard reports rubbish of the
+    # same category (E0102), beyond the 100 m in which an open case nearby would absorb this report
+    # (cityops.cases.duplicates) and leave the citizen following that one, dispatched but not closed
     tracking_code = served_city.citizen_report(
-        {"title": "路边垃圾堆", "category_code": "E0102", "lon": lon, "lat": lat})["tracking_code"]
+        {"title": "街角垃圾桶满溢", "category_code": "E0102", "lon": lon, "lat": lat + 0.0015})["tracking_code"]
 
     phone.goto(f"/citizen/track/{tracking_code}")
     expect(phone.get_by_test_id("case-status")).to_have_text("已受理")
