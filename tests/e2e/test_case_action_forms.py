@@ -1,13 +1,16 @@
 """The case action forms the staff flow does not reach, driven on screen in the console against the API:
 merging a report into the duplicate the page suggests and unmerging it; summoning a department (the
-list offers the district's bureaus that serve the street as well as the street's own office; an empty
-summons and a deadline in the past are refused in Chinese words for the API's problem code, the latter
-naming the department, and change nothing; a row filled in half is refused on the form beside it and
-nothing is sent) and that department's handler
-reporting in; deferring and resuming; dispatching with an assisting department in series and
+list offers the district's bureaus that serve the street as well as the street's own office; a deadline
+in the past is refused in Chinese words for the API's problem code, naming the department, and changes
+nothing; a row filled in half is refused on the form beside it and nothing is sent) and that department's
+handler reporting in; deferring and resuming; dispatching with an assisting department in series and
 reassigning after a return; requesting, approving and denying an extension
 (the deadline moves, and the page shows the original); a failed verification, refused without a reason
 and sent back for rework with one.
+
+A field an action cannot be sent without (a reason, the primary case, the deadline asked for, a department
+summoned), left empty or holding blanks only, is asked for by its label next to it (请填写退回原因) before
+anything is sent: no action reaches the API and the case is as it was.
 
 The cases are made over the API (as the street's operator); every form is filled and sent on the case
 page. After each, the API's case (status, the timeline's last action, its version) is what the page
@@ -23,6 +26,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -35,8 +39,9 @@ from tests.e2e.test_staff_flow import DESK, Staff
 
 STATUS = {"reported": "已受理", "registered": "已立案", "merged": "已合并", "dispatched": "已派遣",
           "returned": "已退回", "in_progress": "处置中", "handled": "已处置", "closed": "已结案"}
-ACTION = {"intake": "受理", "register": "立案", "merge": "合并", "unmerge": "撤销合并", "dispatch": "派遣",
-          "acknowledge": "签收", "return": "退回", "reassign": "改派", "report": "处置反馈", "verify": "核查",
+ACTION = {"intake": "受理", "register": "立案", "reject": "不予立案", "merge": "合并", "unmerge": "撤销合并",
+          "dispatch": "派遣", "acknowledge": "签收", "return": "退回", "reassign": "改派", "report": "处置反馈",
+          "verify": "核查",
           "request_extension": "申请延期", "approve_extension": "批准延期", "deny_extension": "驳回延期",
           "defer": "缓办", "resume": "恢复办理", "summon": "吹哨", "report_in": "报到"}
 LATER = "2099-01-01T10:00"  # a datetime-local value
@@ -95,6 +100,9 @@ def _form(staff: Staff, action: str) -> Locator:
     staff.page.get_by_test_id("case-actions").locator(f"button[data-action={action}]").click()
     dialog = staff.page.get_by_role("dialog", name=ACTION[action])
     expect(dialog).to_be_visible()
+    # opened: its first field takes the focus once the dialog has faded in, which would take it from a
+    # field being filled meanwhile (the text then goes nowhere)
+    expect(dialog.locator("form :focus")).to_have_count(1)
     return dialog
 
 
@@ -142,10 +150,44 @@ def _agrees(staff: Staff, case_id: int, *, status: str, action: str, version: in
     return case
 
 
+def _cancel(dialog: Locator) -> None:
+    dialog.get_by_role("button", name="取消").click()
+    expect(dialog).to_be_hidden()
+
+
 def _unchanged(staff: Staff, case_id: int, before: dict[str, Any]) -> None:
     after = staff.case(case_id)
     assert (after["version"], after["status"], after["deferred"]) == (
         before["version"], before["status"], before["deferred"])
+
+
+@contextmanager
+def _nothing_sent(staff: Staff) -> Iterator[None]:
+    """The block sends no action to the API from ``staff``'s page (a form that refused on its own)."""
+    sent: list[str] = []
+
+    def seen(request: Request) -> None:
+        if request.method == "POST" and "/actions/" in request.url:
+            sent.append(request.url)
+
+    staff.page.on("request", seen)
+    try:
+        yield
+    finally:
+        staff.page.remove_listener("request", seen)
+    assert not sent, sent
+
+
+def _asked_for(dialog: Locator, label: str, *, focused: bool = True) -> None:
+    """The field labelled ``label`` asks for itself: 请填写 and its label next to it, announced, the field
+    marked invalid and described by it (and holding the focus, as the first field refused)."""
+    field = dialog.get_by_label(label)  # its label ends in * (必填)
+    asked = dialog.get_by_role("alert").filter(has_text=f"请填写{label}")
+    expect(asked).to_have_count(1)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_attribute("aria-describedby", asked.get_attribute("id"))
+    if focused:
+        expect(field).to_be_focused()
 
 
 def _shot(staff: Staff, shots: Screenshots, step: str) -> None:
@@ -181,13 +223,11 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     _open(operator, case_id)
     _agrees(operator, case_id, status="reported", action="intake", version=reported["version"])
     dialog = _form(operator, "merge")
-    # no primary case: the API's refusal is shown beside the field, which points to it
+    # no primary case: the form asks for it beside the field, and sends nothing
     dialog.get_by_label("合并理由").fill("同一地点同一问题的重复上报")
-    _send(dialog, "merge")
-    refused = dialog.get_by_role("alert").filter(has_text="请填写主案件编号")
-    expect(refused).to_be_visible()
-    expect(dialog.get_by_label("主案件编号")).to_have_attribute("aria-invalid", "true")
-    expect(dialog.get_by_label("主案件编号")).to_have_attribute("aria-describedby", refused.get_attribute("id"))
+    with _nothing_sent(operator):
+        _send(dialog, "merge")
+        _asked_for(dialog, "主案件编号")
     _unchanged(operator, case_id, reported)
     suggestion = dialog.get_by_role("button", name=re.compile(rf"^#{primary} "))
     expect(suggestion).to_have_attribute("aria-pressed", "false")
@@ -211,14 +251,18 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     assert unmerged["duplicate_of"] is None and unmerged["timeline"][-1]["reason"] == "位置不同，是两处问题"
     expect(operator.page.locator(".follows")).to_have_count(0)
 
-    # summon: an empty summons and a deadline in the past are refused in Chinese, nothing changes
+    # summon: an empty summons is asked for and not sent, a deadline in the past is refused in Chinese;
+    # nothing changes
     registered = _api_act(operator, case_id, "register")
     _open(operator, case_id)
     dialog = _form(operator, "summon")
     dialog.get_by_label("吹哨事由").fill("盲道长期被占，吹哨属地")
-    _send(dialog, "summon")
-    error = dialog.get_by_role("alert").filter(has_text=PROBLEM_ZH["value_required"])
-    expect(error).to_be_visible()
+    with _nothing_sent(operator):
+        _send(dialog, "summon")
+        error = dialog.get_by_role("alert").filter(has_text="请填写被吹哨部门及报到时限")
+        expect(error).to_be_visible()
+        expect(dialog.get_by_label("部门 1", exact=True)).to_have_attribute("aria-invalid", "true")
+        expect(dialog.get_by_label("部门 1", exact=True)).to_be_focused()
     _unchanged(operator, case_id, registered)
     # the street summons the district's bureaus too: the list offers those serving the case's street,
     # beyond the street's own departments
@@ -336,6 +380,67 @@ def test_a_half_filled_summons_row_is_refused_beside_it_and_nothing_is_sent(desk
     assert department == office and deadline.startswith("2099-01-01")
 
 
+def test_a_reason_left_empty_or_blank_is_asked_for_beside_it_and_nothing_is_sent(desk: dict[str, Staff],
+                                                                                 served_city: ServedCity) -> None:
+    """A return, a handling report, an extension request or a rejection without its reason (or the deadline
+    asked for) was sent, and only the API's refusal came back: the form now asks for each such field by its
+    label next to it, blanks alone counting as empty, sends nothing, and the case stays as it was. With the
+    reason given, the same form is sent."""
+    operator, dispatcher, handler = desk["operator"], desk["dispatcher"], desk["handler"]
+    office = handler.me["department_code"]
+    case_id = _new_case(operator, served_city, "单车堆满非机动车道", steps=(
+        (operator, "register", {}), (dispatcher, "dispatch", {"data": {"lead": office}}),
+        (handler, "acknowledge", {})))
+    working = handler.case(case_id)
+    _open(handler, case_id)
+
+    with _nothing_sent(handler):
+        dialog = _form(handler, "return")
+        _send(dialog, "return")
+        _asked_for(dialog, "退回原因")
+        dialog.get_by_label("退回原因").fill("  \n  ")  # blanks are no reason
+        _send(dialog, "return")
+        _asked_for(dialog, "退回原因")
+        _shot(handler, Screenshots("action-form"), "return-without-reason")
+        _cancel(dialog)
+
+        dialog = _form(handler, "report")
+        dialog.get_by_label("处置情况").fill("\u3000")  # nor is an ideographic space
+        _send(dialog, "report")
+        _asked_for(dialog, "处置情况")
+        _cancel(dialog)
+
+        dialog = _form(handler, "request_extension")
+        _send(dialog, "request_extension")
+        _asked_for(dialog, "申请延期至")  # the first field refused takes the focus
+        _asked_for(dialog, "延期理由", focused=False)
+        _cancel(dialog)
+    _unchanged(handler, case_id, working)
+    assert handler.case(case_id)["timeline"] == working["timeline"]
+
+    # given its reason, the return is sent; the form's request no longer stands once the field is filled
+    dialog = _form(handler, "return")
+    _send(dialog, "return")
+    _asked_for(dialog, "退回原因")
+    dialog.get_by_label("退回原因").fill("  非本部门职责 ")
+    _send(dialog, "return")
+    expect(dialog).to_be_hidden()
+    returned = _agrees(handler, case_id, status="returned", action="return", version=working["version"] + 1)
+    assert returned["timeline"][-1]["reason"] == "非本部门职责"
+
+    # the centre's refusal to register a report needs its reason as well
+    reported_id = _new_case(operator, served_city, "单车压坏绿化带")
+    reported = operator.case(reported_id)
+    _open(operator, reported_id)
+    with _nothing_sent(operator):
+        dialog = _form(operator, "reject")
+        dialog.get_by_label("不予立案原因").fill("   ")
+        _send(dialog, "reject")
+        _asked_for(dialog, "不予立案原因")
+    _unchanged(operator, reported_id, reported)
+    assert operator.case(reported_id)["timeline"] == reported["timeline"]
+
+
 def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_return(
         desk: dict[str, Staff], served_city: ServedCity) -> None:
     shots = Screenshots("action-form")
@@ -385,8 +490,9 @@ def test_dispatch_in_series_with_an_assisting_department_and_reassign_after_a_re
     entry = dispatcher.page.get_by_role("region", name="办理过程").locator("ol > li").last
     expect(entry.locator(".fact")).to_have_text(f"撤回：{helper['name']}")
     dialog = _form(dispatcher, "reassign")
-    _send(dialog, "reassign")  # a reassignment needs a reason
-    expect(dialog.get_by_test_id("reason-error")).to_contain_text("改派理由")
+    with _nothing_sent(dispatcher):
+        _send(dialog, "reassign")  # a reassignment needs a reason
+        _asked_for(dialog, "改派理由")
     _unchanged(dispatcher, case_id, returned)
     dialog.get_by_label("改派理由").fill("仍属街道属地管理，请再处置")
     _shot(dispatcher, shots, "reassign")
@@ -501,9 +607,10 @@ def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str
     due = before["deadlines"][-1]["due_at"]
     dialog = _form(handler, "request_extension")
     dialog.get_by_label("延期理由").fill("需协调运营企业统一清运")
-    _send(dialog, "request_extension")  # without the date asked for
-    expect(dialog.locator("#action-request_extension-until-error")).to_have_text("请填写申请延期至")
-    expect(dialog.get_by_label("申请延期至")).to_have_attribute("aria-invalid", "true")
+    with _nothing_sent(handler):
+        _send(dialog, "request_extension")  # without the date asked for
+        _asked_for(dialog, "申请延期至")
+        expect(dialog.locator("#action-request_extension-until-error")).to_have_text("请填写申请延期至")
     _unchanged(handler, case_id, before)
     dialog.get_by_label("申请延期至").fill(LATER)
     _shot(handler, shots, "request-extension")
@@ -553,9 +660,10 @@ def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str
     _open(inspector, case_id)
     dialog = _form(inspector, "verify")
     dialog.get_by_label("不通过，退回重新处置").check()
-    _send(dialog, "verify")
-    error = dialog.get_by_test_id("reason-error")
-    expect(error).to_have_text("请填写未通过原因（仍存在的问题）")
+    with _nothing_sent(inspector):
+        _send(dialog, "verify")
+        _asked_for(dialog, "未通过原因（仍存在的问题）")
+        expect(dialog.get_by_test_id("reason-error")).to_have_text("请填写未通过原因（仍存在的问题）")
     _shot(inspector, shots, "verify-failed-without-reason")
     _unchanged(inspector, case_id, handled)
     dialog.get_by_label("未通过原因（仍存在的问题）").fill("消防通道仍有三辆单车")

@@ -102,6 +102,31 @@ export function summonsProblems(rows: SummonsRow[], unreadable: boolean[] = []):
   })
 }
 
+/** A field an action may not be sent without: the form asks for it before anything is sent. */
+export type RequiredField = 'reason' | 'department' | 'roster' | 'passed' | 'primary' | 'until' | 'summons'
+
+/** The fields `action` cannot be sent without, each with whether the form leaves it empty now (blanks
+ * alone are empty, as the API trims a reason): the reason where the table requires one (a failed
+ * verification's too, cityops.cases.lifecycle), the verdict, the case merged into, the deadline an
+ * extension asks for (cases.clock), the lead department, a department summoned (cases.joint; rows filled in
+ * half are summonsProblems'), and the department acted for when the signed-in user's account names none. */
+export function requiredFields(action: CaseAction, form: ActionForm,
+  ownDepartment: string | null): Partial<Record<RequiredField, boolean>> {
+  const spec = ACTION_SPECS[action]
+  const has = (field: ActionField) => spec.fields.includes(field)
+  const required: Partial<Record<RequiredField, boolean>> = {}
+  if (has('department') && !ownDepartment) required.department = !form.department
+  if (has('roster')) required.roster = !form.lead
+  if (has('passed')) required.passed = form.passed === null
+  if (has('primary')) required.primary = form.primary === undefined || form.primary === null
+  if (has('until')) required.until = !form.until
+  if (has('summons')) required.summons = form.summons.every((row) => !row.department && !row.deadline)
+  if (spec.reason === 'required' || (spec.reason === 'ifFailed' && form.passed === false)) {
+    required.reason = !form.reason.trim()
+  }
+  return required
+}
+
 /** The form field that shows a problem the API names by `field` (the data key or the body's). */
 export const FIELD_OF_PROBLEM: Record<string, ActionField | 'reason'> = {
   reason: 'reason',
