@@ -1,7 +1,12 @@
-"""The categories API: public reads, permission-guarded writes, CSV import and export."""
+"""The categories API: public reads, permission-guarded writes, CSV import and export. Every refusal the
+category screens can meet has a problem code the console says in Chinese (``problem.<code>``)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -9,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from cityops.categories import service
 from cityops.categories.models import Category
+from tests.conftest import REPO
 from tests.factories import login, make_city, make_user
 
 PROBLEM = "application/problem+json"
 HEADER = "code,name,kind,parent_code,register,dispatch,acknowledge,handle,verify,active\n"
+PROBLEM_ZH = json.loads((REPO / "web" / "src" / "locales" / "zh-CN.json").read_text(encoding="utf-8"))["problem"]
 
 
 @pytest.fixture
@@ -31,6 +38,15 @@ def operator(client: TestClient, admin: dict[str, str], session: Session) -> dic
 
 def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Category))
+
+
+def refused(response: httpx.Response, *, code: str, field: str, status: int = 422) -> dict[str, Any]:
+    """A problem with ``code`` naming ``field``, and a code the console has Chinese words for."""
+    assert (response.status_code, response.headers["content-type"]) == (status, PROBLEM), response.text
+    body = response.json()
+    assert (body["code"], body["field"]) == (code, field), body
+    assert code in PROBLEM_ZH, f"the console has no Chinese words for {code}"
+    return body
 
 
 def test_anyone_can_list_filter_and_page_categories(client: TestClient, admin: dict[str, str]) -> None:
@@ -149,3 +165,79 @@ def test_a_bad_csv_is_refused_with_every_row_and_imports_nothing(client: TestCli
     assert body["code"] == "invalid_file"
     assert [(r["row"], r["field"]) for r in body["rows"]] == [(3, "parent_code"), (4, "handle")]
     assert count(session) == before
+
+
+def test_a_name_of_blanks_alone_is_refused_as_missing_and_nothing_is_stored(client: TestClient,
+                                                                             admin: dict[str, str],
+                                                                             session: Session) -> None:
+    before = count(session)
+    for name in ("   ", "\u3000", " \t "):
+        refused(client.post("/api/v1/categories", headers=admin, json={
+            "code": "E0199", "name": name, "kind": "event", "parent_code": "E01"}), code="value_required", field="name")
+        refused(client.patch("/api/v1/categories/E0102", headers=admin, json={"name": name}),
+                code="value_required", field="name")
+    assert count(session) == before
+    assert client.get("/api/v1/categories/E0199").status_code == 404
+    assert client.get("/api/v1/categories/E0102").json()["name"] == "暴露垃圾"
+
+
+def test_each_refused_change_has_a_code_said_in_chinese_and_changes_nothing(client: TestClient,
+                                                                            admin: dict[str, str]) -> None:
+    assert client.patch("/api/v1/categories/E04", headers=admin, json={"active": False}).status_code == 200
+    before = client.get("/api/v1/categories/export", headers=admin).text
+    new = {"code": "E0199", "name": "其他", "kind": "event"}
+    post, patch = "/api/v1/categories", "/api/v1/categories/{}"
+    cases = [
+        (post, {**new, "parent_code": "C01"}, "parent_kind_mismatch", "parent_code", 422),
+        (post, {**new, "parent_code": "E99"}, "unknown_category", "parent_code", 404),
+        (post, {**new, "code": "E0102"}, "duplicate_code", "code", 409),
+        (post, {**new, "time_limits": {"handle": "999wd"}}, "time_limit_out_of_range", "time_limits.handle", 422),
+        (post, {**new, "parent_code": "E04"}, "parent_inactive", "active", 422),
+        (patch.format("E01"), {"parent_code": "E0101"}, "category_cycle", "parent_code", 422),
+        (patch.format("E0102"), {"parent_code": "E0102"}, "category_cycle", "parent_code", 422),
+        (patch.format("E0102"), {"parent_code": "C01"}, "parent_kind_mismatch", "parent_code", 422),
+        (patch.format("E0401"), {"active": True}, "parent_inactive", "active", 422),
+    ]
+    for path, body, code, field, status in cases:
+        method = client.post if path == post else client.patch
+        problem = refused(method(path, headers=admin, json=body), code=code, field=field, status=status)
+        if code == "parent_inactive":
+            assert problem["inactive"] == "E04"  # the Chinese words name it: 上级分类 E04 已停用
+        if code == "time_limit_out_of_range":
+            assert (problem["value"], problem["max"]) == ("999wd", 250)
+    assert client.get("/api/v1/categories/export", headers=admin).text == before
+
+
+def test_each_rejected_row_of_a_file_has_a_code_said_in_chinese(client: TestClient, admin: dict[str, str]) -> None:
+    before = client.get("/api/v1/categories/export", headers=admin).text
+    rows = [  # (the row, the field and code it is refused for); the header is row 1
+        ("N01,成组,event,,,,,,,", None),
+        ("N0101,x,event,NOPE,,,,,,", ("parent_code", "unknown_category")),
+        ("N0102,y,event,N01,,,,3x,,", ("handle", "bad_time_limit")),
+        ("N0103,  ,event,N01,,,,,,", ("name", "value_required")),
+        ("n0104,z,event,N01,,,,,,", ("code", "bad_category_code")),
+        ("N0105,z,thing,,,,,,,", ("kind", "bad_category_kind")),
+        ("N01,again,event,,,,,,,", ("code", "code_repeated")),
+        ("N0106,z,event,C01,,,,,,", ("parent_code", "parent_kind_mismatch")),
+        ("N0107,z,event,N01,,,,,,maybe", ("active", "bad_active_flag")),
+        ("C0101,z,event,,,,,,,", ("kind", "kind_unchangeable")),
+        ("N0108,z,event,N01,,,,,,,one cell too many", ("row", "row_too_long")),
+        ("N0109,z,event,N01,,,,999wd,,", ("handle", "time_limit_out_of_range")),
+        ("E01,市容环境,event,E0101,,,,,,", ("parent_code", "category_cycle")),
+        ("N02,停用的组,event,,,,,,,false", None),
+        ("N0201,z,event,N02,,,,,,true", ("active", "parent_inactive")),
+    ]
+    text = HEADER + "".join(f"{row}\n" for row, _ in rows)
+    response = client.post("/api/v1/categories/import", headers=admin,
+                           files={"file": ("bad.csv", text.encode(), "text/csv")})
+    assert (response.status_code, response.headers["content-type"]) == (422, PROBLEM), response.text
+    body = response.json()  # the screen says "导入被拒绝，未写入任何数据" and then each row
+    assert (body["code"], body["field"]) == ("invalid_file", "rows")
+    assert [(r["row"], r["field"], r["code"]) for r in body["rows"]] == [
+        (number, *refusal) for number, (_, refusal) in enumerate(rows, start=2) if refusal]
+    assert all(r["code"] in PROBLEM_ZH for r in body["rows"])
+    values = {r["code"]: r for r in body["rows"]}
+    assert (values["code_repeated"]["value"], values["code_repeated"]["first_row"]) == ("N01", 2)
+    assert values["bad_category_code"]["value"] == "n0104" and values["bad_time_limit"]["value"] == "3x"
+    assert values["parent_inactive"]["inactive"] == "N02"
+    assert client.get("/api/v1/categories/export", headers=admin).text == before

@@ -4,6 +4,9 @@ Every write — one category through the API or a whole file — goes through on
 tree's final state (known parent of the same kind, no cycle, no active category under an inactive
 one) and is applied all or nothing. Imports upsert by code and never delete: a category leaves
 service by being deactivated, which carries down to its subclasses.
+
+Every refusal has its problem code (and the values its words name), for an API call and for each
+rejected row of a file alike, so that the screens can say it in Chinese (``problem.<code>``).
 """
 
 from __future__ import annotations
@@ -113,14 +116,29 @@ class _Node:
 
 
 @dataclass(frozen=True)
+class _Refusal:
+    """Why a value is refused: in words, as a problem code, and the values the words name."""
+
+    reason: str
+    code: str
+    extra: dict[str, object] | None = None
+
+
+@dataclass(frozen=True)
 class _Problem:
     row: int
     field: str
     reason: str
+    code: str
     kind: type[InvalidInput] | type[NotFound] = InvalidInput
+    extra: dict[str, object] | None = None
+
+    @classmethod
+    def of(cls, row: int, field: str, refusal: _Refusal) -> _Problem:
+        return cls(row, field, refusal.reason, refusal.code, extra=refusal.extra)
 
     def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "field": self.field, "reason": self.reason}
+        return {**(self.extra or {}), "row": self.row, "field": self.field, "reason": self.reason, "code": self.code}
 
 
 def _record(category: Category, parent_code: str | None) -> CategoryRecord:
@@ -252,19 +270,23 @@ def category_limits(session: Session, *, code: str) -> dict[Step, ResolvedLimit]
     return effective_limits([(c.code, c.time_limits) for c in chain], default=PLATFORM_DEFAULT_LIMITS)
 
 
-def _check_code(code: str) -> str | None:
+def _check_code(code: str) -> _Refusal | None:
     if not code:
-        return "a code is required"
+        return _Refusal("a code is required", code="value_required")
     if len(code) > 32 or not set(code) <= _CODE_CHARS or code[0] in "_-":
-        return (f"{code!r} is not a category code: 1–32 upper-case letters, digits, '-' or '_', "
-                "starting with a letter or digit")
+        return _Refusal(f"{code!r} is not a category code: 1–32 upper-case letters, digits, '-' or '_', "
+                        "starting with a letter or digit", code="bad_category_code", extra={"value": code})
     return None
 
 
-def _check_name(name: str) -> str | None:
+def _check_name(name: str) -> _Refusal | None:
+    """Why ``name`` cannot name a category, if it cannot; it comes trimmed, so that blanks alone are no name."""
     if not name:
-        return "a name is required"
-    return f"a name has at most {MAX_NAME_LENGTH} characters" if len(name) > MAX_NAME_LENGTH else None
+        return _Refusal("a name is required", code="value_required")
+    if len(name) > MAX_NAME_LENGTH:
+        return _Refusal(f"a name has at most {MAX_NAME_LENGTH} characters", code="name_too_long",
+                        extra={"max_length": MAX_NAME_LENGTH})
+    return None
 
 
 def _load_nodes(session: Session) -> dict[str, _Node]:
@@ -305,24 +327,28 @@ def _validate(rows: Sequence[CategoryRow], existing: Mapping[str, _Node],
         old = existing.get(row.code)
         if old is not None and old.kind != row.kind.value:
             problems.append(_Problem(row.row, "kind", f"{row.code} is of kind {old.kind}; a category's "
-                                                      "kind cannot change"))
+                                                      "kind cannot change", code="kind_unchangeable"))
         if row.parent_code is None or row.parent_code in rejected:
             continue
         parent = final.get(row.parent_code)
         if parent is None:
-            problems.append(_Problem(row.row, "parent_code", f"unknown parent {row.parent_code!r}", NotFound))
+            problems.append(_Problem(row.row, "parent_code", f"unknown parent {row.parent_code!r}",
+                                     code="unknown_category", kind=NotFound))
             continue
         if parent.kind != row.kind.value:
             problems.append(_Problem(row.row, "parent_code",
-                                     f"parent {parent.code} is of kind {parent.kind}, not {row.kind.value}"))
+                                     f"parent {parent.code} is of kind {parent.kind}, not {row.kind.value}",
+                                     code="parent_kind_mismatch"))
         ancestors, cycle = _ancestors(row.code, final)
         if cycle:
-            problems.append(_Problem(row.row, "parent_code", "cycle: " + " → ".join([row.code, *ancestors])))
+            problems.append(_Problem(row.row, "parent_code", "cycle: " + " → ".join([row.code, *ancestors]),
+                                     code="category_cycle"))
             continue
         inactive = next((a for a in ancestors if not final[a].active), None)
         if row.active and inactive is not None:
             problems.append(_Problem(row.row, "active", f"{inactive} above it is inactive; activate it first "
-                                                        "or make this row inactive"))
+                                                        "or make this row inactive", code="parent_inactive",
+                                     extra={"inactive": inactive}))
     return problems, final
 
 
@@ -394,8 +420,7 @@ def _apply_one(session: Session, row: CategoryRow, *, origin: str) -> CategoryRe
     problems, final = _validate([row], existing)
     if problems:
         first = problems[0]
-        raise first.kind(first.reason, code="unknown_category" if first.kind is NotFound else None,
-                         field=first.field)
+        raise first.kind(first.reason, code=first.code, field=first.field, extra=first.extra)
     _write(session, [row], existing=existing, final=final, origin=origin)
     return get_category(session, code=row.code)
 
@@ -403,9 +428,9 @@ def _apply_one(session: Session, row: CategoryRow, *, origin: str) -> CategoryRe
 def create_category(session: Session, *, code: str, name: str, kind: CategoryKind,
                     parent_code: str | None = None, time_limits: Mapping[str, str | None] | None = None,
                     active: bool = True, origin: str = "api") -> CategoryRecord:
-    for reason, where in ((_check_code(code), "code"), (_check_name(name.strip()), "name")):
-        if reason:
-            raise InvalidInput(reason, field=where)
+    for refusal, where in ((_check_code(code), "code"), (_check_name(name.strip()), "name")):
+        if refusal:
+            raise InvalidInput(refusal.reason, code=refusal.code, field=where, extra=refusal.extra)
     if session.scalar(select(Category.id).where(Category.code == code)) is not None:
         raise Conflict(f"category code {code!r} already exists", code="duplicate_code", field="code")
     row = CategoryRow(row=1, code=code, name=name.strip(), kind=CategoryKind(kind), parent_code=parent_code,
@@ -422,8 +447,8 @@ def update_category(session: Session, *, code: str, name: str | None = None, par
     """Change a category. ``parent_code=None`` makes it a root; ``time_limits`` sets the steps it
     names and clears (back to inheriting) those given as None; deactivating carries down."""
     current = get_category(session, code=code)
-    if name is not None and (reason := _check_name(name.strip())):
-        raise InvalidInput(reason, field="name")
+    if name is not None and (refusal := _check_name(name.strip())):
+        raise InvalidInput(refusal.reason, code=refusal.code, field="name", extra=refusal.extra)
     limits = dict(current.time_limits)
     for key, text in (time_limits or {}).items():
         step = parse_step(key, field=f"time_limits.{key}")
@@ -432,7 +457,7 @@ def update_category(session: Session, *, code: str, name: str | None = None, par
         else:
             limits[step] = parse_limit(text, field=f"time_limits.{key}")
     if parent_code is not _KEEP and parent_code == code:
-        raise InvalidInput("a category cannot be its own parent", field="parent_code")
+        raise InvalidInput("a category cannot be its own parent", code="category_cycle", field="parent_code")
     row = CategoryRow(row=1, code=code, name=name.strip() if name is not None else current.name,
                       kind=current.kind, time_limits=limits,
                       active=current.active if active is None else active,
@@ -451,27 +476,30 @@ def parse_csv(data: bytes | str) -> tuple[list[CategoryRow], list[_Problem], fro
     reader = csv_dict_reader(decode_text(data), columns=COLUMNS, required=REQUIRED_COLUMNS)
     for number, raw in enumerate(reader, start=2):
         if None in raw:
-            problems.append(_Problem(number, "row", "the row has more cells than the header"))
+            problems.append(_Problem(number, "row", "the row has more cells than the header", code="row_too_long"))
             continue
         cell = {k: (v or "").strip() for k, v in raw.items()}
-        row_problems = [_Problem(number, f, r) for f, r in (("code", _check_code(cell["code"])),
-                                                             ("name", _check_name(cell["name"]))) if r]
+        row_problems = [_Problem.of(number, f, r) for f, r in (("code", _check_code(cell["code"])),
+                                                                ("name", _check_name(cell["name"]))) if r]
         if cell["code"] in seen:
             row_problems.append(_Problem(number, "code", f"duplicate code {cell['code']!r} (also row "
-                                                         f"{seen[cell['code']]})"))
+                                                         f"{seen[cell['code']]})", code="code_repeated",
+                                         extra={"value": cell["code"], "first_row": seen[cell["code"]]}))
         seen.setdefault(cell["code"], number)
         if cell["kind"] not in KIND_VALUES:
-            row_problems.append(_Problem(number, "kind", f"kind must be one of {', '.join(CategoryKind)}"))
+            row_problems.append(_Problem(number, "kind", f"kind must be one of {', '.join(CategoryKind)}",
+                                         code="bad_category_kind"))
         limits: dict[Step, TimeLimit] = {}
         for step in STEP_ORDER:
             if cell.get(step.value):
                 try:
                     limits[step] = parse_limit(cell[step.value], field=step.value)
                 except InvalidInput as exc:
-                    row_problems.append(_Problem(number, step.value, exc.detail))
+                    row_problems.append(_Problem(number, step.value, exc.detail, code=exc.code,
+                                                 extra=exc.extra))
         active_word = cell.get("active", "").lower()
         if active_word not in TRUE_WORDS | FALSE_WORDS:
-            row_problems.append(_Problem(number, "active", "active must be true or false"))
+            row_problems.append(_Problem(number, "active", "active must be true or false", code="bad_active_flag"))
         problems.extend(row_problems)
         if row_problems:
             if cell["code"] not in accepted:
@@ -528,17 +556,17 @@ def import_message_taxonomy(session: Session, *, path: Path | str) -> ImportRepo
         names = tuple((raw.get(c) or "").strip() for c in TAXONOMY_COLUMNS)
         bad = [(c, r) for c, n in zip(TAXONOMY_COLUMNS, names, strict=True) if (r := _check_name(n))]
         if None in raw:
-            bad.append(("row", "the row has more cells than the header"))
+            bad.append(("row", _Refusal("the row has more cells than the header", code="row_too_long")))
         elif names in codes:
-            bad.append((TAXONOMY_COLUMNS[2], f"repeats {' / '.join(names)}"))
-        problems.extend(_Problem(number, c, r) for c, r in bad)
+            bad.append((TAXONOMY_COLUMNS[2], _Refusal(f"repeats {' / '.join(names)}", code="class_repeated")))
+        problems.extend(_Problem.of(number, c, r) for c, r in bad)
         for level in range(1, 4) if not bad else ():
             key = names[:level]
             if key in codes:
                 continue
             if children.get(key[:-1], 0) >= 99:
                 problems.append(_Problem(number, TAXONOMY_COLUMNS[level - 1],
-                                         "more than 99 classes under one parent"))
+                                         "more than 99 classes under one parent", code="too_many_classes"))
                 break
             children[key[:-1]] = children.get(key[:-1], 0) + 1
             parent = codes.get(key[:-1])
