@@ -197,7 +197,7 @@ def test_an_extension_and_a_deferral_move_the_deadline_on_the_record(client: Tes
 def inbox(client: TestClient, session: Session, headers: dict[str, str]) -> list[tuple[str, int]]:
     notify.fan_out(session, now=datetime.now(UTC))
     return [(n["topic"], n["case_id"]) for n in client.get("/api/v1/inbox", params={"unread": True},
-                                                           headers=headers).json()]
+                                                           headers=headers).json()["items"]]
 
 
 def test_the_next_department_in_series_is_told_when_the_case_reaches_it(
@@ -221,7 +221,7 @@ def test_summoned_departments_are_told(client: TestClient, joint: dict[str, Any]
 
 def told(client: TestClient, session: Session, headers: dict[str, str], topic: str) -> list[tuple[int, str]]:
     notify.fan_out(session, now=datetime.now(UTC))
-    return [(n["case_id"], n["text"]) for n in client.get("/api/v1/inbox", headers=headers).json()
+    return [(n["case_id"], n["text"]) for n in client.get("/api/v1/inbox", headers=headers).json()["items"]
             if n["topic"] == topic]
 
 

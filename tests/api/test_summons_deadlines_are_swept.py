@@ -66,7 +66,8 @@ def test_a_department_late_to_report_in_is_marked_overdue_and_told(client: TestC
     [due] = report_in_deadlines(session, case_id)
     assert due.overdue_at == later and result.overdue >= 1
     notify.fan_out(session, now=later)
-    topics = [n["topic"] for n in client.get("/api/v1/inbox", params={"unread": True}, headers=loop["water"]).json()]
+    topics = [n["topic"] for n in client.get("/api/v1/inbox", params={"unread": True},
+                                             headers=loop["water"]).json()["items"]]
     assert "case.overdue" in topics
 
 

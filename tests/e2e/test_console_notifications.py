@@ -38,7 +38,7 @@ def _act(served_city: ServedCity, role: str, case_id: int, action: str, **body: 
 def _unread(handler: Staff) -> list[dict]:
     answer = handler.api.get("/api/v1/inbox", params={"unread": "true", "limit": 100})
     assert answer.status_code == 200, answer.text
-    return answer.json()
+    return answer.json()["items"]
 
 
 def test_a_dispatch_rings_the_handlers_bell_and_its_link_opens_the_case(

@@ -11,7 +11,16 @@ from cityops.deps import CurrentPrincipal, DbSession, requires
 from cityops.errors import PermissionDenied
 from cityops.notify import service
 from cityops.notify.models import Notification, Webhook
-from cityops.notify.schemas import DeliveryOut, NotificationOut, WebhookCreated, WebhookIn, WebhookOut
+from cityops.notify.schemas import (
+    DeliveryOut,
+    InboxPage,
+    MarkedRead,
+    NotificationOut,
+    UnreadCount,
+    WebhookCreated,
+    WebhookIn,
+    WebhookOut,
+)
 from cityops.org.access import Principal
 from cityops.org.roles import Permission
 
@@ -36,10 +45,31 @@ def _hook(hook: Webhook) -> WebhookOut:
                       created_at=hook.created_at)
 
 
-@router.get("/inbox", response_model=list[NotificationOut], summary="Your notifications, newest first")
+@router.get("/inbox", response_model=InboxPage, summary="Your notifications, newest first, a page at a time")
 def inbox(session: DbSession, principal: CurrentPrincipal, unread: bool = False,
-          limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[NotificationOut]:
-    return [_note(n) for n in service.inbox(session, user_id=_user_id(principal), unread_only=unread, limit=limit)]
+          cursor: Annotated[str | None, Query(min_length=1, max_length=200,
+                                              description="a page's `next_cursor`, for the older lines")] = None,
+          limit: Annotated[int, Query(ge=1, le=200)] = 50) -> InboxPage:
+    """Lines that arrive while you page are newer than every page's and shift none: following
+    `next_cursor` shows each line once."""
+    page = service.inbox(session, user_id=_user_id(principal), unread_only=unread, cursor=cursor, limit=limit)
+    return InboxPage(items=[_note(n) for n in page.notifications], next_cursor=page.next_cursor)
+
+
+@router.get("/inbox/unread-count", response_model=UnreadCount, summary="How many of your notifications are unread")
+def unread_count(session: DbSession, principal: CurrentPrincipal) -> UnreadCount:
+    return UnreadCount(unread=service.unread_count(session, user_id=_user_id(principal)))
+
+
+@router.post("/inbox/read-all", response_model=MarkedRead,
+             summary="Mark all your unread notifications read, or those up to one you were shown")
+def read_all(session: DbSession, principal: CurrentPrincipal,
+             up_to: Annotated[int | None, Query(ge=1, le=2**31 - 1, description=(
+                 "the id of the newest notification you were shown: those that came after it stay unread"))] = None,
+             ) -> MarkedRead:
+    """Idempotent: lines already read keep the time they were read, and a repeat marks none."""
+    return MarkedRead(marked=service.mark_all_read(session, user_id=_user_id(principal), now=datetime.now(UTC),
+                                                   up_to=up_to))
 
 
 @router.post("/inbox/{notification_id}/read", response_model=NotificationOut, summary="Mark a notification read")

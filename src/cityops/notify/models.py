@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityops.db import Base, UTCDateTime, utcnow
 
 
 class Notification(Base):
-    """One message in one user's inbox."""
+    """One message in one user's inbox. An inbox is read newest first a page at a time (by id), and
+    its unread lines are counted, paged and marked read together: each has an index in that order."""
 
     __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("user_id", "event_id", name="uq_notifications_user_event"),)
+    __table_args__ = (UniqueConstraint("user_id", "event_id", name="uq_notifications_user_event"),
+                      Index("ix_notifications_user_newest", "user_id", "id"),
+                      Index("ix_notifications_user_unread", "user_id", "read_at", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     event_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
     topic: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))

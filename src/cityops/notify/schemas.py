@@ -16,6 +16,19 @@ class NotificationOut(BaseModel):
     read_at: datetime | None
 
 
+class InboxPage(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the older lines; null on the last page")
+
+
+class UnreadCount(BaseModel):
+    unread: int = Field(description="how many of your notifications are unread")
+
+
+class MarkedRead(BaseModel):
+    marked: int = Field(description="how many unread notifications this marked read (0 when none were left)")
+
+
 class WebhookIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     url: str = Field(min_length=8, max_length=1000, pattern=r"^https?://")

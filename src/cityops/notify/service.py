@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cityops.errors import InvalidInput, NotFound
 from cityops.geo.models import Area
+from cityops.notify import paging
 from cityops.notify.models import Notification, Webhook, WebhookDelivery
 from cityops.org.access import Principal
 from cityops.org.models import Department, User
@@ -189,11 +190,40 @@ def record_attempt(session: Session, *, delivery_id: int, now: datetime, status:
     session.flush()
 
 
-def inbox(session: Session, *, user_id: int, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+@dataclass(frozen=True)
+class InboxPage:
+    notifications: list[Notification]
+    next_cursor: str | None
+    """Where the page of older lines starts; None when there are none."""
+
+
+def inbox(session: Session, *, user_id: int, unread_only: bool = False, cursor: str | None = None,
+          limit: int = 50) -> InboxPage:
+    """A page of the user's lines, newest first; pass its ``next_cursor`` as ``cursor`` for the older
+    ones. A cursor the API did not give out is bad input."""
     query = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))
+    if cursor is not None:
+        query = query.where(Notification.id < paging.decode(cursor))
+    # one line more than the page, so the last page says it is the last
+    rows = list(session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
+    return InboxPage(rows[:limit], paging.encode(rows[limit - 1].id) if len(rows) > limit else None)
+
+
+def unread_count(session: Session, *, user_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)))
+
+
+def mark_all_read(session: Session, *, user_id: int, now: datetime, up_to: int | None = None) -> int:
+    """Mark the user's unread lines read, only those up to the line ``up_to`` when given (the newest
+    one they were shown, so that lines which came after it are not marked read unseen); how many.
+    Lines read before keep the time they were read."""
+    statement = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if up_to is not None:
+        statement = statement.where(Notification.id <= up_to)
+    return session.execute(statement.values(read_at=now)).rowcount
 
 
 def mark_read(session: Session, *, user_id: int, notification_id: int, now: datetime) -> Notification:
