@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from fastapi.testclient import TestClient
 from shapely.geometry import box
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+import cityops.db
 from cityops.geo import service as geo_service
 from cityops.geo.levels import AreaLevel
 from cityops.geo.models import Area
@@ -87,3 +91,12 @@ def statements_during(engine: Engine, action: Callable[[], object]) -> list[str]
     finally:
         event.remove(engine, "before_cursor_execute", note)
     return seen
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the store back to migration ``revision`` (``cityops.db.migrate`` brings it up again)."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(cityops.db.__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

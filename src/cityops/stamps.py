@@ -25,7 +25,7 @@ TRIGGERED_BY: Mapping[str, frozenset[str]] = {
 """The tables whose writes move each stamp, by triggers (migrations 0011 and 0018). ``areas`` is
 moved by the code that changes areas or placeholders, a write to ``change_stamps`` itself."""
 COVERED_TABLES = frozenset({"change_stamps"}).union(*TRIGGERED_BY.values())
-_KEY, _STALE = "cityops.stamps", "cityops.stamps.stale"
+_KEY, _STALE, _WRITTEN = "cityops.stamps", "cityops.stamps.stale", "cityops.stamps.written"
 _on_write: list[tuple[frozenset[str], Callable[[Connection], None]]] = []
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+"?(\w+)',
                     re.IGNORECASE)
@@ -47,6 +47,13 @@ def written(statement: str) -> str | None:
     return match.group(1).lower() if match is not None else None
 
 
+def written_in_transaction(connection: Connection) -> frozenset[str]:
+    """The stamps whose tables this connection's open transaction has written: what it reads under
+    them is its own until it commits, and must not be kept for others (a rollback takes the moved
+    stamp back, and another transaction may move it to the same version with other data)."""
+    return frozenset(connection.info.get(_WRITTEN, ()))
+
+
 def on_write(tables: frozenset[str], note: Callable[[Connection], None]) -> None:
     """Call ``note`` with the connection whenever a statement writes one of ``tables``."""
     _on_write.append((tables, note))
@@ -60,6 +67,7 @@ def _stale_after_covered_writes(conn: Connection, cursor: object, statement: str
     if table not in COVERED_TABLES:
         return
     conn.info[_STALE] = True
+    conn.info.setdefault(_WRITTEN, set()).update(name for name, tables in TRIGGERED_BY.items() if table in tables)
     for tables, note in _on_write:
         if table in tables:
             note(conn)
@@ -69,3 +77,10 @@ def _stale_after_covered_writes(conn: Connection, cursor: object, statement: str
 def _read_again_in_the_next_transaction(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # not a savepoint's end
         session.info.pop(_KEY, None)
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _transaction_over(conn: Connection) -> None:
+    if not conn.invalidated:
+        conn.info.pop(_WRITTEN, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from cityops import reference, stamps
@@ -73,8 +73,7 @@ def principal_for_token(session: Session, *, token: str, secret: str) -> Princip
     user_id = decode_access_token(token, secret=secret)
     # kept with the reference lookups (areas and departments make a principal too) while the users
     # stamp stands still: a request then reads no user row
-    users_stamp = stamps.current(session).get(USERS_STAMP)
-    memo = reference.memo(session) if users_stamp is not None else {}
+    memo, users_stamp = _users_memo(session)
     key = ("principal", user_id, users_stamp)
     if key not in memo:
         # the columns a principal needs, not a User instance: loading one took 6% of taking in a case
@@ -180,13 +179,34 @@ def update_user(session: Session, *, user: User, actor: Principal, display_name:
 
 def display_names(session: Session, *, users: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
     """The current display names of ``users``, by (id, username) pairs as a record of what they did
-    names them, in one query. A pair whose row is gone, or whose id now belongs to someone else
+    names them, in at most one query. A pair whose row is gone, or whose id now belongs to someone else
     (SQLite may reuse the id of a deleted last row), or whose display name is blank, is left out: the
-    record's own name stands."""
+    record's own name stands. Names are kept with the reference lookups while the users stamp (which a
+    change of display name moves, migration 0021) stands still: a case's answer then reads none."""
     if not users:
         return {}
-    found = _named(session, User.id.in_({user_id for user_id, _ in users}))
-    return {(row.id, row.username): row.display_name for row in found if (row.id, row.username) in users}
+    memo, stamp = _users_memo(session)
+    missing = {user_id for user_id, _ in users if ("display name", user_id, stamp) not in memo}
+    if missing:
+        found = {row.id: (row.username, row.display_name) for row in session.execute(
+            select(User.id, User.username, User.display_name).where(User.id.in_(missing)))}
+        for user_id in missing:
+            memo["display name", user_id, stamp] = found.get(user_id)
+    shown = {}
+    for user_id, username in users:
+        current = memo["display name", user_id, stamp]
+        if current is not None and current[0] == username and current[1].strip():
+            shown[user_id, username] = current[1]
+    return shown
+
+
+def _users_memo(session: Session) -> tuple[dict[Any, Any], int | None]:
+    """Where to keep lookups of users, and the users stamp to key them by: shared with other units of
+    work while the stamp stands still and this transaction has not written users, else its own."""
+    stamp = stamps.current(session).get(USERS_STAMP)
+    if stamp is None or USERS_STAMP in stamps.written_in_transaction(session.connection()):
+        return {}, stamp
+    return reference.memo(session), stamp
 
 
 def display_names_by_username(session: Session, *, usernames: set[str]) -> dict[str, str]:
@@ -196,13 +216,8 @@ def display_names_by_username(session: Session, *, usernames: set[str]) -> dict[
     stands."""
     if not usernames:
         return {}
-    return {row.username: row.display_name for row in _named(session, User.username.in_(usernames))}
-
-
-def _named(session: Session, condition: ColumnElement[bool]) -> list[Row[Any]]:
-    """(id, username, display_name) of the users matching ``condition`` who have a display name."""
-    rows = session.execute(select(User.id, User.username, User.display_name).where(condition))
-    return [row for row in rows if row.display_name.strip()]
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
+    return {row.username: row.display_name for row in rows if row.display_name.strip()}
 
 
 def list_users(session: Session, *, viewer: Principal, role: str | None = None, limit: int = 100,

@@ -5,17 +5,13 @@ outstanding, the cases still returned show those parts withdrawn, and every time
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from shapely.geometry import box
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-import cityops.db
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service
 from cityops.cases.channels import Channel
@@ -25,19 +21,11 @@ from cityops.db import migrate, unit_of_work
 from cityops.errors import Conflict
 from cityops.geo.locator import AreaShape, Locator
 from cityops.org import service as org_service
-from tests.factories import make_city, make_user
+from tests.factories import downgrade, make_city, make_user
 from tests.integration.cases.conftest import local, staff
 
 CALENDAR = WorkCalendar()
 START = local(2025, 9, 30, 9, 0)
-
-
-def downgrade(engine: Engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(Path(cityops.db.__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
 
 
 def joint_cases(session: Session) -> dict[str, int]:

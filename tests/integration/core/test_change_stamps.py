@@ -12,13 +12,13 @@ from sqlalchemy import Engine, select, text
 from cityops import reference
 from cityops.calendar.service import CalendarCache
 from cityops.config import Settings
-from cityops.db import unit_of_work
+from cityops.db import migrate, unit_of_work
 from cityops.errors import NotAuthenticated
 from cityops.geo.service import LocatorCache
 from cityops.org import service as org_service
 from cityops.org.models import User
 from cityops.org.security import create_access_token
-from tests.factories import PASSWORD, make_city, make_user, statements_during
+from tests.factories import PASSWORD, downgrade, make_city, make_user, statements_during
 
 SECRET = "s" * 40
 
@@ -111,3 +111,66 @@ def test_a_request_reads_every_stamp_in_one_statement(scratch_store: Engine, tok
 
     request()
     assert len([s for s in statements_during(scratch_store, request) if "change_stamps" in s]) == 1
+
+
+def shown_names(engine: Engine, users: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    with unit_of_work(engine) as session:
+        return org_service.display_names(session, users=users)
+
+
+def operator_a(engine: Engine) -> tuple[int, str]:
+    with unit_of_work(engine) as session:
+        return session.scalar(select(User.id).where(User.username == "operator.a")), "operator.a"
+
+
+def rename(engine: Engine, display_name: str) -> None:
+    with unit_of_work(engine) as session:
+        session.execute(text("UPDATE users SET display_name = :name WHERE username = 'operator.a'"),
+                        {"name": display_name})
+
+
+def test_display_names_are_kept_and_a_new_one_by_any_writer_is_seen_next(scratch_store: Engine, token: str) -> None:
+    user = operator_a(scratch_store)
+    rename(scratch_store, "受理员甲")
+    assert shown_names(scratch_store, {user}) == {user: "受理员甲"}
+    kept = statements_during(scratch_store, lambda: shown_names(scratch_store, {user}))
+    assert [s for s in kept if "FROM users" in s] == []
+    rename(scratch_store, "受理员乙")  # as a SQL console would
+    assert shown_names(scratch_store, {user}) == {user: "受理员乙"}
+
+
+def test_names_read_after_renaming_in_a_transaction_that_rolls_back_are_never_shown_to_others(
+        scratch_store: Engine, token: str) -> None:
+    user = operator_a(scratch_store)
+    rename(scratch_store, "受理员甲")
+    assert shown_names(scratch_store, {user}) == {user: "受理员甲"}
+
+    class Undone(Exception):
+        pass
+
+    with pytest.raises(Undone), unit_of_work(scratch_store) as session:
+        session.execute(text("UPDATE users SET display_name = '未生效' WHERE username = 'operator.a'"))
+        assert org_service.display_names(session, users={user}) == {user: "未生效"}  # its own change
+        raise Undone
+    assert shown_names(scratch_store, {user}) == {user: "受理员甲"}
+    # another writer moves the stamp to the version the rolled-back transaction had seen
+    rename(scratch_store, "受理员乙")
+    assert shown_names(scratch_store, {user}) == {user: "受理员乙"}
+
+
+def users_stamp(engine: Engine) -> int:
+    with unit_of_work(engine) as session:
+        return session.scalar(text("SELECT version FROM change_stamps WHERE name = 'users'"))
+
+
+def test_a_new_display_name_moves_the_users_stamp_from_migration_0021(scratch_store: Engine, token: str) -> None:
+    downgrade(scratch_store, "0020")
+    before = users_stamp(scratch_store)
+    rename(scratch_store, "受理员甲")
+    assert users_stamp(scratch_store) == before  # as the stamp was watched before
+    migrate(scratch_store)
+    rename(scratch_store, "受理员乙")
+    assert users_stamp(scratch_store) == before + 1
+    with unit_of_work(scratch_store) as session:  # a sign-in still keeps the stamp
+        org_service.login(session, username="operator.a", password=PASSWORD, secret=SECRET, minutes=5)
+    assert users_stamp(scratch_store) == before + 1
