@@ -4,15 +4,6 @@
 import * as echarts from 'echarts/core'
 import { onBeforeUnmount, onMounted, type Ref } from 'vue'
 
-import type { Bounds } from '../shared/geo'
-
-/** The `aspectScale` of a geo or map drawing ``bounds``: a degree of longitude drawn as long as it is on the
- * ground at their middle latitude, so an equirectangular map is true to shape across one city (ECharts'
- * default, 0.75, stretches Shanghai north–south by an eighth). */
-export function trueAspect(bounds: Bounds): number {
-  return Math.cos((((bounds.minLat + bounds.maxLat) / 2) * Math.PI) / 180)
-}
-
 /** Whether ``chart`` has an area to lay itself out in. A box with no width or height (hidden, or a page
  * squeezed to nothing for a moment, as a full-page screenshot does) gives a geo or map a transform that
  * cannot be inverted, and ECharts then fails with "Cannot read properties of null (reading '0')". */

@@ -58,11 +58,23 @@ export function boundsOf(outlines: Outline[]): Bounds {
   return b
 }
 
+/** A degree of longitude at ``lat`` as a share of a degree of latitude on the ground. */
+function lonScale(lat: number): number {
+  return Math.cos((lat * Math.PI) / 180)
+}
+
+/** The `aspectScale` of an ECharts geo or map drawing ``bounds``: a degree of longitude drawn as long as it is
+ * on the ground at their middle latitude, so an equirectangular map is true to shape across one city (ECharts'
+ * default, 0.75, stretches Shanghai north–south by an eighth). */
+export function trueAspect(bounds: Bounds): number {
+  return lonScale((bounds.minLat + bounds.maxLat) / 2)
+}
+
 /** The web-map zoom level at which ``bounds`` fill about ``pixels`` screen pixels across. */
 export function zoomFor(bounds: Bounds, pixels: number): number {
-  const midLat = (bounds.minLat + bounds.maxLat) / 2
-  const widthM = (bounds.maxLon - bounds.minLon) * METRES_PER_DEGREE * Math.cos((midLat * Math.PI) / 180)
-  const zoom = Math.log2((METRES_PER_PIXEL_AT_ZOOM_0 * Math.cos((midLat * Math.PI) / 180) * pixels) / widthM)
+  const scale = trueAspect(bounds)
+  const widthM = (bounds.maxLon - bounds.minLon) * METRES_PER_DEGREE * scale
+  const zoom = Math.log2((METRES_PER_PIXEL_AT_ZOOM_0 * scale * pixels) / widthM)
   return Math.min(18, Math.max(6, Math.round(zoom)))
 }
 
@@ -71,7 +83,7 @@ export class Projection {
   private readonly scale: number
 
   constructor(originLat: number) {
-    this.scale = Math.cos((originLat * Math.PI) / 180)
+    this.scale = lonScale(originLat)
   }
 
   point([lon, lat]: Position): [number, number] {
