@@ -45,7 +45,8 @@ def test_administrators_add_indicators_that_operators_read(client: TestClient, s
     assert made.status_code == 201, made.text
     assert made.json() | {"created_at": None} == {
         "code": "wl-max", "name": "街道最高水位", "class": "water", "unit": "m", "level": "street", "interval_s": 60,
-        "area_code": "990000", "active": True, "author": "city.admin", "created_at": None,
+        "area_code": "990000", "active": True, "author": "city.admin", "author_display_name": "city.admin",
+        "created_at": None,
         "source": {"kind": "device_metric", "metric": "water_level", "aggregate": "max", "device_type": None}}
     assert [i["code"] for i in client.get("/api/v1/indicators", headers=sensed["op"]).json()] == ["wl-max"]
     assert client.get("/api/v1/indicators?class=traffic", headers=sensed["op"]).json() == []

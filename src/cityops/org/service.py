@@ -209,17 +209,6 @@ def _users_memo(session: Session) -> tuple[dict[Any, Any], int | None]:
     return reference.memo(session), stamp
 
 
-def display_names_by_username(session: Session, *, usernames: set[str]) -> dict[str, str]:
-    """The current display names of the users whose login names are ``usernames``, for records that name
-    their author by login name alone (rules, silences), in one query. A name that is no user's (an API
-    client's, the system's), or whose user has a blank display name, is left out: the record's own name
-    stands."""
-    if not usernames:
-        return {}
-    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
-    return {row.username: row.display_name for row in rows if row.display_name.strip()}
-
-
 def list_users(session: Session, *, viewer: Principal, role: str | None = None, limit: int = 100,
                offset: int = 0) -> tuple[list[User], int]:
     query = select(User).join(Area, User.area_id == Area.id).where(

@@ -54,7 +54,7 @@ from cityops.geo import service as geo_service
 from cityops.geo.locator import Locator
 from cityops.geo.models import Area
 from cityops.org.access import Principal
-from cityops.sensing import rules, warnings
+from cityops.sensing import authors, rules, warnings
 from cityops.sensing.devices import DeviceKey, DeviceStatus
 from cityops.sensing.models import (
     Device,
@@ -196,7 +196,7 @@ def create_rule(session: Session, *, code: str, name: str, definition: dict[str,
     row = SensingRule(code=rule.code, name=name, kind=rule.kind.value, metric=rule.metric,
                       scope_device_type=rule.scope.device_type, scope_area=rule.scope.area,
                       scope_indicator=rule.scope.indicator, definition=rule_to_json(rule), active=True,
-                      author=author.name)
+                      author=author.name, author_user_id=authors.user_id_of(author))
     session.add(row)
     session.flush()
     session.info.pop(RULES_KEY, None)
@@ -507,8 +507,8 @@ def create_silence(session: Session, *, matchers: Sequence[tuple[str, str]], sta
     silence = warnings.Silence(tuple(warnings.Matcher(label, value) for label, value in matchers), starts_at,
                                ends_at, author.name, reason)
     row = SilenceRow(matchers=[[m.label, m.value] for m in silence.matchers], starts_at=silence.starts_at,
-                     ends_at=silence.ends_at, author=silence.author, reason=silence.reason,
-                     area_path=author.area_path)
+                     ends_at=silence.ends_at, author=silence.author, author_user_id=authors.user_id_of(author),
+                     reason=silence.reason, area_path=author.area_path)
     session.add(row)
     session.flush()
     return row

@@ -20,6 +20,7 @@ from cityops.errors import PermissionDenied
 from cityops.org.access import Principal
 from cityops.org.roles import Role
 from cityops.problems import problem_responses
+from cityops.sensing import authors
 from cityops.sensing import indicators_service as service
 from cityops.sensing.models import IndicatorClass, IndicatorLatest, IndicatorRow
 from cityops.times import zoned
@@ -77,7 +78,9 @@ class IndicatorOut(BaseModel):
     area_code: str
     source: dict[str, Any]
     active: bool
-    author: str
+    author: str = Field(description="as recorded: a user's login name, an API client's or a system's name")
+    author_display_name: str = Field(description="the name to show: the current display name of the user who "
+                                                 "made it, else the author")
     created_at: datetime
 
 
@@ -117,11 +120,15 @@ def _class_out(row: IndicatorClass) -> IndicatorClassOut:
     return IndicatorClassOut(code=row.code, name=row.name)
 
 
-def _out(session: Session, row: IndicatorRow) -> IndicatorOut:
+def _out(session: Session, row: IndicatorRow, author_shown: str) -> IndicatorOut:
     return IndicatorOut(code=row.code, name=row.name, class_code=session.get(IndicatorClass, row.class_id).code,
                         unit=row.unit, level=row.level, interval_s=row.interval_s,
                         area_code=row.area_path.strip("/").split("/")[-1], source=row.source, active=row.active,
-                        author=row.author, created_at=row.created_at)
+                        author=row.author, author_display_name=author_shown, created_at=row.created_at)
+
+
+def _outs(session: Session, rows: list[IndicatorRow]) -> list[IndicatorOut]:
+    return [_out(session, row, shown) for row, shown in zip(rows, authors.shown(session, rows), strict=True)]
 
 
 @router.post("/indicator-classes", response_model=IndicatorClassOut, status_code=201,
@@ -144,7 +151,7 @@ def create_indicator(session: DbSession, admin: Administrator, body: IndicatorIn
     row = service.create_indicator(session, code=body.code, name=body.name, class_code=body.class_code,
                                    unit=body.unit, level=body.level, interval_s=body.interval_s, source=body.source,
                                    area_code=body.area_code, author=admin, now=_now())
-    return _out(session, row)
+    return _outs(session, [row])[0]
 
 
 @router.get("/indicators", response_model=list[IndicatorOut], response_model_by_alias=True,
@@ -154,20 +161,20 @@ def list_indicators(
     viewer: Reader,
     class_code: Annotated[str | None, Query(alias="class", max_length=64)] = None,
 ) -> list[IndicatorOut]:
-    return [_out(session, row) for row in service.list_indicators(session, viewer=viewer, class_code=class_code)]
+    return _outs(session, service.list_indicators(session, viewer=viewer, class_code=class_code))
 
 
 @router.get("/indicators/{code}", response_model=IndicatorOut, response_model_by_alias=True,
             summary="One indicator", responses=READS)
 def get_indicator(session: DbSession, viewer: Reader, code: str) -> IndicatorOut:
-    return _out(session, service.get_indicator(session, code=code, viewer=viewer))
+    return _outs(session, [service.get_indicator(session, code=code, viewer=viewer)])[0]
 
 
 @router.post("/indicators/{code}/deactivate", response_model=IndicatorOut, response_model_by_alias=True,
              summary="Stop computing an indicator (its values stay)", responses=WRITES)
 def deactivate_indicator(session: DbSession, admin: Administrator, code: str) -> IndicatorOut:
     row = service.get_indicator(session, code=code, viewer=admin)
-    return _out(session, service.deactivate_indicator(session, row=row, author=admin))
+    return _outs(session, [service.deactivate_indicator(session, row=row, author=admin)])[0]
 
 
 @router.get("/indicators/{code}/series", response_model=SeriesOut, summary="An indicator's values in one area",

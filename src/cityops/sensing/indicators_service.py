@@ -36,8 +36,8 @@ from cityops.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from cityops.geo import service as geo_service
 from cityops.geo.service import AreaKey
 from cityops.org.access import Principal
+from cityops.sensing import authors, indicator_alerting, indicators
 from cityops.sensing import devices as registry
-from cityops.sensing import indicator_alerting, indicators
 from cityops.sensing.indicators import CaseCountSource, CaseMeasure, DeviceMetricSource, Indicator, Partial
 from cityops.sensing.models import (
     Device,
@@ -110,7 +110,8 @@ def create_indicator(session: Session, *, code: str, name: str, class_code: str,
     row = IndicatorRow(code=code, name=name, class_id=indicator_class.id, unit=unit, level=level,
                        interval_s=interval_s, source=indicators.source_to_json(indicator.source),
                        metric=indicator.metric, area_id=root.id, area_path=root.path, active=True, author=author.name,
-                       created_at=now, computed_until=now, fed_until=indicators.bucket_of(now, indicator.interval))
+                       author_user_id=authors.user_id_of(author), created_at=now, computed_until=now,
+                       fed_until=indicators.bucket_of(now, indicator.interval))
     session.add(row)
     session.flush()
     session.info.pop(WATCHED_KEY, None)

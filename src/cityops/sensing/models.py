@@ -147,6 +147,8 @@ class SensingRule(Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     author: Mapped[str] = mapped_column(String(200))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    """The user who wrote it; None for an API client or a system (``sensing.authors``)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -229,6 +231,8 @@ class SilenceRow(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     author: Mapped[str] = mapped_column(String(200))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    """The user who set it; None for an API client or a system (``sensing.authors``)."""
     reason: Mapped[str] = mapped_column(Text)
     area_path: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -267,6 +271,8 @@ class IndicatorRow(Base):
     area_path: Mapped[str] = mapped_column(String(1024))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     author: Mapped[str] = mapped_column(String(200))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    """The user who made it; None for an API client or a system (``sensing.authors``)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     computed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -23,7 +23,7 @@ from cityops.org import service as org_service
 from cityops.org.access import Principal
 from cityops.org.roles import Role
 from cityops.problems import problem_responses
-from cityops.sensing import alerting
+from cityops.sensing import alerting, authors
 from cityops.sensing import devices as registry
 from cityops.sensing.models import SensingRule, SilenceRow, WarningEntryRow, WarningRow
 from cityops.sensing.rules import RuleEvent, WarningLevel
@@ -65,8 +65,9 @@ class RuleOut(BaseModel):
     metric: str | None
     definition: dict[str, Any]
     active: bool
-    author: str = Field(description="as recorded: a user's login name, or an API client's name")
-    author_display_name: str = Field(description="the name to show: a user's current display name, else the author")
+    author: str = Field(description="as recorded: a user's login name, an API client's or a system's name")
+    author_display_name: str = Field(description="the name to show: the current display name of the user who "
+                                                 "wrote it, else the author")
     created_at: datetime
     deactivated_at: datetime | None
 
@@ -156,21 +157,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _authors(session: Session, names: set[str]) -> dict[str, str]:
-    """The names to show for rules' or silences' authors, recorded by login name alone, looked up together."""
-    return org_service.display_names_by_username(session, usernames=names)
-
-
-def _rule_out(row: SensingRule, authors: dict[str, str]) -> RuleOut:
+def _rule_out(row: SensingRule, author_shown: str) -> RuleOut:
     return RuleOut(id=row.id, code=row.code, name=row.name, kind=row.kind, metric=row.metric,
                    definition=row.definition, active=row.active, author=row.author,
-                   author_display_name=authors.get(row.author, row.author), created_at=row.created_at,
-                   deactivated_at=row.deactivated_at)
+                   author_display_name=author_shown, created_at=row.created_at, deactivated_at=row.deactivated_at)
 
 
 def _rules_out(session: Session, rows: list[SensingRule]) -> list[RuleOut]:
-    authors = _authors(session, {row.author for row in rows})
-    return [_rule_out(row, authors) for row in rows]
+    return [_rule_out(row, shown) for row, shown in zip(rows, authors.shown(session, rows), strict=True)]
 
 
 def _user_of(entry: WarningEntryRow) -> tuple[int, str] | None:
@@ -324,17 +318,16 @@ class SilenceOut(BaseModel):
     matchers: dict[str, str]
     starts_at: datetime
     ends_at: datetime
-    author: str = Field(description="as recorded: the login name of the user who set it")
-    author_display_name: str = Field(description="the name to show: the user's current display name, else the author")
+    author: str = Field(description="as recorded: a user's login name, or an API client's name")
+    author_display_name: str = Field(description="the name to show: the current display name of the user who set "
+                                                 "it, else the author")
     reason: str
 
 
 def _silences(session: Session, rows: list[SilenceRow]) -> list[SilenceOut]:
-    authors = _authors(session, {row.author for row in rows})
     return [SilenceOut(id=row.id, matchers={label: value for label, value in row.matchers}, starts_at=row.starts_at,
-                       ends_at=row.ends_at, author=row.author,
-                       author_display_name=authors.get(row.author, row.author), reason=row.reason)
-            for row in rows]
+                       ends_at=row.ends_at, author=row.author, author_display_name=shown, reason=row.reason)
+            for row, shown in zip(rows, authors.shown(session, rows), strict=True)]
 
 
 @router.post("/silences", response_model=SilenceOut, status_code=201, responses=WRITES,

@@ -34,9 +34,9 @@ export interface RuleOut {
   metric: string | null
   definition: RuleDefinition
   active: boolean
-  /** as recorded: a user's login name, or an API client's name */
+  /** as recorded: a user's login name, an API client's or a system's name */
   author: string
-  /** the name to show: a user's current display name, else the author */
+  /** the name to show: the current display name of the user who wrote it, else the author */
   author_display_name: string
   created_at: string
   deactivated_at: string | null

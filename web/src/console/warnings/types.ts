@@ -58,9 +58,9 @@ export interface Silence {
   matchers: Record<string, string>
   starts_at: string
   ends_at: string
-  /** as recorded: the login name of the user who set it */
+  /** as recorded: a user's login name, or an API client's name */
   author: string
-  /** the name to show: the user's current display name */
+  /** the name to show: the current display name of the user who set it, else the author */
   author_display_name: string
   reason: string
 }
