@@ -5,16 +5,22 @@ test city of tests.factories when the public data folder is absent). Without a b
 without chromium these tests skip with the reason; in CI (CITYOPS_TEST_REQUIRE_SERVICES=1) that is a
 failure. `make test` installs chromium and builds the screens first. Screenshots go to
 tests/.artifacts/screenshots/.
+
+Every browser and API call of these tests comes from one address (127.0.0.1), so the served city allows
+anonymous submissions far beyond the citizens' limits (``GENEROUS``): no test waits for another's. The
+refusal at the limit is tested on a city served with a tiny limit of its own (``serve_city``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +36,10 @@ from tests.factories import PASSWORD
 CHROMIUM = Path(os.environ.get("CITYOPS_TEST_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = REPO / "tests" / ".artifacts" / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+GENEROUS = {kind: {"per_minute": 600, "burst": 100}
+            for kind in ("citizen_reports", "citizen_uploads", "citizen_ratings", "open311_requests")}
+"""The served city's limits of anonymous submissions (Settings.anonymous_limits' kinds): far beyond what the
+whole suite sends, all of it from 127.0.0.1."""
 
 
 def _missing(reason: str) -> None:
@@ -66,33 +76,10 @@ class ServedCity:
         return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
     def citizen_report(self, body: dict) -> dict:
-        """A report through the citizen page's endpoint, as answered. Its rate limit is shared by all the
-        browser tests, so a 429 waits as long as the API asks."""
-        for _ in range(5):
-            answer = httpx.post(f"{self.url}/api/v1/public/cases", json=body)
-            if answer.status_code != 429:
-                assert answer.status_code == 201, answer.text
-                return answer.json()
-            time.sleep(float(answer.headers.get("Retry-After", "12")))
-        pytest.fail("the citizen reports stayed rate-limited")
-
-
-def send_citizen_form(page: Page) -> None:
-    """Send the citizen page's report form until it shows the tracking code. The endpoint's rate limit is
-    shared by all the browser tests (one address): a refusal for it waits and sends again, as
-    ``ServedCity.citizen_report`` does; any other outcome fails here."""
-    code = page.get_by_test_id("tracking-code")
-    limited = page.get_by_role("alert").filter(has_text="提交太频繁")
-    for _ in range(6):
-        page.get_by_role("button", name="提交上报").click()
-        try:
-            expect(code).to_be_visible(timeout=15_000)
-            return
-        except AssertionError:
-            if not limited.is_visible():
-                raise
-        page.wait_for_timeout(12_500)
-    pytest.fail("the citizen page stayed rate-limited")
+        """A report through the citizen page's endpoint, as answered (201)."""
+        answer = httpx.post(f"{self.url}/api/v1/public/cases", json=body)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
 
 
 def sign_in_to_console(page: Page, username: str, path: str = "", *, timeout: float = 30_000) -> None:
@@ -133,17 +120,19 @@ def _load_test_city(database_url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def served_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedCity]:
+@contextmanager
+def serve_city(data_dir: Path, *, demo: bool, limits: dict[str, dict[str, float]]) -> Iterator[ServedCity]:
+    """`cityops serve` on a fresh store in ``data_dir``: the Shanghai demo city (``demo``) or the test
+    city, with ``limits`` for anonymous submissions by kind (``CITYOPS_LIMIT_<KIND>``, as JSON). Stopped on
+    leaving."""
     if not (web.BUILD_DIR / "index.html").is_file():
         _missing(f"the screens are not built ({web.BUILD_DIR}); run `make web`")
-    data_dir = tmp_path_factory.mktemp("served")
     database_url = f"sqlite:///{data_dir / 'cityops.db'}"
     env = {**os.environ, "CITYOPS_DATA_DIR": str(data_dir), "CITYOPS_SHARED_DATA_DIR": str(SHARED_DATA),
            "CITYOPS_DEMO_FLEET_DEVICES": "0", "CITYOPS_DATABASE_URL": database_url,
-           "CITYOPS_DEMO_PASSWORD": PASSWORD}
+           "CITYOPS_DEMO_PASSWORD": PASSWORD,
+           **{f"CITYOPS_LIMIT_{kind.upper()}": json.dumps(limit) for kind, limit in limits.items()}}
     cityops = [str(Path(sys.executable).with_name("cityops"))]
-    demo = SHARED_DATA.is_dir()
     if demo:
         subprocess.run([*cityops, "demo"], env=env, check=True, capture_output=True, timeout=300)
     else:
@@ -168,6 +157,12 @@ def served_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedCity
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def served_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedCity]:
+    with serve_city(tmp_path_factory.mktemp("served"), demo=SHARED_DATA.is_dir(), limits=GENEROUS) as city:
+        yield city
 
 
 @pytest.fixture(scope="package")  # its sync API keeps an event loop running in the thread: end it with e2e

@@ -1,18 +1,20 @@
 """The citizen page in a phone's browser: report with a photo and a place, get a tracking code, follow
-the case by it; categories suggested as they type; Chinese by default, English on request."""
+the case by it; categories suggested as they type; Chinese by default, English on request; a report
+beyond the address's limit refused in Chinese (提交太频繁)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cityops.cases.models import Case, CaseEvent
 from cityops.db import make_engine, unit_of_work
-from tests.e2e.conftest import PHONE, Screenshots, ServedCity, send_citizen_form
+from tests.e2e.conftest import PHONE, Screenshots, ServedCity, serve_city
 
 
 def _stored_case(served_city: ServedCity, tracking_code: str) -> tuple[Case, CaseEvent]:
@@ -63,9 +65,9 @@ def test_a_citizen_reports_with_a_photo_and_a_place_then_follows_the_case(
     phone.get_by_label("联系电话").fill("13800000000")
     screenshots.take(phone, "1-form")
 
-    send_citizen_form(phone)
+    phone.get_by_role("button", name="提交上报").click()
     code = phone.get_by_test_id("tracking-code")
-    expect(code).to_have_text(re.compile(r"^[A-Za-z0-9]{6,16}$"))
+    expect(code).to_have_text(re.compile(r"^[A-Za-z0-9]{6,16}$"), timeout=15_000)
     tracking_code = code.text_content()
     screenshots.take(phone, "2-tracking-code")
 
@@ -155,3 +157,35 @@ def test_the_page_is_in_chinese_until_the_visitor_asks_for_english(
     expect(phone.get_by_role("link", name="Follow a case")).to_be_visible()
     phone.get_by_role("button", name="中文").click()
     expect(phone.get_by_role("link", name="查询进度")).to_be_visible()
+
+
+def test_a_report_beyond_the_limit_is_refused_in_chinese_and_nothing_is_stored(browser: Browser,
+                                                                               tmp_path: Path) -> None:
+    """A citizen whose address has used up its reports is told so in Chinese beside the button (提交太频繁),
+    keeps what they wrote and gets no tracking code; nothing is stored. On a test city of its own that
+    allows one report at a time: the suite's city allows far more, as all its tests share one address."""
+    with serve_city(tmp_path, demo=False, limits={"citizen_reports": {"per_minute": 0.1, "burst": 1}}) as city:
+        lon, lat, district = city.inside
+        city.citizen_report({"title": "路灯不亮", "lon": lon, "lat": lat})  # the one report allowed, from 127.0.0.1
+        context = browser.new_context(base_url=city.url, locale="zh-CN", permissions=["geolocation"],
+                                      geolocation={"longitude": lon, "latitude": lat}, **PHONE)
+        try:
+            page = context.new_page()
+            page.goto("/citizen/")
+            expect(page.locator("path.area").first).to_be_visible()
+            page.get_by_label("问题简述").fill("井盖缺失")
+            page.get_by_role("button", name="使用我的位置").click()
+            expect(page.get_by_test_id("chosen-location")).to_contain_text(district)
+            with page.expect_response(lambda answer: answer.request.method == "POST"
+                                      and answer.url.endswith("/api/v1/public/cases")) as sent:
+                page.get_by_role("button", name="提交上报").click()
+            assert sent.value.status == 429
+            expect(page.get_by_role("alert")).to_have_text("出错了：提交太频繁，请稍后再试")
+            expect(page.get_by_test_id("tracking-code")).to_have_count(0)
+            expect(page.get_by_label("问题简述")).to_have_value("井盖缺失")
+        finally:
+            context.close()
+        engine = make_engine(city.database_url)
+        with unit_of_work(engine, read_only=True) as session:
+            assert session.scalar(select(func.count()).select_from(Case)) == 1
+        engine.dispose()
