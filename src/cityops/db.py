@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -290,15 +290,38 @@ def unit_of_work(engine: Engine | None = None, *, read_only: bool = False) -> It
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the store's schema to ``revision`` with the packaged Alembic migrations."""
+    """Bring the store's schema to ``revision`` with the packaged Alembic migrations.
+
+    SQLite alters a table by making it again and dropping the old one, which its foreign keys refuse
+    while other tables' rows point at it (a store with warnings could not take migration 0016). So
+    on SQLite the migrations run with foreign keys off, as Alembic advises, and every key is checked
+    before they commit: a migration that broke one fails and changes nothing."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # on the driver's connection, outside any transaction: SQLite ignores it inside one
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    _check_foreign_keys(connection)
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({f"{row[0]} → {row[2]}" for row in broken})
+        raise RuntimeError(f"the migrations left {len(broken)} rows pointing at rows that do not exist "
+                           f"({', '.join(tables)}); nothing was changed")
 
 
 def store_status(engine: Engine) -> dict[str, object]:
