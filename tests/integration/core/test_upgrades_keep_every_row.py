@@ -1,23 +1,24 @@
-"""A SQLite store with rows in it upgrades from any earlier revision to the newest: SQLite alters a
-table by making it again and dropping the old one, which foreign keys refuse while other rows point at
-it (a store with warnings could not take migration 0016). ``cityops.db.migrate`` runs the migrations
-with foreign keys off and checks every key before committing; these tests put a row in every table
-at each past revision, upgrade, and find every row still there and every key whole.
-
-PostgreSQL alters tables in place, so the rebuild and its foreign-key trap are SQLite's alone."""
+"""A store with rows in it upgrades from any earlier revision to the newest. SQLite alters a table
+by making it again and dropping the old one, which foreign keys refuse while other rows point at it (a
+store with warnings could not take migration 0016): ``cityops.db.migrate`` runs the migrations there
+with foreign keys off and checks every key before committing. These tests take a store back to each
+past revision, put a row in every table, upgrade, and find every row still there and every key whole,
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, inspect, select
 
 import cityops.db
-from cityops.db import make_engine, migrate
+from cityops.db import migrate
+from cityops.sensing.store import ensure_partitions, partitions
+from tests.factories import downgrade
 
 
 def _revisions() -> list[str]:
@@ -30,82 +31,92 @@ PAST = _revisions()[:-1]
 
 
 def _virtual_tables(connection: Connection) -> set[str]:
-    """Full-text indexes and the shadow tables SQLite keeps for them: written by triggers, not by rows."""
+    """SQLite's full-text index and its shadow tables: written by triggers, not by rows."""
+    if connection.dialect.name != "sqlite":
+        return set()
     virtual = [row[0] for row in connection.exec_driver_sql(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")]
     return {name for name in inspect(connection).get_table_names()
             if any(name == table or name.startswith(f"{table}_") for table in virtual)}
 
 
-def _placeholder(column: dict[str, Any], table: str) -> object:
-    kind = str(column["type"]).upper()
-    if "INT" in kind or "BOOL" in kind:
-        return 1
-    if "FLOAT" in kind or "NUMERIC" in kind or "REAL" in kind:
-        return 1.0
-    if "DATE" in kind or "TIME" in kind:
-        return "2025-01-01 00:00:00.000000"
-    if "JSON" in kind:
-        return "{}"
-    return f"{table}-{column['name']}"
+PLACEHOLDERS = {int: 1, float: 1.0, bool: True, datetime: datetime(2025, 1, 1, tzinfo=UTC), date: date(2025, 1, 1),
+                dict: {}, list: [], bytes: b"-"}
 
 
-def _row(connection: Connection, table: str, made: dict[str, int]) -> int:
-    """A row of ``table`` with every column it requires, and a row for each table it points at; its id."""
-    if table in made:
-        return made[table]
-    found = inspect(connection)
-    keys = {column: key["referred_table"] for key in found.get_foreign_keys(table)
-            for column in key["constrained_columns"]}
+def _placeholder(column: Column, table: str) -> object:
+    kind = column.type.python_type
+    return PLACEHOLDERS.get(kind, f"{table}-{column.name}"[:getattr(column.type, "length", None)])
+
+
+def _row(connection: Connection, tables: MetaData, table: str, filled: set[str]) -> None:
+    """A row of ``table`` with every column it requires, after a row of each table it points at."""
+    if table in filled:
+        return
+    shape: Table = tables.tables[table]
     values: dict[str, object] = {}
-    for column in found.get_columns(table):
-        name = column["name"]
-        if name in keys and keys[name] != table:
-            values[name] = _row(connection, keys[name], made)
-        elif name not in keys and not column["nullable"] and not (column.get("primary_key") and name == "id"):
-            values[name] = _placeholder(column, table)
-    names = ", ".join(f'"{name}"' for name in values)
-    connection.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join(f":{n}" for n in values)})'),
-                       values)
-    made[table] = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
-    return made[table]
+    for column in shape.columns:
+        pointed = [key.column for key in column.foreign_keys if key.column.table.name != table]
+        if pointed:
+            _row(connection, tables, pointed[0].table.name, filled)
+            values[column.name] = connection.execute(select(pointed[0]).limit(1)).scalar_one()
+        elif not column.nullable and not (column.primary_key and column.autoincrement in (True, "auto")
+                                          and column.name == "id"):
+            values[column.name] = _placeholder(column, table)
+    connection.execute(shape.insert().values(values))
+    filled.add(table)
 
 
-def _store_at(tmp_path: Path, revision: str) -> tuple[Engine, set[str]]:
-    """A store at ``revision`` with a row in every table; the tables filled."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    migrate(engine, revision)
+def _filled_at(engine: Engine, revision: str) -> set[str]:
+    """The store taken back to ``revision``, with a row in every table: the tables filled."""
+    downgrade(engine, revision)
+    filled: set[str] = set()
     with engine.begin() as connection:
-        made: dict[str, int] = {}
-        for table in set(inspect(connection).get_table_names()) - _virtual_tables(connection) - {"alembic_version"}:
-            _row(connection, table, made)
-    return engine, set(made)
+        if connection.dialect.name == "postgresql" and "readings" in inspect(connection).get_table_names():
+            ensure_partitions(connection, months={(PLACEHOLDERS[datetime].year, PLACEHOLDERS[datetime].month)})
+        tables = MetaData()
+        tables.reflect(connection)
+        # a partition's row is the partitioned table's: written through it
+        written_through = _virtual_tables(connection) | set(partitions(connection)) | {"alembic_version"}
+        for table in sorted(set(tables.tables) - written_through):
+            _row(connection, tables, table, filled)
+    return filled
+
+
+def _revision(connection: Connection) -> str:
+    return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+
+
+def _broken_keys(connection: Connection) -> list:
+    if connection.dialect.name != "sqlite":
+        return []  # PostgreSQL checks every key as it is written, migrations included
+    return connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
 
 
 @pytest.mark.parametrize("revision", PAST)
-def test_a_store_with_a_row_in_every_table_upgrades_from_any_revision(tmp_path: Path, revision: str) -> None:
-    engine, filled = _store_at(tmp_path, revision)
-    migrate(engine)
-    with engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == _revisions()[-1]
-        assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
-        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1  # back on for the pool
+def test_a_store_with_a_row_in_every_table_upgrades_from_any_revision(scratch_store: Engine, revision: str) -> None:
+    filled = _filled_at(scratch_store, revision)
+    migrate(scratch_store)
+    with scratch_store.connect() as connection:
+        assert _revision(connection) == _revisions()[-1]
+        assert _broken_keys(connection) == []
+        if connection.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1  # back on for the pool
         still = set(inspect(connection).get_table_names())
         emptied = [table for table in sorted(filled & still)
                    if connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one() == 0]
-    engine.dispose()
     assert emptied == []
 
 
-def test_an_upgrade_that_would_leave_a_broken_key_fails_and_changes_nothing(tmp_path: Path) -> None:
-    engine, _ = _store_at(tmp_path, PAST[-1])
-    with engine.connect() as connection:  # a row pointing at nothing, as a store written with keys off may hold
+@pytest.mark.parametrize("scratch_store", ["sqlite"], indirect=True)
+def test_an_upgrade_that_would_leave_a_broken_key_fails_and_changes_nothing(scratch_store: Engine) -> None:
+    _filled_at(scratch_store, PAST[-1])
+    with scratch_store.connect() as connection:  # a row pointing at nothing, as a store written with keys off may hold
         connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         connection.exec_driver_sql("UPDATE case_events SET case_id = 999999")
         connection.commit()
         connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
     with pytest.raises(RuntimeError, match="case_events → cases"):
-        migrate(engine)
-    with engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == PAST[-1]
-    engine.dispose()
+        migrate(scratch_store)
+    with scratch_store.connect() as connection:
+        assert _revision(connection) == PAST[-1]
