@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from cityops import web
 from cityops.db import make_engine, migrate, unit_of_work
@@ -80,6 +80,22 @@ class ServedCity:
         answer = httpx.post(f"{self.url}/api/v1/public/cases", json=body)
         assert answer.status_code == 201, answer.text
         return answer.json()
+
+
+def settled(dialog: Locator) -> Locator:
+    """``dialog`` (an Element Plus dialog or drawer, by its role) once it has finished opening: shown, its
+    opening transition over and the focus inside it; the dialog. Until then the dialog may still move the
+    focus (its focus trap to itself, a form's ``@opened`` to its first field), taking it from a field
+    being filled meanwhile: the text then goes nowhere."""
+    expect(dialog).to_be_visible()
+    dialog.page.wait_for_function(
+        """(dialog) => {
+            for (let node = dialog; node; node = node.parentElement) {
+                if ([...node.classList].some((name) => /-enter-(from|active|to)$/.test(name))) return false
+            }
+            return dialog.contains(document.activeElement)
+        }""", arg=dialog.element_handle())
+    return dialog
 
 
 def sign_in_to_console(page: Page, username: str, path: str = "", *, timeout: float = 30_000) -> None:

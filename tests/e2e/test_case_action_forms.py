@@ -34,7 +34,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Request, expect
 
 from tests.conftest import REPO
-from tests.e2e.conftest import Screenshots, ServedCity
+from tests.e2e.conftest import Screenshots, ServedCity, settled
 from tests.e2e.test_staff_flow import DESK, Staff
 
 STATUS = {"reported": "已受理", "registered": "已立案", "merged": "已合并", "dispatched": "已派遣",
@@ -98,12 +98,8 @@ def _open(staff: Staff, case_id: int) -> None:
 def _form(staff: Staff, action: str) -> Locator:
     """Open an action's form from the panel; the dialog."""
     staff.page.get_by_test_id("case-actions").locator(f"button[data-action={action}]").click()
-    dialog = staff.page.get_by_role("dialog", name=ACTION[action])
-    expect(dialog).to_be_visible()
-    # opened: its first field takes the focus once the dialog has faded in, which would take it from a
-    # field being filled meanwhile (the text then goes nowhere)
-    expect(dialog.locator("form :focus")).to_have_count(1)
-    return dialog
+    # its first field takes the focus once the dialog has faded in: settled, nothing is filled before
+    return settled(staff.page.get_by_role("dialog", name=ACTION[action]))
 
 
 def _send(dialog: Locator, action: str) -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Request, expect
 
-from tests.e2e.conftest import Screenshots, ServedCity
+from tests.e2e.conftest import Screenshots, ServedCity, settled
 from tests.factories import PASSWORD
 
 HEADER = "code,name,kind,parent_code,register,dispatch,acknowledge,handle,verify,active\n"
@@ -82,7 +82,7 @@ def test_a_blank_name_is_asked_for_and_a_refused_change_is_said_in_chinese(page:
 
     # a new category without a code or a name: both asked for, nothing sent
     page.get_by_role("button", name="新建分类", exact=True).click()
-    dialog = page.get_by_role("dialog", name="新建分类")
+    dialog = settled(page.get_by_role("dialog", name="新建分类"))
     dialog.get_by_label("名称", exact=True).fill("   ")
     dialog.get_by_role("button", name="新建分类").click()
     expect(dialog.get_by_role("alert")).to_have_text("请填写编码")

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import PHONE, Screenshots, ServedCity, sign_in_to_console
+from tests.e2e.conftest import PHONE, Screenshots, ServedCity, settled, sign_in_to_console
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
 WALL = {"viewport": {"width": 1920, "height": 1080}}
@@ -172,8 +172,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
                                json={"reason": ""})
     assert refused.status_code == 422 and refused.json()["field"] == "reason", refused.text
     _row(page, red_warning["id"]).get_by_role("button", name="误报关闭").click()
-    dialog = page.get_by_role("dialog", name=f"误报关闭预警 {red_warning['id']}")
-    expect(dialog).to_be_visible()
+    dialog = settled(page.get_by_role("dialog", name=f"误报关闭预警 {red_warning['id']}"))
     dialog.get_by_role("button", name="提交").click()
     assert refused.json()["errors"][0]["type"] == "string_too_short"
     expect(dialog.get_by_role("alert")).to_have_text("出错了：至少需要 1 个字符")
@@ -187,7 +186,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
 
     # a silence for the red gauge: the API's, listed, and ended from the screen
     _row(page, red_warning["id"]).get_by_role("button", name="静默").click()
-    dialog = page.get_by_role("dialog", name="静默预警通知")
+    dialog = settled(page.get_by_role("dialog", name="静默预警通知"))
     dialog.get_by_label("静默原因").fill("现场抢修，已通知水务")
     dialog.get_by_role("button", name="提交").click()
     expect(dialog).to_be_hidden()
@@ -214,7 +213,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     # convert the yellow gauge's warning into a case of a chosen category: the API's case, on its channel
     yellow = sensors.warning_of(sensors.devices[2])
     _row(page, yellow["id"]).get_by_role("button", name="转案件").click()
-    dialog = page.get_by_role("dialog", name=f"预警 {yellow['id']} 转为案件")
+    dialog = settled(page.get_by_role("dialog", name=f"预警 {yellow['id']} 转为案件"))
     dialog.get_by_label("案件分类").click(force=True)
     dialog.get_by_label("案件分类").fill("道路积水")
     page.get_by_role("option", name="道路积水（E0111）").click()

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from cityops.db import make_engine, unit_of_work
-from tests.e2e.conftest import Screenshots, ServedCity, sign_in_to_console
+from tests.e2e.conftest import Screenshots, ServedCity, settled, sign_in_to_console
 from tests.factories import PASSWORD, make_user
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
@@ -107,7 +107,7 @@ def test_an_administrator_creates_edits_and_deactivates_a_user(page: Page, serve
     expect(page.locator(".users .el-table__body tr")).to_have_count(min(before, 20))
 
     page.get_by_role("button", name="新建用户").click()
-    dialog = page.get_by_role("dialog", name="新建用户")
+    dialog = settled(page.get_by_role("dialog", name="新建用户"))
     dialog.get_by_label("用户名", exact=True).fill("e2e.inspector")
     dialog.get_by_label("显示名称", exact=True).fill("测试网格员甲")
     tick(dialog, "checkbox", "网格员")
@@ -145,7 +145,7 @@ def test_an_administrator_creates_edits_and_deactivates_a_user(page: Page, serve
 
     # an edit sends what changed: a second role, and the department taken away
     row.get_by_role("button", name="编辑 e2e.inspector").click()
-    editor = page.get_by_role("dialog", name="编辑用户 e2e.inspector")
+    editor = settled(page.get_by_role("dialog", name="编辑用户 e2e.inspector"))
     tick(editor, "checkbox", "受理员")
     choose(page, editor, "所属部门", "不属于", "不属于任何部门")
     editor.get_by_role("button", name="保存").click()
@@ -172,7 +172,7 @@ def test_a_department_and_a_centre_created_on_screen_are_listed_by_the_api(
     expect(page.get_by_text(f"共 {len(client.get('/api/v1/departments').json())} 条").first).to_be_visible()
 
     page.get_by_role("button", name="新建部门").click()
-    dialog = page.get_by_role("dialog", name="新建部门")
+    dialog = settled(page.get_by_role("dialog", name="新建部门"))
     dialog.get_by_label("编码", exact=True).fill("e2e-greening")
     dialog.get_by_label("名称", exact=True).fill("测试绿化所")
     tick(dialog, "radio", "街镇级")
@@ -210,7 +210,7 @@ def test_a_department_and_a_centre_created_on_screen_are_listed_by_the_api(
     centres = client.get("/api/v1/ops-centres").json()
     expect(page.locator(".centres .el-table__body tr")).to_have_count(len(centres))
     page.get_by_role("button", name="新建城运中心").click()
-    centre = page.get_by_role("dialog", name="新建城运中心")
+    centre = settled(page.get_by_role("dialog", name="新建城运中心"))
     centre.get_by_label("编码", exact=True).fill("e2e-centre")
     centre.get_by_label("名称", exact=True).fill("测试街道城运中心")
     choose(page, centre, "区域", street["code"], street["name"])
@@ -249,7 +249,7 @@ def test_a_rule_created_on_screen_with_its_dry_run(page: Page, served_city: Serv
     expect(page.locator(".rules .el-table__body tr")).to_have_count(len(rules_before))
 
     page.get_by_role("button", name="新建规则").click()
-    dialog = page.get_by_role("dialog", name="新建规则")
+    dialog = settled(page.get_by_role("dialog", name="新建规则"))
     dialog.get_by_label("规则编码", exact=True).fill("e2e-wl-high")
     dialog.get_by_label("规则名称", exact=True).fill("测试水位超限")
     dialog.get_by_label("监测项", exact=True).fill("water_level")
@@ -299,7 +299,7 @@ def test_a_rule_created_on_screen_with_its_dry_run(page: Page, served_city: Serv
         "until": datetime.now(UTC).isoformat()}).json()
     assert [e["peak_level"] for e in replay["episodes"]] == ["red"]
     row.get_by_role("button", name="试运行 e2e-wl-high").click()
-    drawer = page.get_by_role("dialog", name="试运行：测试水位超限")
+    drawer = settled(page.get_by_role("dialog", name="试运行：测试水位超限"))
     choose(page, drawer, "设备编码", "E2E-WL-1", "E2E-WL-1")
     drawer.get_by_role("button", name="开始试运行").click()
     expect(drawer.get_by_role("heading", name=f"会产生的预警（{len(replay['episodes'])} 次）")).to_be_visible()
@@ -335,12 +335,13 @@ def sent_to(page: Page, path: str) -> list[str]:
 
 
 def new_form(page: Page, admin: str, section: str, path: str, thing: str) -> tuple[Locator, list[str]]:
-    """The 新建<thing> dialog of a console section, and the writes the page sends to ``path`` from then on."""
+    """The 新建<thing> dialog of a console section, settled, and the writes the page sends to ``path`` from
+    then on."""
     sign_in_to_console(page, admin, timeout=LOADING)
     open_section(page, section, section)
     sent = sent_to(page, path)
     page.get_by_role("button", name=f"新建{thing}").click()
-    return page.get_by_role("dialog", name=f"新建{thing}"), sent
+    return settled(page.get_by_role("dialog", name=f"新建{thing}")), sent
 
 
 def expect_asked_for(dialog: Locator, empty: str, filled: str) -> None:

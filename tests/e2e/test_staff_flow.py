@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import PHONE, Screenshots, ServedCity
+from tests.e2e.conftest import PHONE, Screenshots, ServedCity, settled
 from tests.factories import PASSWORD
 
 DESK = {"viewport": {"width": 1366, "height": 900}}
@@ -75,12 +75,10 @@ class Staff:
         return int(self.page.url.rsplit("/", 1)[1])
 
     def act(self, action: str) -> Page:
-        """Open an action's form from the panel; the dialog."""
+        """Open an action's form from the panel; the dialog, settled."""
         self.page.get_by_test_id("case-actions").get_by_role("button", name=ACTION.get(action, action),
                                                              exact=True).click()
-        dialog = self.page.get_by_role("dialog", name=ACTION.get(action, action))
-        expect(dialog).to_be_visible()
-        return dialog
+        return settled(self.page.get_by_role("dialog", name=ACTION.get(action, action)))
 
     def shot(self, shots: Screenshots, step: str) -> None:
         """A screenshot of the whole page; with a dialog open, at the page's full height so that the
@@ -298,7 +296,7 @@ def test_the_actions_panel_in_english_on_a_phone(browser: Browser, served_city: 
     before = operator.case(case_id)
 
     panel.get_by_role("button", name="Reject", exact=True).click()
-    dialog = page.get_by_role("dialog", name="Reject")
+    dialog = settled(page.get_by_role("dialog", name="Reject"))
     dialog.get_by_role("button", name="Reject", exact=True).click()
     expect(dialog.get_by_test_id("reason-error")).to_have_text(
         "Please fill in: Why it is not accepted (reject needs a reason)")
