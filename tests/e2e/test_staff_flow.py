@@ -299,7 +299,7 @@ def test_the_actions_panel_in_english_on_a_phone(browser: Browser, served_city: 
     dialog = settled(page.get_by_role("dialog", name="Reject"))
     dialog.get_by_role("button", name="Reject", exact=True).click()
     expect(dialog.get_by_test_id("reason-error")).to_have_text(
-        "Please fill in: Why it is not accepted (reject needs a reason)")
+        "Please fill in: Why it is not accepted")
     box = dialog.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["viewport"]["width"]
     shots.take(page, "1-reason-missing")
