@@ -180,6 +180,54 @@ def test_convert_to_case_through_the_closed_loop(client: TestClient, sensed: dic
     assert client.post(f"/api/v1/warnings/{warning_id}/convert-to-case", headers=sensed["op"]).status_code == 409
 
 
+def test_a_case_opened_by_the_rule_or_by_a_person_is_listed_alike(client: TestClient, sensed: dict[str, Any],
+                                                                   session: Session) -> None:
+    """A warning whose rule opened its case goes on firing, and is listed with its case like one a person
+    converted: under has_case, with its case's tracking code; converting it is refused and changes nothing."""
+    make_rule(client, sensed)
+    watching = {**RULE, "code": "wl-watch", "name": "水位观察",
+                "definition": {**RULE["definition"], "open_case_from": None, "case_category": None}}
+    assert client.post("/api/v1/rules", headers=sensed["admin"], json=watching).status_code == 201
+    send(client, sensed["admin"], (0, 3.1), (1, 3.2), (2, 3.3), (3, 4.2), (5, 4.3))
+
+    def listed(query: str) -> tuple[int, list[tuple[str, str]]]:
+        page = client.get(f"/api/v1/warnings?{query}", headers=sensed["op"]).json()
+        return page["total"], sorted((w["rule"], w["status"]) for w in page["items"])
+
+    def tracking_code(case_id: int) -> str:
+        return client.get(f"/api/v1/cases/{case_id}", headers=sensed["op"]).json()["tracking_code"]
+
+    assert listed("has_case=true") == (1, [("wl-high", "firing")])
+    assert listed("has_case=false") == (1, [("wl-watch", "firing")])
+    assert listed("status=firing") == (2, [("wl-high", "firing"), ("wl-watch", "firing")])
+    by_rule = {w["rule"]: w for w in client.get("/api/v1/warnings", headers=sensed["op"]).json()["items"]}
+    opened, watched = by_rule["wl-high"], by_rule["wl-watch"]
+    assert opened["case_tracking_code"] == tracking_code(opened["case_id"])
+    assert len(opened["case_tracking_code"]) == 10
+    assert (watched["case_id"], watched["case_tracking_code"]) == (None, None)
+    one = client.get(f"/api/v1/warnings/{opened['id']}", headers=sensed["op"]).json()
+    assert (one["case_id"], one["case_tracking_code"]) == (opened["case_id"], opened["case_tracking_code"])
+
+    before = history(session), session.scalar(select(func.count()).select_from(Case))
+    refused = client.post(f"/api/v1/warnings/{opened['id']}/convert-to-case", headers=sensed["op"])
+    assert (refused.status_code, refused.json()["code"]) == (409, "has_case")
+    assert refused.json()["case_id"] == opened["case_id"]
+    assert (history(session), session.scalar(select(func.count()).select_from(Case))) == before
+
+    converted = client.post(f"/api/v1/warnings/{watched['id']}/convert-to-case", headers=sensed["op"]).json()
+    assert converted["status"] == "converted"
+    assert converted["case_tracking_code"] == tracking_code(converted["case_id"])
+    assert listed("has_case=true") == (2, [("wl-high", "firing"), ("wl-watch", "converted")])
+    assert listed("has_case=false") == (0, [])
+    assert listed("has_case=true&status=firing") == (1, [("wl-high", "firing")])
+    codes = {w["rule"]: w["case_tracking_code"] for w in client.get(
+        "/api/v1/warnings?has_case=true&rule=wl-watch", headers=sensed["op"]).json()["items"]}
+    assert codes == {"wl-watch": converted["case_tracking_code"]}
+
+    bad = client.get("/api/v1/warnings?has_case=perhaps", headers=sensed["op"])
+    assert (bad.status_code, bad.json()["field"]) == (422, "has_case"), bad.text
+
+
 def test_dry_run_reports_the_episodes_over_stored_readings(client: TestClient, sensed: dict[str, Any]) -> None:
     send(client, sensed["admin"], (0, 3.1), (1, 3.2), (2, 3.3), (3, 4.1), (5, 4.2), (6, 2.0), (10, 3.5))
     rule_id = make_rule(client, sensed)

@@ -47,6 +47,7 @@ from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service as cases_service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, Actor, ActorKind
+from cityops.cases.models import Case
 from cityops.categories import service as categories_service
 from cityops.config import Settings
 from cityops.errors import CityOpsError, Conflict, InvalidInput, NotFound, PermissionDenied
@@ -556,8 +557,11 @@ def entries_of(session: Session, *, warning_ids: Sequence[int]) -> dict[int, lis
 
 def list_warnings(session: Session, *, viewer: Principal, status: str | None = None, level: str | None = None,
                   rule_code: str | None = None, area_code: str | None = None, since: datetime | None = None,
-                  until: datetime | None = None, limit: int = 100, offset: int = 0) -> tuple[list[WarningRow], int]:
-    """Warnings in the viewer's jurisdiction, newest first, by status, level, rule, area and firing time."""
+                  until: datetime | None = None, has_case: bool | None = None, limit: int = 100,
+                  offset: int = 0) -> tuple[list[tuple[WarningRow, str | None]], int]:
+    """Warnings in the viewer's jurisdiction, newest first, by status, level, rule, area, firing time and
+    whether they have a case (``has_case``: opened by their rule or converted by a person, alike), each
+    with its case's tracking code, read in the same query."""
     within = geo_service.path_within(session, viewer=viewer, area_code=area_code)
     query = select(WarningRow).where(WarningRow.area_path.startswith(within, autoescape=True))
     if status is not None:
@@ -570,10 +574,17 @@ def list_warnings(session: Session, *, viewer: Principal, status: str | None = N
         query = query.where(WarningRow.fired_at >= since)
     if until is not None:
         query = query.where(WarningRow.fired_at < until)
+    if has_case is not None:
+        query = query.where(WarningRow.case_id.is_not(None) if has_case else WarningRow.case_id.is_(None))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(WarningRow.fired_at.desc(), WarningRow.id.desc()).limit(limit)
-                           .offset(offset))
-    return list(rows), total
+    listed = session.execute(query.add_columns(Case.tracking_code).outerjoin(Case, Case.id == WarningRow.case_id)
+                             .order_by(WarningRow.fired_at.desc(), WarningRow.id.desc()).limit(limit).offset(offset))
+    return [(row, code) for row, code in listed], total
+
+
+def case_tracking_code(session: Session, *, row: WarningRow) -> str | None:
+    """The tracking code of the warning's case, the one queues and case pages name it by."""
+    return None if row.case_id is None else session.scalar(select(Case.tracking_code).where(Case.id == row.case_id))
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,10 @@ class WarningOut(BaseModel):
     fired_at: datetime
     updated_at: datetime
     closed_at: datetime | None
-    case_id: int | None
+    case_id: int | None = Field(description="the warning's case, opened by its rule (the warning keeps its status and "
+                                            "goes on following its readings) or converted by a person (converted)")
+    case_tracking_code: str | None = Field(description="that case's tracking code, the one queues and case pages "
+                                                       "name it by")
     entries: list[EntryOut]
 
 
@@ -185,14 +188,15 @@ def _actor_shown(entry: WarningEntryRow, actors: dict[tuple[int, str], str]) -> 
     return actors.get(user, entry.actor_name) if user else entry.actor_name
 
 
-def _warning_out(row: WarningRow, words: alerting.WarningWords, entries: list[WarningEntryRow],
-                 actors: dict[tuple[int, str], str]) -> WarningOut:
+def _warning_out(row: WarningRow, case_code: str | None, words: alerting.WarningWords,
+                 entries: list[WarningEntryRow], actors: dict[tuple[int, str], str]) -> WarningOut:
     return WarningOut(id=row.id, rule=row.labels["rule"], rule_name=words.rule_name, origin=row.origin,
                       origin_name=words.origin_name, metric=row.metric, unit=words.unit,
                       status=WarningStatus(row.status), level=WarningLevel(row.level),
                       peak_level=WarningLevel(row.peak_level), value=row.value,
                       area_code=row.area_path.strip("/").split("/")[-1], fired_at=row.fired_at,
                       updated_at=row.updated_at, closed_at=row.closed_at, case_id=row.case_id,
+                      case_tracking_code=case_code,
                       entries=[EntryOut(version=e.version, action=e.action, from_status=e.from_status,
                                         to_status=e.to_status, from_level=e.from_level, to_level=e.to_level,
                                         actor_role=e.actor_role, actor_name=e.actor_name,
@@ -202,7 +206,8 @@ def _warning_out(row: WarningRow, words: alerting.WarningWords, entries: list[Wa
 
 def _one(session: Session, row: WarningRow) -> WarningOut:
     entries = alerting.entries_of(session, warning_ids=[row.id])[row.id]
-    return _warning_out(row, alerting.words_of(session, [row])[row.id], entries, _actors(session, entries))
+    return _warning_out(row, alerting.case_tracking_code(session, row=row), alerting.words_of(session, [row])[row.id],
+                        entries, _actors(session, entries))
 
 
 def _event_out(event: RuleEvent) -> EventOut:
@@ -253,17 +258,19 @@ def list_warnings(
     area: Annotated[str | None, Query(max_length=64, description="only warnings under this area")] = None,
     since: Annotated[datetime | None, Query(description="fired at or after")] = None,
     until: Annotated[datetime | None, Query(description="fired before")] = None,
+    has_case: Annotated[bool | None, Query(description="with a case (opened by the rule or converted by a person, "
+                                                       "alike) or without one")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> WarningPage:
     rows, total = alerting.list_warnings(session, viewer=viewer, status=status, level=level, rule_code=rule,
                                          area_code=area, since=zoned(since, "since"), until=zoned(until, "until"),
-                                         limit=limit, offset=offset)
-    entries = alerting.entries_of(session, warning_ids=[row.id for row in rows])
-    words = alerting.words_of(session, rows)
+                                         has_case=has_case, limit=limit, offset=offset)
+    entries = alerting.entries_of(session, warning_ids=[row.id for row, _ in rows])
+    words = alerting.words_of(session, [row for row, _ in rows])
     actors = _actors(session, [entry for listed in entries.values() for entry in listed])
-    return WarningPage(items=[_warning_out(row, words[row.id], entries[row.id], actors) for row in rows], total=total,
-                       limit=limit, offset=offset)
+    return WarningPage(items=[_warning_out(row, code, words[row.id], entries[row.id], actors) for row, code in rows],
+                       total=total, limit=limit, offset=offset)
 
 
 @router.get("/warnings/{warning_id}", response_model=WarningOut, summary="One warning with its history",
