@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from cityops import ratelimit
-from cityops.cases import dedup, service
+from cityops.cases import dedup, queues, service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, CaseStatus
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, DuplicateSuggestion
@@ -30,6 +30,7 @@ from cityops.cases.schemas import (
     DuplicateOut,
     EventOut,
     MergedReportOut,
+    QueueOut,
     RatingIn,
 )
 from cityops.cases.states import ActorKind
@@ -45,7 +46,7 @@ from cityops.org import service as org_service
 from cityops.org.access import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
-QUEUE_PATTERN = "^(" + "|".join([*service.QUEUES, "overdue", "supervised"]) + ")$"
+QUEUE_PATTERN = "^(" + "|".join(name for name in queues.QUEUES if name != "all") + ")$"
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TrackingCode = Annotated[str, Path(min_length=6, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
 # Steps a citizen sees while following a case, by action; staff names are never shown.
@@ -199,7 +200,8 @@ def list_cases(session: DbSession, viewer: Reader,
     page = service.queue_page(session, viewer=viewer, queue=queue, status=status,
                               channel=channel.value if channel else None, order=sort, cursor=cursor, limit=limit,
                               now=_now(), text_query=q)
-    steps = service.running_steps(session, case_ids=[case.id for case in page.cases])
+    steps = service.running_steps(session, case_ids=[case.id for case in page.cases],
+                                  summoned=viewer if queue == "summoned" else None)
     now = _now()
     items = []
     for case in page.cases:
@@ -208,6 +210,18 @@ def list_cases(session: DbSession, viewer: Reader,
                                  step_due_at=step.due_at if step else None,
                                  overdue=step is not None and (step.overdue_at is not None or step.due_at <= now)))
     return CasePage(items=items, next_cursor=page.next_cursor)
+
+
+@router.get("/cases/queues", response_model=list[QueueOut], summary="Your work queues, with the cases in each")
+def list_queues(session: DbSession, viewer: Reader) -> list[QueueOut]:
+    """The queues your roles work, your own work first: those whose next step one of your roles may
+    take (the transition table's roles: an operator registers, a dispatcher dispatches, a handler
+    acknowledges, handles and reports in to summonses, an inspector verifies), then your department's
+    (`summoned`: summonses it has still to report in to, its deadline soonest first; `department`:
+    every case it holds or was summoned to), then the shared ones (`overdue`, `supervised`, `all`).
+    Each counts the cases `GET /cases?queue=…` lists (`all`: not counted)."""
+    return [QueueOut(name=q.name, count=q.count, sort=q.order)
+            for q in service.queues_of(session, viewer=viewer, now=_now())]
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case with its timeline")

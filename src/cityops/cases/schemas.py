@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, CaseStatus
+from cityops.cases.ordering import CaseOrder
 from cityops.geo.coords import Crs
 
 
@@ -143,9 +144,16 @@ class CaseDetail(CaseOut):
 
 class CaseInQueue(CaseOut):
     step: str | None = Field(description="the step now running (register, dispatch, acknowledge, handle, verify); "
-                                         "null when none runs (closed, rejected, merged, deferred)")
+                                         "null when none runs (closed, rejected, merged, deferred). In the "
+                                         "`summoned` queue: report_in, your department's summons")
     step_due_at: datetime | None = Field(description="when that step is due")
     overdue: bool = Field(description="that step is past its deadline")
+
+
+class QueueOut(BaseModel):
+    name: str = Field(description="the `queue` of `GET /cases` (`all`: no queue)", examples=["summoned"])
+    count: int | None = Field(description="cases in it now; null for `all`")
+    sort: CaseOrder = Field(description="the order to read it in unless another is asked for")
 
 
 class CasePage(BaseModel):

@@ -15,14 +15,14 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, insert, select, text
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from cityops import live, outbox
 from cityops.bulk import collecting_rows, insert_values, new_row, with_defaults
 from cityops.calendar.workcalendar import WorkCalendar
-from cityops.cases import deadlines, dedup, duplicates, lifecycle, ordering
+from cityops.cases import deadlines, dedup, duplicates, lifecycle, ordering, queues
 from cityops.cases.channels import Channel
 from cityops.cases.duplicates import Match
 from cityops.cases.lifecycle import Action, Actor, ActorKind, CaseState, CaseStatus, TimelineEntry
@@ -157,12 +157,15 @@ def assignments(session: Session, *, case: Case) -> list[CaseAssignment]:
                                 .order_by(CaseAssignment.position)))
 
 
-def running_steps(session: Session, *, case_ids: Sequence[int]) -> dict[int, CaseDeadline]:
-    """The open deadline of each case's current step, for a page of cases, in one query."""
+def running_steps(session: Session, *, case_ids: Sequence[int], summoned: Principal | None = None
+                  ) -> dict[int, CaseDeadline]:
+    """The open deadline of each case's current step, for a page of cases, in one query; with
+    ``summoned``, that viewer's department's deadline to report in instead (the step it must take)."""
     if not case_ids:
         return {}
+    running = _awaiting_report_in(summoned) if summoned is not None else CaseDeadline.department_code.is_(None)
     return {deadline.case_id: deadline for deadline in session.scalars(select(CaseDeadline).where(
-        CaseDeadline.case_id.in_(case_ids), CaseDeadline.met_at.is_(None), CaseDeadline.department_code.is_(None)))}
+        CaseDeadline.case_id.in_(case_ids), CaseDeadline.met_at.is_(None), running))}
 
 
 def deadlines_of(session: Session, *, case: Case) -> list[CaseDeadline]:
@@ -598,15 +601,6 @@ def _route(session: Session, *, case: Case, area_code: str) -> RouteDecision | N
         return None
 
 
-QUEUES = {
-    "to_register": [CaseStatus.reported],
-    "to_dispatch": [CaseStatus.registered, CaseStatus.returned],
-    "to_acknowledge": [CaseStatus.dispatched],
-    "to_handle": [CaseStatus.in_progress],
-    "to_verify": [CaseStatus.handled],
-}
-
-
 def get_case(session: Session, *, case_id: int, viewer: Principal) -> Case:
     """A case the viewer may see: in its jurisdiction (a handler also sees what its department holds)."""
     case = session.get(Case, case_id)
@@ -642,12 +636,13 @@ def queue_page(session: Session, *, viewer: Principal, queue: str | None = None,
                text_query: str | None = None) -> QueuePage:
     """A page of the cases in the viewer's jurisdiction (or held by its department), in ``order``;
     pass the page's ``next_cursor`` as ``cursor`` for the next one. A cursor made for another order
-    is bad input."""
+    is bad input. In the ``summoned`` queue the deadline is the department's own to report in."""
     after = ordering.decode(cursor, order=order) if cursor is not None else None
     query = _cases_in_view(session, viewer=viewer, queue=queue, status=status, channel=channel, now=now,
                            text_query=text_query)
     if order is ordering.CaseOrder.deadline:
-        rows = _by_deadline(session, query, after=after, limit=limit)
+        running = _awaiting_report_in(viewer) if queue == "summoned" else CaseDeadline.department_code.is_(None)
+        rows = _by_deadline(session, query, after=after, limit=limit, running=running)
     else:
         key = {ordering.CaseOrder.priority: Case.priority, ordering.CaseOrder.reports: Case.report_count}.get(order)
         if after is not None:
@@ -661,20 +656,27 @@ def queue_page(session: Session, *, viewer: Principal, queue: str | None = None,
     return QueuePage(cases, ordering.encode(ordering.Cursor(order, last_key, last.id)))
 
 
-def _by_deadline(session: Session, query: Select, *, after: ordering.Cursor | None,
-                 limit: int) -> list[tuple[Case, datetime | None]]:
-    """Cases with a running step deadline (summoned departments' report-ins have their own), soonest
-    first, then those without one (closed, rejected, merged, deferred) by id: each part walks an index
-    in order and stops at the page's end, where one sort over both would read every case in view."""
-    open_step = and_(CaseDeadline.case_id == Case.id, CaseDeadline.met_at.is_(None),
-                     CaseDeadline.department_code.is_(None))
+def _awaiting_report_in(viewer: Principal) -> ColumnElement[bool]:
+    """The open deadlines of summonses of the viewer's department (none without a department)."""
+    if viewer.department_code is None:
+        return false()
+    return and_(CaseDeadline.step == deadlines.REPORT_IN, CaseDeadline.department_code == viewer.department_code)
+
+
+def _by_deadline(session: Session, query: Select, *, after: ordering.Cursor | None, limit: int,
+                 running: ColumnElement[bool]) -> list[tuple[Case, datetime | None]]:
+    """Cases with a ``running`` deadline open (the current step's, or a summoned department's to
+    report in), soonest first, then those without one (closed, rejected, merged, deferred) by id: each
+    part walks an index in order and stops at the page's end, where one sort over both would read
+    every case in view."""
+    open_step = and_(CaseDeadline.case_id == Case.id, CaseDeadline.met_at.is_(None), running)
     rows: list[tuple[Case, datetime | None]] = []
     if after is None or after.key is not None:
-        running = query.join(CaseDeadline, open_step).add_columns(CaseDeadline.due_at)
+        due = query.join(CaseDeadline, open_step).add_columns(CaseDeadline.due_at)
         if after is not None:
-            running = running.where(ordering.after(after, case_id=Case.id, key=CaseDeadline.due_at))
+            due = due.where(ordering.after(after, case_id=Case.id, key=CaseDeadline.due_at))
         order = ordering.order_by(ordering.CaseOrder.deadline, case_id=Case.id, key=CaseDeadline.due_at)
-        rows = [(case, due) for case, due in session.execute(running.order_by(*order).limit(limit))]
+        rows = [(case, at) for case, at in session.execute(due.order_by(*order).limit(limit))]
     if len(rows) < limit:
         idle = query.where(~exists().where(open_step))
         if after is not None and after.key is None:
@@ -698,24 +700,31 @@ def _cases_in_view(session: Session, *, viewer: Principal, queue: str | None, st
         held = select(CaseAssignment.case_id).where(CaseAssignment.department_code == viewer.department_code)
         in_view = in_view | Case.id.in_(held)
     query = select(Case).where(in_view)
+    if queue is not None and queue not in queues.QUEUES:
+        raise InvalidInput(f"queue must be one of {', '.join(q for q in queues.QUEUES if q != 'all')}",
+                           field="queue")
     if queue == "overdue":
         query = query.where(Case.id.in_(select(CaseDeadline.case_id).where(
             CaseDeadline.met_at.is_(None), CaseDeadline.due_at < now)))
     elif queue == "supervised":
         query = query.where(Case.id.in_(select(Supervision.case_id).where(Supervision.closed_at.is_(None))))
-    elif queue is not None:
-        if queue not in QUEUES:
-            raise InvalidInput(f"queue must be one of {', '.join(QUEUES)}, overdue or supervised", field="queue")
-        if viewer.department_code is not None and queue in {"to_acknowledge", "to_handle"}:
-            # A department's own part decides: in joint handling one department may still have to
-            # acknowledge while another has started (parallel) or just handed over to it (in series).
-            wanted = "dispatched" if queue == "to_acknowledge" else "in_progress"
-            query = query.where(Case.status.in_([CaseStatus.dispatched.value, CaseStatus.in_progress.value]),
-                                Case.id.in_(select(CaseAssignment.case_id).where(
-                                    CaseAssignment.department_code == viewer.department_code,
-                                    CaseAssignment.status == wanted)))
-        else:
-            query = query.where(Case.status.in_([s.value for s in QUEUES[queue]]))
+    elif queue == "summoned":
+        # the statuses a department may still report in from: a finished case chases nobody
+        query = query.where(Case.status.in_([s.value for s in lifecycle.TABLE[Action.report_in].sources]),
+                            Case.id.in_(select(CaseDeadline.case_id).where(
+                                CaseDeadline.met_at.is_(None), _awaiting_report_in(viewer))))
+    elif queue == "department":
+        query = query.where(_held_or_summoned(viewer))
+    elif queue in {"to_acknowledge", "to_handle"} and viewer.department_code is not None:
+        # A department's own part decides: in joint handling one department may still have to
+        # acknowledge while another has started (parallel) or just handed over to it (in series).
+        wanted = "dispatched" if queue == "to_acknowledge" else "in_progress"
+        query = query.where(Case.status.in_([CaseStatus.dispatched.value, CaseStatus.in_progress.value]),
+                            Case.id.in_(select(CaseAssignment.case_id).where(
+                                CaseAssignment.department_code == viewer.department_code,
+                                CaseAssignment.status == wanted)))
+    elif queue in queues.BY_STATUS:
+        query = query.where(Case.status.in_([s.value for s in queues.BY_STATUS[queue]]))
     if status is not None:
         query = query.where(Case.status == status.value)
     if text_query:
@@ -723,6 +732,16 @@ def _cases_in_view(session: Session, *, viewer: Principal, queue: str | None, st
     if channel is not None:
         query = query.where(Case.channel == channel)
     return query
+
+
+def _held_or_summoned(viewer: Principal) -> ColumnElement[bool]:
+    """The cases the viewer's department holds (dispatched to it, whatever its part's status) or was
+    ever summoned to; none without a department."""
+    if viewer.department_code is None:
+        return false()
+    return or_(Case.id.in_(select(CaseAssignment.case_id).where(
+        CaseAssignment.department_code == viewer.department_code)), Case.id.in_(select(CaseDeadline.case_id).where(
+            CaseDeadline.step == deadlines.REPORT_IN, CaseDeadline.department_code == viewer.department_code)))
 
 
 TRIGRAM = 3
@@ -751,6 +770,29 @@ def count_cases(session: Session, *, viewer: Principal) -> dict[str, int]:
     rows = session.execute(select(Case.status, func.count()).where(
         Case.area_path.startswith(viewer.area_path, autoescape=True)).group_by(Case.status)).all()
     return {status: count for status, count in rows}
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    count: int | None
+    """How many cases it holds; None for ``all``, which is no piece of work to count down."""
+    order: ordering.CaseOrder
+    """The order to read it in unless the reader asks for another."""
+
+
+def queues_of(session: Session, *, viewer: Principal, now: datetime) -> list[Queue]:
+    """The queues the viewer works (``cases.queues.worked_by`` its roles), its own work first, each
+    with the number of cases in it as ``queue_page`` would list them."""
+    found = []
+    for name in queues.worked_by(viewer.roles, in_department=viewer.department_code is not None):
+        count = None
+        if name != "all":
+            query = _cases_in_view(session, viewer=viewer, queue=name, status=None, channel=None, now=now,
+                                   text_query=None)
+            count = session.scalar(select(func.count()).select_from(query.with_only_columns(Case.id).subquery()))
+        found.append(Queue(name, count, ordering.CaseOrder(queues.DEFAULT_ORDER.get(name, "newest"))))
+    return found
 
 
 def statuses_of(session: Session, *, case_ids: Collection[int]) -> dict[int, str]:

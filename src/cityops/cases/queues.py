@@ -1,0 +1,55 @@
+"""The work queues (待办): which cases each holds and which roles work it. Pure data over the
+lifecycle's transition table, tested without a database; ``cases.service`` turns a queue into a query.
+
+A queue is *worked* by the roles that may take its next step (``lifecycle.TABLE``): an operator's cases
+to register, a dispatcher's to dispatch, a handler's to acknowledge, handle and report in to
+(``summoned``, 吹哨报到), an inspector's to verify. The shared queues (overdue, supervised, the
+department's own cases and all cases in view) follow, for whoever they concern. A user with several
+roles works the union, in the loop's order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cityops.cases.lifecycle import TABLE, Action, CaseStatus
+
+BY_STATUS: dict[str, tuple[CaseStatus, ...]] = {
+    "to_register": (CaseStatus.reported,),
+    "to_dispatch": (CaseStatus.registered, CaseStatus.returned),
+    "to_acknowledge": (CaseStatus.dispatched,),
+    "to_handle": (CaseStatus.in_progress,),
+    "to_verify": (CaseStatus.handled,),
+}
+"""The queues that hold the cases in given statuses (a department's to_acknowledge and to_handle go
+by its own part of the case instead: see ``cases.service``)."""
+
+NEXT_STEP: dict[str, Action] = {
+    "to_register": Action.register,
+    "to_dispatch": Action.dispatch,
+    "to_acknowledge": Action.acknowledge,
+    "to_handle": Action.report,
+    "summoned": Action.report_in,
+    "to_verify": Action.verify,
+}
+"""Each work queue, in the loop's order, with the action that takes a case out of it."""
+
+DEPARTMENT_QUEUES = ("summoned", "department")
+"""Queues of the caller's department: the cases it is summoned to and has not reported in to yet
+(``summoned``), and every case it holds or is summoned to (``department``)."""
+
+SHARED = ("overdue", "supervised", "all")
+QUEUES = (*NEXT_STEP, "overdue", "supervised", "department", "all")
+"""Every queue name the API knows (``all``: no queue, every case in view)."""
+
+DEFAULT_ORDER = {"summoned": "deadline", "overdue": "deadline"}
+"""Queues read soonest deadline first unless another order is asked for; the rest newest first."""
+
+
+def worked_by(roles: Iterable[str], *, in_department: bool) -> tuple[str, ...]:
+    """The queues a caller with ``roles`` should see, its own work first: the work queues whose next
+    step one of its roles may take, then the department's queues (for a member of a department), then
+    the shared ones."""
+    held = set(roles)
+    own = [name for name, action in NEXT_STEP.items() if held & TABLE[action].roles
+           and (name != "summoned" or in_department)]
+    return (*own, *(("department",) if in_department else ()), *SHARED)
