@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="IANA time zone of the city's working hours")
     trusted_channels: list[str] = Field(["grid_patrol", "iot_warning", "department_system"],
                                         description="channels whose reports the platform registers itself")
-    auto_dispatch: bool = Field(True, description="dispatch registered cases the matrix can route")
+    auto_dispatch: bool = Field(True, description="dispatch reports from trusted channels that the matrix can route "
+                                "as they are taken in (an operator's registration leaves the case to a dispatcher)")
     duplicate_default: dict[str, float] = Field({"radius_m": 100, "window_h": 72},
                                                 description="radius and time window for duplicate reports")
     duplicate_rules: dict[str, dict[str, float]] = Field(
