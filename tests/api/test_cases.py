@@ -218,7 +218,8 @@ def test_the_performance_report_is_read_off_the_timelines(client: TestClient, lo
     assert [r["group"] for r in by_area] == ["99010101"]  # never wider than the viewer's own street
     sheet = client.get("/api/v1/reports/performance", params={"format": "xlsx"}, headers=loop["op"])
     workbook = openpyxl.load_workbook(io.BytesIO(sheet.content))
-    assert workbook.active["A1"].value.startswith("分组") and workbook.active["A2"].value == "greening-990101"
+    assert (workbook.active["A1"].value, workbook.active["B1"].value) == ("部门", "编码")
+    assert workbook.active["B2"].value == "greening-990101" and workbook.active["A3"].value == "合计"
     bad = client.get("/api/v1/reports/performance", params={"start": "2025-02-01T00:00:00+08:00",
                                                             "end": "2025-01-01T00:00:00+08:00"}, headers=loop["op"])
     assert bad.status_code == 422 and bad.json()["field"] == "start"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
@@ -12,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from cityops.analytics import service
 from cityops.analytics.export import to_csv, to_xlsx
-from cityops.analytics.figures import DEFINITIONS
-from cityops.deps import DbSession, Reader
+from cityops.analytics.figures import DEFINITIONS, Language
+from cityops.deps import AppSettings, DbSession, Reader
 from cityops.errors import InvalidInput
 from cityops.geo.levels import AreaLevel
 
@@ -26,13 +27,22 @@ class PerformanceRow(BaseModel):
     group: str = Field(description=DEFINITIONS["group"])
     name: str | None = Field(description=DEFINITIONS["name"])
     cases: int = Field(description=DEFINITIONS["cases"])
+    registered: int = Field(description=DEFINITIONS["registered"])
+    closed: int = Field(description=DEFINITIONS["closed"])
     closure_rate: float | None = Field(description=DEFINITIONS["closure_rate"])
+    closed_on_time: int = Field(description=DEFINITIONS["closed_on_time"])
     on_time_closure_rate: float | None = Field(description=DEFINITIONS["on_time_closure_rate"])
     overdue_cases: int = Field(description=DEFINITIONS["overdue_cases"])
     overdue_rate: float | None = Field(description=DEFINITIONS["overdue_rate"])
     overdue_now: int = Field(description=DEFINITIONS["overdue_now"])
+    handled: int = Field(description=DEFINITIONS["handled"])
+    reworked: int = Field(description=DEFINITIONS["reworked"])
     rework_rate: float | None = Field(description=DEFINITIONS["rework_rate"])
+    dispatches: int = Field(description=DEFINITIONS["dispatches"])
+    returns: int = Field(description=DEFINITIONS["returns"])
     return_rate: float | None = Field(description=DEFINITIONS["return_rate"])
+    rated: int = Field(description=DEFINITIONS["rated"])
+    satisfied: int = Field(description=DEFINITIONS["satisfied"])
     satisfaction_rate: float | None = Field(description=DEFINITIONS["satisfaction_rate"])
     mean_rating: float | None = Field(description=DEFINITIONS["mean_rating"])
     median_handling_hours: float | None = Field(description=DEFINITIONS["median_handling_hours"])
@@ -44,6 +54,9 @@ class PerformanceReport(BaseModel):
     start: datetime
     end: datetime
     rows: list[PerformanceRow]
+    total: PerformanceRow = Field(description="合计：周期内全部案件作为一组，从时间线算出（不是各行比率相加）。 "
+                                              "Totals: all the cases of the period as one group, read off the "
+                                              "timelines (not the rows' rates added up); its group is `all`.")
 
 
 def _asks_for_csv(accept: str | None) -> bool:
@@ -62,12 +75,14 @@ def _asks_for_csv(accept: str | None) -> bool:
                                             "a header row naming each figure, then a row per group)"}},
             summary="On-time closure, closure, overdue, rework, return and satisfaction rates, from the timelines")
 def performance(
-    session: DbSession, viewer: Reader,
+    session: DbSession, viewer: Reader, settings: AppSettings,
     by: Annotated[Literal["department", "area", "category", "month", "week"], Query()] = "department",
     start: datetime | None = None, end: datetime | None = None,
     area_level: AreaLevel = AreaLevel.district,
     format: Annotated[Literal["json", "xlsx", "csv"] | None, Query(
         description="json, xlsx or csv; when left out, CSV if Accept asks for text/csv, JSON otherwise")] = None,
+    lang: Annotated[Language, Query(description="the language of a spreadsheet's or CSV's headings and "
+                                                "group names: zh-CN (default) or en")] = "zh-CN",
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ):  # noqa: ANN201
     """Cases opened in [start, end) (default: the last 30 days) in your jurisdiction, grouped. Areas are
@@ -76,6 +91,7 @@ def performance(
         if value is not None and value.tzinfo is None:
             raise InvalidInput("give start and end with a time zone, e.g. 2025-01-01T00:00:00+08:00", field=name)
     now = datetime.now(UTC)
+    zone = (start or end).tzinfo if (start or end) is not None else ZoneInfo(settings.timezone)
     end = end or now
     try:
         start = start or end - timedelta(days=30)
@@ -86,13 +102,13 @@ def performance(
     if start >= end:
         raise InvalidInput("start must come before end", code="end_before_start", field="start")
     level = max(area_level, AreaLevel(viewer.area_level), key=lambda lv: lv.rank)
-    rows = service.performance(session, viewer=viewer, by=by, start=start, end=end, area_level=level, now=now)
+    report = service.performance(session, viewer=viewer, by=by, start=start, end=end, area_level=level, now=now)
     format = format or ("csv" if _asks_for_csv(accept) else "json")
     if format == "xlsx":
-        return Response(to_xlsx(rows, title=f"by {by}"), media_type=XLSX, headers={
+        return Response(to_xlsx(report, language=lang, zone=zone, generated_at=now), media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="performance-by-{by}.xlsx"'})
     if format == "csv":
-        return Response(to_csv(rows), media_type=f"{CSV}; charset=utf-8", headers={
+        return Response(to_csv(report, language=lang), media_type=f"{CSV}; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="performance-by-{by}.csv"'})
-    return PerformanceReport(by=by, start=start, end=end, rows=[PerformanceRow(**r) for r in rows])
-
+    return PerformanceReport(by=by, start=start, end=end, rows=[PerformanceRow(**r) for r in report.rows],
+                             total=PerformanceRow(**report.total))

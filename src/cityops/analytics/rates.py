@@ -15,7 +15,9 @@ Definitions (each rate is a share of the cases it can apply to; a group with non
 By department, a case's outcome (closure, on-time closure, overdue, rework, rating, handling time) counts for
 the lead of its last dispatch — a department that returned a case is not answerable for what the one
 it was reassigned to did with it — while each return counts for the department that returned it and
-each dispatch for every department it went to.
+each dispatch for every department it went to. So a department that returned a case which another then
+handled has 0 cases and yet a return rate (1 return ÷ 1 dispatch): the rows give both counts beside the rate.
+The totals (``overall``) are read off the same facts, never summed from the rows' rates.
 """
 
 from __future__ import annotations
@@ -98,19 +100,26 @@ class Row:
         return round(part / whole, 4) if whole else None
 
     def figures(self) -> dict[str, object]:
+        """The row's figures: each rate beside the two counts it divides (``figures.RATE_PARTS``)."""
         return {
-            "group": self.group, "cases": self.cases, "closure_rate": self._share(self.closed, self.registered),
+            "group": self.group, "cases": self.cases, "registered": self.registered, "closed": self.closed,
+            "closure_rate": self._share(self.closed, self.registered), "closed_on_time": self.closed_on_time,
             "on_time_closure_rate": self._share(self.closed_on_time, self.closed),
             "overdue_cases": self.overdue, "overdue_rate": self._share(self.overdue, self.cases),
-            "overdue_now": self.overdue_now,
+            "overdue_now": self.overdue_now, "handled": self.handled, "reworked": self.reworked,
             "rework_rate": self._share(self.reworked, self.handled),
+            "dispatches": self.dispatches, "returns": self.returns,
             "return_rate": self._share(self.returns, self.dispatches),
+            "rated": self.rated, "satisfied": self.satisfied,
             "satisfaction_rate": self._share(self.satisfied, self.rated),
             "mean_rating": round(statistics.fmean(self.ratings), 2) if self.ratings else None,
             "median_handling_hours": round(statistics.median(self.handling_hours), 2) if self.handling_hours else None,
             "mean_handling_hours": round(statistics.fmean(self.handling_hours), 2) if self.handling_hours else None,
         }
 
+
+NO_GROUP = "(none)"
+"""The group of the cases with no department (never dispatched), area or category."""
 
 GROUPINGS: dict[str, Callable[[CaseFacts], str | None]] = {
     "department": lambda f: f.department,
@@ -123,11 +132,13 @@ GROUPINGS: dict[str, Callable[[CaseFacts], str | None]] = {
 
 
 def tabulate(facts: Iterable[CaseFacts], *, by: str) -> list[dict[str, object]]:
+    """One row of figures per group, in the order of the groups' keys. Every case counts in exactly one
+    group, and so does every dispatch and every return: the rows' counts add up to ``overall``'s."""
     key = GROUPINGS[by]
     rows: dict[str, Row] = {}
 
     def row_of(group: str | None) -> Row:
-        group = group or "(none)"
+        group = group or NO_GROUP
         return rows.setdefault(group, Row(group=group))
 
     for fact in facts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -57,11 +58,30 @@ def case_facts(session: Session, *, viewer: Principal, start: datetime, end: dat
                        period_end=end) for row in cases]
 
 
+@dataclass(frozen=True)
+class Report:
+    """A performance report: its period and filters, a row per group, and the totals, all read off the
+    same cases' timelines (the totals as one group, never summed from the rows' rates)."""
+
+    by: str
+    start: datetime
+    end: datetime
+    area_level: AreaLevel
+    scope: str
+    """The jurisdiction reported on, by its name (or code when it has none)."""
+    rows: list[dict[str, object]]
+    total: dict[str, object]
+
+
 def performance(session: Session, *, viewer: Principal, by: str, start: datetime, end: datetime,
-                area_level: AreaLevel = AreaLevel.district, now: datetime | None = None) -> list[dict[str, object]]:
-    rows = tabulate(case_facts(session, viewer=viewer, start=start, end=end, area_level=area_level, now=now), by=by)
+                area_level: AreaLevel = AreaLevel.district, now: datetime | None = None) -> Report:
+    facts = case_facts(session, viewer=viewer, start=start, end=end, area_level=area_level, now=now)
+    rows = tabulate(facts, by=by)
     names = group_names(session, by=by, codes=[str(row["group"]) for row in rows])
-    return [{**row, "name": names.get(str(row["group"]))} for row in rows]
+    scope = session.scalar(select(Area.name).where(Area.code == viewer.area_code)) if viewer.area_code else None
+    return Report(by=by, start=start, end=end, area_level=area_level, scope=scope or viewer.area_code,
+                  rows=[{**row, "name": names.get(str(row["group"]))} for row in rows],
+                  total={**rates.overall(facts), "name": None})
 
 
 NAMED_GROUPS = {"department": Department, "area": Area, "category": Category}

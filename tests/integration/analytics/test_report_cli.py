@@ -3,8 +3,9 @@ file give, per department, exactly what the cases' timelines and step deadlines 
 against the department that returned, a late handling step spoils the on-time closure and makes the
 case overdue, as does an extension asked for after the deadline had passed (which spoils the on-time
 closure too), a step still waiting past its deadline is overdue now, a failed verification is rework —
-and nothing else: the counters kept on the case rows and the sweeper's overdue marks are not read. The
-API answers the same figures as JSON, CSV and .xlsx."""
+and nothing else: the counters kept on the case rows and the sweeper's overdue marks are not read. Each
+rate comes with the two counts it divides, and a 合计 row with the figures of all the cases together.
+The API answers the same figures as JSON, CSV and .xlsx."""
 
 from __future__ import annotations
 
@@ -25,8 +26,7 @@ from sqlalchemy import Engine, update
 from typer.testing import CliRunner
 
 from cityops.analytics import cli as report_cli
-from cityops.analytics.export import DEFINITIONS_SHEET
-from cityops.analytics.figures import DEFINITIONS, HEADINGS
+from cityops.analytics.figures import DEFINITIONS, EXPLANATIONS, FIGURES, HEADINGS, MAIN_FIGURES
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service
 from cityops.cases.channels import Channel
@@ -127,6 +127,26 @@ EXPECTED = {
     "B": ["B", "B队", 2, 0.5, 1.0, 1, 0.5, 1, 0.0, 0.0, 1.0, 4.0, 1.0, 1.0],
     "(none)": ["(none)", None, 1, None, None, 0, 0.0, 0, None, None, None, None, None, None],
 }
+# the counts each rate divides: registered, closed, closed on time, handled, reworked, dispatches, returns,
+# rated, satisfied (A: three dispatches, one of them returned; B: the reassignment and the fourth case)
+COUNTED = {"A": [2, 2, 0, 2, 1, 3, 1, 1, 0], "B": [2, 1, 1, 1, 0, 2, 0, 1, 1], "(none)": [0, 0, 0, 0, 0, 0, 0, 0, 0]}
+COUNTS = ["registered", "closed", "closed_on_time", "handled", "reworked", "dispatches", "returns", "rated",
+          "satisfied"]
+# the totals: five cases, four registered, three closed (one on time), one of three handled reworked…
+TOTAL = {"cases": 5, "registered": 4, "closed": 3, "closure_rate": 0.75, "closed_on_time": 1,
+         "on_time_closure_rate": 0.3333, "overdue_cases": 3, "overdue_now": 1, "handled": 3, "reworked": 1,
+         "rework_rate": 0.3333, "dispatches": 5, "returns": 1,
+         "return_rate": 0.2, "rated": 2, "satisfied": 1, "satisfaction_rate": 0.5, "mean_rating": 3.0}
+# the table on screen: each rate with the two counts it divides
+SHOWN = {
+    "A队": ["A队", "A", "2", "100.0% (2/2)", "0.0% (0/2)", "2", "100.0% (2/2)", "0", "50.0% (1/2)", "33.3% (1/3)",
+          "0.0% (0/1)", "2.00", "39.42", "39.42"],
+    "B队": ["B队", "B", "2", "50.0% (1/2)", "100.0% (1/1)", "1", "50.0% (1/2)", "1", "0.0% (0/1)", "0.0% (0/2)",
+          "100.0% (1/1)", "4.00", "1.00", "1.00"],
+    "未分派": ["未分派", "", "1", "—", "—", "0", "0.0% (0/1)", "0", "—", "—", "—", "—", "—", "—"],
+    "合计": ["合计", "", "5", "75.0% (3/4)", "33.3% (1/3)", "3", "60.0% (3/5)", "1", "33.3% (1/3)", "20.0% (1/5)",
+           "50.0% (1/2)", "3.00", "6.17", "26.61"],
+}
 
 
 @pytest.fixture
@@ -140,42 +160,73 @@ def store(scratch_store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     get_settings.cache_clear()
 
 
-def run_report(tmp_path: Path) -> tuple[list[list[object]], list[list[str]], str]:
+def run_report(tmp_path: Path, *options: str) -> tuple[list[list[object]], list[list[str]], str]:
+    """The spreadsheet's rows (the header's, then each group's, then the totals') and the table's rows on
+    screen, and the whole output."""
     sheet_path = tmp_path / "performance.xlsx"
     result = CliRunner().invoke(cityops, ["report", "--by", "department", "--start", PERIOD["start"],
-                                          "--end", PERIOD["end"], "--xlsx", str(sheet_path)])
+                                          "--end", PERIOD["end"], "--xlsx", str(sheet_path), *options])
     assert result.exit_code == 0, result.output
     shown = [[cell.strip() for cell in line.strip("│┃").split("│")] for line in result.output.splitlines()
              if re.match(r"^│ \S", line)]
-    sheet = openpyxl.load_workbook(sheet_path).active
-    return [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)], shown, result.output
+    sheet = openpyxl.load_workbook(sheet_path).worksheets[0]
+    return [list(row) for row in sheet.iter_rows(values_only=True)], shown, result.output
+
+
+def as_in_the_sheet(row: dict) -> list[object]:
+    """An API row as the spreadsheet gives it: the group by its name, then its code, then every figure."""
+    unassigned = row["group"] == "(none)"
+    return ["未分派" if unassigned else row["name"], None if unassigned else row["group"],
+            *(row[key] for key in FIGURES)]
 
 
 def test_the_report_reads_every_figure_off_the_timelines(store: Engine, tmp_path: Path) -> None:
-    rows, shown, _ = run_report(tmp_path)
-    assert {row[0]: row for row in rows} == EXPECTED
-    assert {row[0]: row for row in shown} == {
-        group: ["–" if value is None else str(value) for value in values] for group, values in EXPECTED.items()}
+    sheet, shown, _ = run_report(tmp_path)
+    with served(store, tmp_path) as (client, op):
+        answer = client.get("/api/v1/reports/performance", params=PERIOD, headers=op).json()
+    rows = {row["group"]: row for row in answer["rows"]}
+    assert {group: [row[key] for key in ("group", "name", *MAIN_FIGURES)] for group, row in rows.items()} == EXPECTED
+    assert {group: [row[key] for key in COUNTS] for group, row in rows.items()} == COUNTED
+    assert answer["total"]["group"] == "all"
+    assert {key: answer["total"][key] for key in TOTAL} == TOTAL
+    assert {row[0]: row for row in shown} == SHOWN
+    assert shown[-1][0] == "合计"
+    header, *groups, total = sheet
+    assert header[:3] == ["部门", "编码", "案件数"]
+    assert groups == [as_in_the_sheet(row) for row in answer["rows"]]
+    assert total == ["合计", None, *(answer["total"][key] for key in FIGURES)]
     # The counters on the case rows are projections for the work queues, and the overdue marks the
     # sweeper's (none ran here); the report reads neither.
     with unit_of_work(store) as session:
         session.execute(update(Case).values(rework_count=7, return_count=7, rating=None, status="reported",
                                             closed_at=None))
         session.execute(update(CaseDeadline).values(overdue_at=local(1, 0)))
-    assert run_report(tmp_path)[0] == rows
+    again, shown_again, _ = run_report(tmp_path)
+    assert again == sheet and shown_again == shown
 
 
 def test_each_figure_is_explained_alike_on_screen_in_the_spreadsheet_and_in_the_api(store: Engine,
                                                                                     tmp_path: Path) -> None:
     _, _, output = run_report(tmp_path)
-    explained = [line for line in output.splitlines() if line.split(": ", 1)[0] in HEADINGS.values()]
-    assert explained == [f"{HEADINGS[key]}: {DEFINITIONS[key]}" for key in HEADINGS]
-    notes = openpyxl.load_workbook(tmp_path / "performance.xlsx")[DEFINITIONS_SHEET]
-    assert [tuple(row) for row in notes.iter_rows(values_only=True)] == [
-        (HEADINGS[key], DEFINITIONS[key]) for key in HEADINGS]
+    words = {**HEADINGS["zh-CN"], "group": "部门"}
+    explained = [line for line in output.splitlines() if line.split(": ", 1)[0] in words.values()]
+    assert explained == [f"{words[key]}: {EXPLANATIONS['zh-CN'][key]}" for key in ("group", *FIGURES)]
+    notes = openpyxl.load_workbook(tmp_path / "performance.xlsx")["说明"]
+    lines = [tuple(row) for row in notes.iter_rows(values_only=True)]
+    assert lines[lines.index(("指标", "含义")) + 1:] == [
+        (words[key], EXPLANATIONS["zh-CN"][key]) for key in ("group", *FIGURES)]
     with served(store, tmp_path) as (client, _):
         schema = client.get("/openapi.json").json()["components"]["schemas"]["PerformanceRow"]["properties"]
     assert {key: figure["description"] for key, figure in schema.items()} == DEFINITIONS
+
+
+def test_the_report_in_english(store: Engine, tmp_path: Path) -> None:
+    sheet, shown, output = run_report(tmp_path, "--lang", "en")
+    assert sheet[0][:3] == ["Department", "Code", "Cases"] and sheet[-1][0] == "Total"
+    assert {row[0] for row in shown} == {"A队", "B队", "(not dispatched)", "Total"}
+    assert "Return rate: Returns ÷ dispatches." in output
+    refused = CliRunner().invoke(cityops, ["report", "--lang", "fr"])
+    assert refused.exit_code != 0 and "zh-CN or en" in refused.output
 
 
 @contextmanager
@@ -201,23 +252,32 @@ def test_the_api_answers_the_same_figures_as_json_csv_and_xlsx(store: Engine, tm
         json_first = client.get("/api/v1/reports/performance", params=PERIOD,
                                 headers={**op, "Accept": "application/json, text/csv;q=0.5"})
         sheet = client.get("/api/v1/reports/performance", params={**PERIOD, "format": "xlsx"}, headers=op)
+        english = client.get("/api/v1/reports/performance", params={**PERIOD, "format": "csv", "lang": "en"},
+                             headers=op)
+        unknown = client.get("/api/v1/reports/performance", params={**PERIOD, "format": "xlsx", "lang": "fr"},
+                             headers=op)
     assert answer.status_code == 200, answer.text
-    from_json = [[row[key] for key in HEADINGS] for row in answer.json()["rows"]]
-    assert {row[0]: row for row in from_json} == EXPECTED
-    assert from_json == on_screen
+    from_json = [as_in_the_sheet(row) for row in answer.json()["rows"]]
+    assert from_json == on_screen[1:-1]
 
     assert as_csv.status_code == 200, as_csv.text
     assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
     assert as_csv.headers["content-disposition"] == 'attachment; filename="performance-by-department.csv"'
     assert as_csv.content.startswith(b"\xef\xbb\xbf")  # the byte-order mark Excel needs for the Chinese headings
     header, *lines = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
-    assert header == list(HEADINGS.values())
-    assert [[line[0], line[1] or None, *map(as_number, line[2:])] for line in lines] == from_json
+    assert header == ["部门", "编码", *(HEADINGS["zh-CN"][key] for key in FIGURES)]
+    assert [[line[0], line[1] or None, *map(as_number, line[2:])] for line in lines] == from_json  # no totals
     assert accepted.status_code == 200 and accepted.content == as_csv.content
     assert json_first.headers["content-type"] == "application/json" and json_first.json() == answer.json()
+    assert english.content.decode("utf-8-sig").splitlines()[0].startswith("Department,Code,Cases,Registered,")
+    assert unknown.status_code == 422 and unknown.json()["field"] == "lang"
 
-    workbook = openpyxl.load_workbook(io.BytesIO(sheet.content)).active
-    assert [list(row) for row in workbook.iter_rows(min_row=2, values_only=True)] == from_json
+    book = openpyxl.load_workbook(io.BytesIO(sheet.content))
+    assert book.sheetnames == ["按部门", "说明"]
+    rows = [list(row) for row in book.active.iter_rows(values_only=True)]
+    assert rows == on_screen
+    about = {row[0]: row[1] for row in book["说明"].iter_rows(values_only=True) if row and row[0]}
+    assert about["统计周期"] == "2025-03-01 至 2025-03-31（含首尾两日）" and about["分组方式"] == "按部门"
 
 
 def test_an_unknown_format_is_refused_naming_the_field(store: Engine, tmp_path: Path) -> None:
@@ -232,6 +292,8 @@ def test_a_period_without_cases_gives_an_empty_report_and_a_bad_grouping_is_refu
                                                                                     tmp_path: Path) -> None:
     empty = CliRunner().invoke(cityops, ["report", "--start", "2024-01-01T00:00:00+08:00",
                                          "--end", "2024-02-01T00:00:00+08:00"])
-    assert empty.exit_code == 0 and not re.search(r"^│ \S", empty.output, re.MULTILINE)
+    shown = [[cell.strip() for cell in line.strip("│").split("│")] for line in empty.output.splitlines()
+             if re.match(r"^│ \S", line)]
+    assert empty.exit_code == 0 and shown == [["合计", "", "0", *["—"] * 2, "0", "—", "0", *["—"] * 6]]
     bad = CliRunner().invoke(cityops, ["report", "--by", "colour"])
     assert bad.exit_code != 0 and "department, area, category, month or week" in bad.output
