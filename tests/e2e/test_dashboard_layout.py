@@ -1,14 +1,18 @@
-"""The dashboard laid out on the screens it is watched on: every district's name on the city map readable
-and none printed over another (the city centre's small districts crowd together), the trend's dates clear
-of the heading below them, and a map whose box vanishes for a moment (a hidden panel, a page squeezed by
-a full-page screenshot) drawn again without an error. The city keeps its shape on the map (a degree of
-longitude as long as it is at the city's latitude), and each name stands out from whatever fill it lies on,
-the top of the colour scale included."""
+"""The dashboard laid out on the screens it is watched on: one screen (a 1920×1080 wall, a 1366×768 laptop)
+holds every panel without the page scrolling, the map the largest; every district's name on the city map
+readable and none printed over another (the city centre's small districts crowd together), the trend's
+dates clear of the heading below them and today's date written under its last day, the category mix's
+legend naming every slice (未分类 included), and a map whose box vanishes for a moment (a hidden panel, a
+page squeezed by a full-page screenshot) drawn again without an error. The city keeps its shape on the map
+(a degree of longitude as long as it is at the city's latitude), and each name stands out from whatever fill
+it lies on, the top of the colour scale included."""
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -27,6 +31,14 @@ TEXT_CONTRAST = 4.5
 HALO_WIDTH = 3
 """The least text outline (pixels, half of it outside each glyph) that the glyphs are read against instead
 of the fill under them."""
+CITY_ZONE = ZoneInfo("Asia/Shanghai")
+"""The demo city's time zone: the trend's days are its local days."""
+MAP_WIDTH, MAP_HEIGHT = 0.4, 0.65
+"""The least part of the screen's width and of its height the map's box takes (the other panels share the
+columns beside it)."""
+PANELS = (".counters", ".trends", ".map-panel", ".feed", ".vital-signs")
+TOP_CATEGORIES = ("C0101", "C0201", "C0301", "C0401", "C0501", "C0601", "C0701", "E0101")
+"""A category under each of eight top-level classes: more than the category mix names on its own."""
 SCREENS = pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1366, 768)], ids=["1920x1080", "1366x768"])
 
 LABELS_AND_FILLS = """element => {
@@ -178,4 +190,116 @@ def test_the_city_keeps_its_shape_and_every_name_stands_out(browser: Browser, se
     page.get_by_role("button", name="未结案件").click()
     page.mouse.move(1, 1)
     screenshots.take(page, "map-colours")
+    page.close()
+
+
+def _wait_for_text(page: Page, selector: str, text: str) -> None:
+    page.wait_for_function("([selector, text]) => window.__canvasText(document.querySelector(selector))"
+                           ".some(t => t.text === text)", arg=[selector, text])
+
+
+@SCREENS
+def test_one_screen_holds_every_panel(browser: Browser, served_city: ServedCity, screenshots: Screenshots,
+                                      width: int, height: int) -> None:
+    if not served_city.demo:
+        pytest.skip("the test city has no city-level staff; the demo city has")
+    page = _signed_in_dashboard(browser, served_city, width, height)
+    for panel in PANELS:
+        expect(page.locator(panel)).to_be_visible()
+    expect(page.locator(".map-panel .chart canvas")).to_be_visible()
+    page.wait_for_timeout(300)  # the charts follow their boxes' last size
+
+    # the page itself does not scroll: every panel inside the screen, the map with the most room
+    scroll = page.evaluate("() => ({ height: document.documentElement.scrollHeight, width: "
+                           "document.documentElement.scrollWidth, innerHeight, innerWidth })")
+    assert scroll["height"] <= scroll["innerHeight"] and scroll["width"] <= scroll["innerWidth"], scroll
+    for panel in PANELS:
+        box = page.locator(panel).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (panel, box)
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, (panel, box)
+    chart = page.locator(".map-panel .chart").bounding_box()
+    assert chart is not None
+    assert chart["width"] >= MAP_WIDTH * width and chart["height"] >= MAP_HEIGHT * height, chart
+    screenshots.take(page, "one-screen")
+    page.close()
+
+
+def test_a_phone_scrolls_through_the_panels(browser: Browser, served_city: ServedCity,
+                                           screenshots: Screenshots) -> None:
+    if not served_city.demo:
+        pytest.skip("the test city has no city-level staff; the demo city has")
+    page = _signed_in_dashboard(browser, served_city, 390, 844)
+    for panel in PANELS:
+        expect(page.locator(panel)).to_be_visible()
+    # one panel below another, each as wide as the screen allows: the page scrolls down, never sideways
+    assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+    tops = []
+    for panel in (".map-panel", ".trends", ".feed", ".vital-signs"):
+        box = page.locator(panel).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["width"] >= 300, (panel, box)
+        tops.append(box["y"])
+    assert tops == sorted(tops)
+    chart = page.locator(".map-panel .chart").bounding_box()
+    assert chart is not None and chart["height"] >= 360, chart
+    screenshots.take(page, "phone")
+    page.close()
+
+
+@SCREENS
+def test_the_trend_writes_today_and_the_mix_names_every_slice(browser: Browser, served_city: ServedCity,
+                                                              screenshots: Screenshots, width: int,
+                                                              height: int) -> None:
+    if not served_city.demo:
+        pytest.skip("the demo city's categories")
+    lon, lat, _ = served_city.inside
+    for code in TOP_CATEGORIES:
+        served_city.citizen_report({"title": f"类别构成：{code}", "category_code": code, "lon": lon, "lat": lat})
+    served_city.citizen_report({"title": "类别构成：未分类", "lon": lon, "lat": lat})
+    operator = served_city.bearer("operator.city")
+    trends = httpx.get(f"{served_city.url}/api/v1/dashboard/trends", params={"days": 30}, headers=operator).json()
+    assert any(c["code"] is None for c in trends["categories"])
+    assert len(trends["categories"]) > 6
+
+    page = _signed_in_dashboard(browser, served_city, width, height)
+    region = page.get_by_role("region", name="近30天上报趋势")
+    days = region.get_by_role("img", name="近30天上报趋势")
+    mix = region.get_by_role("img", name="案件类别构成")
+    expect(mix.locator("canvas")).to_be_visible()
+
+    # the trend's last date written is today's in the city, its first the first day's; no two dates touch
+    today = datetime.now(CITY_ZONE).date()
+    _wait_for_text(page, ".trends .chart canvas", today.strftime("%m-%d"))
+    dates = sorted((t for t in canvas_text(days) if re.fullmatch(r"\d\d-\d\d", t.text)), key=lambda t: t.left)
+    assert dates[-1].text == today.strftime("%m-%d")
+    assert dates[0].text == (today - timedelta(days=29)).strftime("%m-%d")
+    assert len(dates) >= 3
+    assert [(a.text, b.text) for a, b in zip(dates, dates[1:], strict=False) if a.intersects(b)] == []
+
+    # every slice of the category mix named in its legend, 未分类 among them, none on a second page; the
+    # smaller categories share 其他, whose tooltip names them
+    mix_canvas = ".trends .chart[aria-label='案件类别构成'] canvas"
+    _wait_for_text(page, mix_canvas, "未分类")
+    slices = mix.evaluate("element => window.__chartOf(element).getOption().series[0].data")
+    names = [s["name"] for s in slices]
+    assert "未分类" in names and "其他" in names, names
+    assert len(names) == len(set(names)), names
+    drawn = [t.text for t in canvas_text(mix)]
+    assert [name for name in names if name not in drawn] == []
+    assert not any(re.fullmatch(r"\d+/\d+", text) for text in drawn), drawn  # no legend pages
+    legend = [t for t in canvas_text(mix) if t.text in names]
+    assert [(a.text, b.text) for i, a in enumerate(legend) for b in legend[i + 1:] if a.intersects(b)] == []
+    mix_box = mix.bounding_box()
+    assert mix_box is not None
+    assert all(mix_box["y"] <= t.top and t.bottom <= mix_box["y"] + mix_box["height"] for t in legend), legend
+    others = next(s for s in slices if s["name"] == "其他")
+    mix.evaluate("(element, index) => window.__chartOf(element).dispatchAction("
+                 "{ type: 'showTip', seriesIndex: 0, dataIndex: index })", names.index("其他"))
+    tooltip = page.locator(".mix-tooltip")
+    expect(tooltip).to_be_visible()
+    lines = tooltip.inner_text().split("\n")
+    assert lines[0].startswith(f"其他: {others['value']} (")
+    assert len(lines) > 2 and sum(int(line.rsplit(": ", 1)[1]) for line in lines[1:]) == others["value"], lines
+    screenshots.take(page, "trend-and-mix")
     page.close()
