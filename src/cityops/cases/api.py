@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from cityops import ratelimit
+from cityops.cases import deadlines as step_deadlines
 from cityops.cases import dedup, queues, service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, CaseStatus
@@ -106,9 +107,7 @@ def _detail(session: Session, case: Case, viewer: Principal,
                       reporter_name=case.reporter_name, reporter_phone=case.reporter_phone,
                       assignments=[AssignmentOut(department_code=a.department_code, role=a.role, position=a.position,
                                                  status=a.status) for a in assignments],
-                      deadlines=[DeadlineOut(step=d.step, time_limit=d.time_limit, started_at=d.started_at,
-                                             due_at=d.due_at, remind_at=d.remind_at, original_due_at=d.original_due_at,
-                                             overdue_at=d.overdue_at, met_at=d.met_at) for d in steps],
+                      deadlines=[DeadlineOut(**row) for row in step_deadlines.shown(steps, events)],
                       duplicates=_duplicates(session, case, viewer, suggestions), duplicate_of=case.duplicate_of_id,
                       follows=follows,
                       merged_reports=[MergedReportOut(id=m.id, tracking_code=m.tracking_code, channel=m.channel,

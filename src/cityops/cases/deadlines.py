@@ -5,13 +5,20 @@ An approved extension moves the open deadline later (never earlier: ``check_move
 original, and re-arms the sweeper: a reminder before the new deadline, overdue only after it. The
 approval's timeline entry keeps what the replaced deadline was and when it was reminded or marked
 overdue (``replaced``), so the record holds both. Deferral stops the clock: the open step is closed
-with its marks, and resuming starts the step again with its full limit and marks of its own."""
+with its marks, and resuming starts the step again with its full limit and marks of its own.
+
+A step's row says how it ended (``ended``, ``StepEnd``): its work done, or cut short by a return (any
+department's return sends the whole case back to the centre and withdraws the other parts) or by a
+deferral. A return is never shown as the step done. ``shown`` gives the case page each row with the
+round of dispatch it belongs to, so a step met again after a reassignment says whose it was."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -23,7 +30,7 @@ from cityops.cases.joint import SummonsCall
 from cityops.cases.lifecycle import Action, CaseStatus, TimelineEntry
 from cityops.cases.models import Case, CaseDeadline, CaseEvent
 from cityops.categories import service as categories_service
-from cityops.categories.time_limits import Step, TimeLimit, TimeUnit, format_limit, parse_limit
+from cityops.categories.time_limits import MAX_AMOUNT, Step, TimeLimit, TimeUnit, format_limit, parse_limit
 from cityops.errors import InvalidInput
 from cityops.times import as_utc
 
@@ -38,7 +45,22 @@ STEP_OF_STATUS: dict[CaseStatus, Step] = {
 WORKING_UNITS = frozenset({TimeUnit.working_hours, TimeUnit.working_days})
 REPORT_IN = "report_in"
 """The step of a summoned department's deadline to report in (吹哨报到)."""
-HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+
+
+class StepEnd(StrEnum):
+    """How a step's deadline stopped running."""
+
+    met = "met"
+    """The step's work was done (registered, dispatched, acknowledged, handled, verified, reported in …)."""
+    returned = "returned"
+    """A department returned the case to the centre: the step ended undone, the other parts withdrawn."""
+    deferred = "deferred"
+    """A deferral stopped the clock; resuming starts the step again."""
+
+
+ENDED_BY: dict[Action, StepEnd] = {Action.return_: StepEnd.returned, Action.defer: StepEnd.deferred}
+ROSTER_ACTIONS = (Action.dispatch.value, Action.reassign.value)
 
 
 def open_deadline(session: Session, *, case: Case) -> CaseDeadline | None:
@@ -57,15 +79,23 @@ def track_summons(session: Session, *, case: Case, before: Sequence[SummonsCall]
         if call.reported_in_at is None:
             session.add(CaseDeadline(
                 case_id=case.id, step=REPORT_IN, department_code=call.department_code,
-                # a summons gives a time, not a limit: the hours it allowed are kept as the limit
-                time_limit=f"{max(1, math.ceil((call.deadline - call.summoned_at) / HOUR))}h",
+                time_limit=summons_limit(call.summoned_at, call.deadline),
                 started_at=call.summoned_at, due_at=call.deadline,
                 remind_at=warning_time(call.summoned_at, call.deadline, calendar, working=False)))
         else:
             session.execute(update(CaseDeadline).where(
                 CaseDeadline.case_id == case.id, CaseDeadline.step == REPORT_IN,
                 CaseDeadline.department_code == call.department_code, CaseDeadline.met_at.is_(None))
-                .values(met_at=call.reported_in_at))
+                .values(met_at=call.reported_in_at, ended=StepEnd.met.value))
+
+
+def summons_limit(summoned_at: datetime, deadline: datetime) -> str:
+    """A summons gives a time, not a limit: the time it allowed is kept as the limit, to the minute
+    (``670m`` for 11 h 10 min, ``12h`` for 12 h), never rounded up to hours it did not give."""
+    minutes = max(1, math.ceil((deadline - summoned_at) / MINUTE))
+    if minutes % 60 == 0 or minutes > MAX_AMOUNT[TimeUnit.minutes]:
+        return f"{math.ceil(minutes / 60)}h"
+    return f"{minutes}m"
 
 
 def check_moved_later(session: Session, *, case: Case, entry: TimelineEntry, current: CaseDeadline | None) -> None:
@@ -112,6 +142,7 @@ def track(session: Session, *, case: Case, entry: TimelineEntry, calendar: WorkC
         return current
     if current is not None:
         current.met_at = entry.at
+        current.ended = ENDED_BY.get(entry.action, StepEnd.met).value
     step = STEP_OF_STATUS.get(entry.to_status)
     if step is None or case.deferred:
         return None
@@ -151,3 +182,35 @@ def _extend(current: CaseDeadline, *, until: datetime, at: datetime, calendar: W
                                      working=parse_limit(current.time_limit).unit in WORKING_UNITS)
     current.reminded_at = None
     current.overdue_at = None
+
+
+def shown(rows: Iterable[CaseDeadline], events: Iterable[CaseEvent]) -> list[dict[str, Any]]:
+    """The case's deadline rows (given in the order written) for its page, each with what tells repeated
+    steps apart: ``round``, the dispatch it belongs to (1 for the first, 2 after a reassignment; the
+    dispatch step counts the dispatch it waits for), and ``lead``, that dispatch's lead department;
+    for a step a return ended, the department that returned (``returned_by``) and the parts it
+    withdrew (``withdrawn``), from the return's timeline entry. A summons' report-in has no round and
+    names its department."""
+    timeline = sorted(events, key=lambda event: event.version)
+    leads = [(event.data or {}).get("lead") for event in timeline if event.action in ROSTER_ACTIONS]
+    returns = {event.at: event for event in timeline if event.action == Action.return_.value}
+    dispatched = 0
+    found = []
+    for row in rows:
+        round_: int | None = None
+        lead = None
+        if row.department_code is None and row.step != Step.register.value:
+            if row.step == Step.acknowledge.value:
+                dispatched += 1  # each dispatch or reassignment starts exactly one acknowledge step
+            round_ = dispatched + 1 if row.step == Step.dispatch.value else dispatched
+            if row.step != Step.dispatch.value and 0 < round_ <= len(leads):
+                lead = leads[round_ - 1]
+        ended = row.ended or (StepEnd.met.value if row.met_at is not None else None)
+        returned = returns.get(row.met_at) if ended == StepEnd.returned.value else None
+        found.append({
+            "step": row.step, "time_limit": row.time_limit, "started_at": row.started_at, "due_at": row.due_at,
+            "remind_at": row.remind_at, "original_due_at": row.original_due_at, "overdue_at": row.overdue_at,
+            "met_at": row.met_at, "ended": ended, "department_code": row.department_code, "round": round_,
+            "lead": lead, "returned_by": returned.actor_department if returned is not None else None,
+            "withdrawn": list((returned.data or {}).get("withdrawn", ())) if returned is not None else []})
+    return found

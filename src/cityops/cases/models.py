@@ -119,6 +119,10 @@ class CaseDeadline(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the step ended (``ended`` says how); None while it runs."""
+    ended: Mapped[str | None] = mapped_column(String(16))
+    """How the step ended (``cityops.cases.deadlines.StepEnd``): its work done (``met``), the case
+    returned to the centre (``returned``), or the clock stopped by a deferral (``deferred``)."""
     department_code: Mapped[str | None] = mapped_column(String(64))
     """Set on a summons (step ``report_in``): the summoned department, which meets it by reporting in."""
 

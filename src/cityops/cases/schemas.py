@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -97,7 +97,16 @@ class DeadlineOut(BaseModel):
     remind_at: datetime
     original_due_at: datetime | None = Field(description="before an extension moved it")
     overdue_at: datetime | None
-    met_at: datetime | None
+    met_at: datetime | None = Field(description="when the step ended, however it ended (see ended)")
+    ended: Literal["met", "returned", "deferred"] | None = Field(
+        description="how the step ended: its work done (met); the case returned to the centre by a department, "
+        "which withdrew the other departments' parts (returned); the clock stopped by a deferral (deferred)")
+    department_code: str | None = Field(description="a summons' report-in: the summoned department")
+    round: int | None = Field(description="the dispatch the step belongs to: 1 for the first, 2 after a "
+                              "reassignment (the dispatch step: the dispatch it waits for); None before any")
+    lead: str | None = Field(description="that dispatch's lead department")
+    returned_by: str | None = Field(description="for a step a return ended: the department that returned")
+    withdrawn: list[str] = Field(description="for a step a return ended: the departments whose parts it withdrew")
 
 
 class DuplicateOut(BaseModel):

@@ -1,0 +1,83 @@
+"""The case's time limits as the case page reads them: a summons' report-in is due at the time chosen, its
+limit the time that gives, to the minute; a return by the assisting department ends the handling step
+as returned (naming who returned and whose part it withdrew), never as met; the steps after a
+reassignment belong to the second dispatch and name its lead."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from cityops.org import service as org_service
+from tests.api.conftest import IN_STREET, act
+from tests.factories import login, make_user
+
+
+@pytest.fixture
+def joint(client: TestClient, loop: dict[str, Any], session: Session) -> dict[str, Any]:
+    org_service.create_department(session, code="water-990101", name="水务", level="district", area_code="990101",
+                                  kind="water", origin="test")
+    make_user(session, username="waterman", roles=["handler"], area_code="990101", department_code="water-990101")
+    return {**loop, "water": login(client, "waterman")}
+
+
+def registered(client: TestClient, people: dict[str, Any]) -> int:
+    case = client.post("/api/v1/cases", headers=people["op"], json={
+        "channel": "hotline_12345", "title": "道路积水", **IN_STREET}).json()
+    assert act(client, people["op"], case["id"], "register").status_code == 200
+    return case["id"]
+
+
+def test_a_summons_deadline_is_stored_as_chosen(client: TestClient, joint: dict[str, Any]) -> None:
+    case_id = registered(client, joint)
+    chosen = (datetime.now().astimezone() + timedelta(hours=11, minutes=10)).replace(second=0, microsecond=0)
+    summoned = act(client, joint["op"], case_id, "summon", reason="吹哨", data={
+        "departments": {"water-990101": chosen.isoformat()}})
+    assert summoned.status_code == 200
+    (report_in,) = [row for row in summoned.json()["deadlines"] if row["step"] == "report_in"]
+    assert datetime.fromisoformat(report_in["due_at"]) == chosen
+    assert report_in["department_code"] == "water-990101" and report_in["round"] is None
+    started = datetime.fromisoformat(report_in["started_at"])
+    minutes = -(-(chosen - started) // timedelta(minutes=1))
+    assert report_in["time_limit"] == f"{minutes}m" and 669 <= minutes <= 670  # 11 h 10 min, not 12 h
+    assert (report_in["met_at"], report_in["ended"]) == (None, None)
+
+    reported_in = act(client, joint["water"], case_id, "report_in")
+    (report_in,) = [row for row in reported_in.json()["deadlines"] if row["step"] == "report_in"]
+    assert report_in["ended"] == "met" and report_in["met_at"] is not None
+    assert datetime.fromisoformat(report_in["due_at"]) == chosen
+
+
+def test_a_summons_deadline_already_past_is_refused_and_changes_nothing(client: TestClient,
+                                                                        joint: dict[str, Any]) -> None:
+    case_id = registered(client, joint)
+    before = client.get(f"/api/v1/cases/{case_id}", headers=joint["op"]).json()
+    past = act(client, joint["op"], case_id, "summon", reason="吹哨", data={
+        "departments": {"water-990101": "2020-01-01T10:00:00+08:00"}})
+    assert past.status_code == 422 and past.json()["code"] == "deadline_before_summons"
+    assert client.get(f"/api/v1/cases/{case_id}", headers=joint["op"]).json()["deadlines"] == before["deadlines"]
+
+
+def test_a_return_by_the_assisting_department_ends_the_handling_step_as_returned(client: TestClient,
+                                                                                joint: dict[str, Any]) -> None:
+    case_id = registered(client, joint)
+    act(client, joint["disp"], case_id, "dispatch", data={"lead": "greening-990101", "assisting": ["water-990101"]})
+    act(client, joint["greener"], case_id, "acknowledge")
+    returned = act(client, joint["water"], case_id, "return", reason="非水务职责").json()
+    handle = returned["deadlines"][-2]
+    assert handle["step"] == "handle" and handle["ended"] == "returned"
+    assert handle["met_at"] == returned["timeline"][-1]["at"]
+    assert (handle["returned_by"], handle["withdrawn"]) == ("water-990101", ["greening-990101"])
+    assert [(row["step"], row["ended"]) for row in returned["deadlines"]] == [
+        ("register", "met"), ("dispatch", "met"), ("acknowledge", "met"), ("handle", "returned"), ("dispatch", None)]
+
+    act(client, joint["disp"], case_id, "reassign", reason="改派绿化", data={"lead": "greening-990101"})
+    again = act(client, joint["greener"], case_id, "acknowledge").json()
+    assert [(row["step"], row["round"], row["lead"]) for row in again["deadlines"]] == [
+        ("register", None, None), ("dispatch", 1, None), ("acknowledge", 1, "greening-990101"),
+        ("handle", 1, "greening-990101"), ("dispatch", 2, None), ("acknowledge", 2, "greening-990101"),
+        ("handle", 2, "greening-990101")]
