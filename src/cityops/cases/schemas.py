@@ -186,6 +186,19 @@ class ActionIn(BaseModel):
                                         "(a handler's own department by default)")
 
 
+class CitizenStepOut(BaseModel):
+    """One step of a case as its reporter is told it (``cases.public``): no staff, no internal reasons."""
+
+    step: str = Field(description="received, registered, not accepted, merged, sent to the department, returned, "
+                                  "sent again, being handled, handled, checked, rework, closed, reopened or rated")
+    at: datetime
+    department: str | None = Field(None, description="the department the case was sent to (its name)")
+    result: str | None = Field(None, description="what the department reports it did (handled)")
+    photos: list[str] = Field(default_factory=list,
+                              description="the result's photos, each fetched from "
+                                          "/api/v1/public/cases/{tracking_code}/photos/{sha256} (handled)")
+
+
 class CitizenCaseOut(BaseModel):
     tracking_code: str
     status: CaseStatus
@@ -193,7 +206,7 @@ class CitizenCaseOut(BaseModel):
     opened_at: datetime
     closed_at: datetime | None
     rating: int | None
-    progress: list[dict[str, Any]] = Field(description="the steps taken, without names of staff")
+    progress: list[CitizenStepOut] = Field(description="the steps taken, without names of staff")
 
 
 class RatingIn(BaseModel):
