@@ -3,7 +3,7 @@ citizen's side (report, follow, rate) by tracking code, without an account."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cityops import ratelimit
 from cityops.cases import deadlines as step_deadlines
-from cityops.cases import dedup, queues, service
+from cityops.cases import dedup, public, queues, service
 from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action, CaseStatus
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, DuplicateSuggestion
@@ -27,6 +27,7 @@ from cityops.cases.schemas import (
     CasePage,
     CitizenCaseIn,
     CitizenCaseOut,
+    CitizenStepOut,
     DeadlineOut,
     DuplicateOut,
     EventOut,
@@ -39,7 +40,7 @@ from cityops.categories import service as categories_service
 from cityops.classify.api import configured_model
 from cityops.config import Settings
 from cityops.deps import AppSettings, CurrentPrincipal, DbSession, Reader
-from cityops.errors import ServiceUnavailable
+from cityops.errors import NotFound, ServiceUnavailable
 from cityops.geo import service as geo_service
 from cityops.geo.coords import Crs, convert
 from cityops.media import service as media
@@ -50,11 +51,6 @@ router = APIRouter(prefix="/api/v1", tags=["cases"])
 QUEUE_PATTERN = "^(" + "|".join(name for name in queues.QUEUES if name != "all") + ")$"
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TrackingCode = Annotated[str, Path(min_length=6, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
-# Steps a citizen sees while following a case, by action; staff names are never shown.
-CITIZEN_STEPS = {"intake": "received", "register": "registered", "reject": "not accepted", "merge": "merged",
-                 "dispatch": "sent to the department", "reassign": "sent to the department",
-                 "acknowledge": "being handled", "report": "handled", "verify": "checked", "close": "closed",
-                 "reopen": "reopened", "rate": "rated"}
 
 
 def _now() -> datetime:
@@ -244,15 +240,25 @@ def take_action(request: Request, session: DbSession, principal: CurrentPrincipa
 
 
 def _citizen_view(session: Session, case: Case) -> CitizenCaseOut:
-    """What a reporter sees; a report merged into another case follows that case from then on (and,
-    when that case is merged in turn, the case at the end of the chain)."""
-    progress = [{"step": CITIZEN_STEPS[e.action], "at": e.at.isoformat()}
-                for e in service.timeline(session, case=case) if e.action in CITIZEN_STEPS]
+    """What a reporter sees (``cases.public``); a report merged into another case follows that case from then
+    on (and, when that case is merged in turn, the case at the end of the chain)."""
+    names: dict[str, str | None] = {}
+
+    def department_name(code: str) -> str | None:
+        if code not in names:
+            try:
+                names[code] = org_service.get_department(session, code=code).name
+            except NotFound:
+                names[code] = None
+        return names[code]
+
+    entries = service.timeline(session, case=case)
     followed = service.final_primary(session, case=case)
     if followed is not case:
-        progress += [{"step": CITIZEN_STEPS[e.action], "at": e.at.isoformat()}
-                     for e in service.timeline(session, case=followed)
-                     if e.action in CITIZEN_STEPS and e.action != "intake" and e.at >= case.opened_at]
+        entries += [e for e in service.timeline(session, case=followed)
+                    if e.action != "intake" and e.at >= case.opened_at]
+    steps = public.citizen_steps(entries, department_name=department_name)
+    progress = [CitizenStepOut(**asdict(step)) for step in steps]
     return CitizenCaseOut(tracking_code=case.tracking_code, status=followed.status, title=case.title,
                           opened_at=case.opened_at, closed_at=followed.closed_at, rating=case.rating,
                           progress=progress)
@@ -286,6 +292,20 @@ def citizen_report(request: Request, response: Response, session: DbSession, set
             summary="Follow a case by its tracking code")
 def citizen_follow(session: DbSession, tracking_code: TrackingCode) -> CitizenCaseOut:
     return _citizen_view(session, service.by_tracking_code(session, code=tracking_code))
+
+
+@router.get("/public/cases/{tracking_code}/photos/{sha256}", tags=["citizens"],
+            summary="A photo of the handling result shown on a case's page",
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "the photo"}})
+def citizen_photo(request: Request, session: DbSession, tracking_code: TrackingCode,
+                  sha256: Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")]) -> Response:
+    """Only the photos the case's page shows (404 `unknown_attachment` for any other file)."""
+    shown = {photo for step in _citizen_view(session, service.by_tracking_code(session, code=tracking_code)).progress
+             for photo in step.photos}
+    if sha256.lower() not in shown:
+        raise NotFound("no such photo on this case", code="unknown_attachment", field="sha256")
+    attachment = media.get(session, sha256=sha256)
+    return request.app.state.blobs.response(attachment.sha256, attachment.media_type)
 
 
 @router.post("/public/cases/{tracking_code}/rating", response_model=CitizenCaseOut, tags=["citizens"],
