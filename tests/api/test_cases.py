@@ -46,8 +46,8 @@ def test_a_citizen_report_goes_round_the_whole_loop(client: TestClient, loop: di
     rated = client.post(f"/api/v1/public/cases/{code}/rating", json={"score": 5, "comment": "很快"})
     assert rated.status_code == 200 and rated.json()["rating"] == 5
     assert [step["step"] for step in rated.json()["progress"]] == [
-        "received", "registered", "sent to the department", "being handled", "handled", "checked", "handled",
-        "checked", "rated"]
+        "received", "registered", "sent to the department", "being handled", "handled", "rework", "handled",
+        "checked", "closed", "rated"]
     timeline = client.get(f"/api/v1/cases/{case_id}", headers=loop["op"]).json()["timeline"]
     assert [e["version"] for e in timeline] == list(range(1, 10))
     assert timeline[0]["actor_kind"] == "citizen" and timeline[2]["actor_name"] == "disp"

@@ -124,7 +124,7 @@ def test_reports_merged_into_a_case_follow_it_when_it_is_merged_in_turn(client: 
     act(client, loop["greener"], a["id"], "report", reason="已更换灯泡")
     act(client, loop["insp"], a["id"], "verify", data={"passed": True})
     closed = client.get(f"/api/v1/public/cases/{d['tracking_code']}").json()
-    assert (closed["status"], closed["progress"][-1]["step"]) == ("closed", "checked")
+    assert (closed["status"], closed["progress"][-1]["step"]) == ("closed", "closed")
     assert closed["closed_at"] is not None
     rated = client.post(f"/api/v1/public/cases/{c['tracking_code']}/rating", json={"score": 5})
     assert rated.status_code == 200 and rated.json()["rating"] == 5, rated.text
