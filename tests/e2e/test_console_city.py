@@ -1,12 +1,15 @@
 """The console's city pages on a served demo city, against the API's own answers.
 
-Warnings board: a rule on a device type of its own and readings over it raise warnings in a street;
-the street's operator sees on the board exactly the warnings (ids, levels, statuses) and the per-status
-counts the API lists; acknowledges one on the screen and the API has it acknowledged; closing one as a
-false alarm without a reason shows the API's reason error and leaves the warning as it was; a silence
-set on the screen is the API's and ends from the screen; converting one opens the API's case of the
-chosen category; a warning raised while the board is open
-appears on it from the live stream, without a reload.
+Warnings board: a rule on a device type of its own and readings over it raise warnings in a street,
+and open a case for the red one; the street's operator sees on the board exactly the warnings (ids,
+levels, statuses, cases by tracking code) and the per-status and with-a-case counts the API lists; the
+warning whose rule opened its case is still firing, links to its case and offers no conversion, like a
+converted one; a reading reads as its metric's name, a colon and its value; the operator acknowledges
+one on the screen and the API has it acknowledged; closing one as a false alarm without a reason
+shows the API's reason error and leaves the warning as it was; a silence set on the screen is the
+API's and ends from the screen; converting one opens the API's case of the chosen category, named by
+its tracking code; a warning raised while the board is open appears on it from the live stream,
+without a reload.
 
 Devices page: the table's rows are the API's devices for the chosen type; the map's legend counts
 them by health; a device's details show the API's latest values, and maintenance on and off
@@ -15,7 +18,6 @@ round-trips through the API, and the street's operator (who may not) gets no suc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +36,9 @@ RULE = "e2e-city-water"
 LEVEL_NAMES = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 STATUS_NAMES = {"firing": "告警中", "acknowledged": "已确认", "resolved": "已恢复", "false_alarm": "误报关闭",
                 "converted": "已转案件"}
+TABS = {"firing": {"status": "firing"}, "acknowledged": {"status": "acknowledged"}, "resolved": {"status": "resolved"},
+        "false_alarm": {"status": "false_alarm"}, "hasCase": {"has_case": "true"}}
+"""The board's tabs and the API's filter for each: a warning with a case, however it came, is under hasCase."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,8 @@ class Sensors:
 @pytest.fixture(scope="module")
 def sensors(served_city: ServedCity) -> Iterator[Sensors]:
     """Four gauges of a type of their own in the street of the street's staff, and a rule on that type
-    (nothing else reads it); three gauges have broken it: yellow then orange, red, and yellow."""
+    (nothing else reads it) that opens a case from red; three gauges have broken it: yellow then orange,
+    red (its case opened), and yellow."""
     if not served_city.demo:
         pytest.skip("the test city has no administrator; the demo city has")
     api = httpx.Client(base_url=served_city.url, timeout=30)
@@ -82,7 +88,8 @@ def sensors(served_city: ServedCity) -> Iterator[Sensors]:
             "kind": "threshold", "metric": "water_level", "scope": {"device_type": TYPE},
             "levels": [{"level": "yellow", "fire_at": 3.0, "clear_at": 2.8},
                        {"level": "orange", "fire_at": 4.0, "clear_at": 3.7},
-                       {"level": "red", "fire_at": 5.0, "clear_at": 4.6}]}})
+                       {"level": "red", "fire_at": 5.0, "clear_at": 4.6}],
+            "open_case_from": "red", "case_category": "E0111"}})
     assert rule.status_code == 201, rule.text
     found = Sensors(api=api, admin=admin, operator=operator, devices=codes)
     found.send(codes[0], 3.3, ago_s=120)
@@ -90,8 +97,9 @@ def sensors(served_city: ServedCity) -> Iterator[Sensors]:
     found.send(codes[1], 5.6, ago_s=60)
     found.send(codes[2], 3.1, ago_s=30)
     ours = [w for w in found.warnings(rule=RULE)["items"]]
-    assert sorted((w["origin"], w["level"]) for w in ours) == [
-        (codes[0], "orange"), (codes[1], "red"), (codes[2], "yellow")], ours
+    assert sorted((w["origin"], w["level"], w["status"], w["case_id"] is not None) for w in ours) == [
+        (codes[0], "orange", "firing", False), (codes[1], "red", "firing", True),
+        (codes[2], "yellow", "firing", False)], ours
     yield found
     api.close()
 
@@ -113,8 +121,8 @@ def _row(page: Page, warning_id: int) -> Locator:
 
 
 def _board_equals_the_api(page: Page, sensors: Sensors) -> list[dict]:
-    """The board (all statuses) shows the API's warnings in its order, with their levels and statuses,
-    and each status's count is the API's."""
+    """The board (all statuses) shows the API's warnings in its order, with their levels, statuses and
+    cases (by tracking code, no conversion offered), and each tab's count is the API's."""
     listed = sensors.warnings()
     rows = page.locator("tr[data-warning]")
     expect(rows).to_have_count(len(listed["items"]), timeout=LIVE_WAIT_MS)
@@ -125,11 +133,18 @@ def _board_equals_the_api(page: Page, sensors: Sensors) -> list[dict]:
         row = _row(page, warning["id"])
         expect(row.locator("[data-level]").first).to_have_attribute("data-level", warning["level"])
         expect(row.locator("[data-level]").first).to_have_text(LEVEL_NAMES[warning["level"]])
-        expect(row.locator("td.status")).to_have_text(STATUS_NAMES[warning["status"]])
+        expect(row.locator("td.status .status-name")).to_have_text(STATUS_NAMES[warning["status"]])
+        link = row.locator("td.status").get_by_role("link")
+        if warning["case_id"] is None:
+            expect(link).to_have_count(0)
+        else:
+            expect(link).to_have_text(f"案件 {warning['case_tracking_code']}")
+            expect(link).to_have_attribute("href", f"/console/cases/{warning['case_id']}")
+            expect(row.get_by_role("button", name="转案件")).to_have_count(0)
     expect(page.locator(".status-tabs [data-status=all] .count")).to_have_text(str(listed["total"]))
-    for status in STATUS_NAMES:
-        expect(page.locator(f".status-tabs [data-status={status}] .count")).to_have_text(
-            str(sensors.warnings(status=status, limit="1")["total"]))
+    for tab, params in TABS.items():
+        expect(page.locator(f".status-tabs [data-status={tab}] .count")).to_have_text(
+            str(sensors.warnings(**params, limit="1")["total"]))
     return listed["items"]
 
 
@@ -146,7 +161,9 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     expect(_row(page, rising["id"])).to_contain_text("测试水位计1号")
     # the rule by its name and the reading by the metric's name with its unit, not by codes
     expect(_row(page, rising["id"])).to_contain_text("测试河道水位超限")
-    expect(_row(page, rising["id"])).to_contain_text(re.compile(r"水位\s*4\.4 m"))
+    # the metric's name and the value apart: "水位：4.4 m", never "水位4.4 m"
+    expect(_row(page, rising["id"]).locator("td.reading")).to_have_text("水位：4.4 m")
+    expect(_row(page, rising["id"]).get_by_role("button", name="转案件")).to_be_visible()
     screenshots.take(page, "1-board")
 
     # the level filter is the API's
@@ -162,7 +179,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     row = _row(page, rising["id"])
     row.get_by_role("button", name="确认").click()
     expect(page.get_by_text(f"预警 {rising['id']} 已确认")).to_be_visible()
-    expect(row.locator("td.status")).to_have_text("已确认")
+    expect(row.locator("td.status .status-name")).to_have_text("已确认")
     assert sensors.warning_of(sensors.devices[0])["status"] == "acknowledged"
     expect(row.get_by_role("button", name="确认")).to_have_count(0)
 
@@ -182,7 +199,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     assert sensors.warning_of(sensors.devices[1]) == red_warning
     dialog.get_by_role("button", name="取消").click()
     expect(dialog).to_be_hidden()
-    expect(_row(page, red_warning["id"]).locator("td.status")).to_have_text("告警中")
+    expect(_row(page, red_warning["id"]).locator("td.status .status-name")).to_have_text("告警中")
 
     # a silence for the red gauge: the API's, listed, and ended from the screen
     _row(page, red_warning["id"]).get_by_role("button", name="静默").click()
@@ -210,6 +227,23 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     assert all(s["id"] != silences[0]["id"]
                for s in sensors.api.get("/api/v1/silences", headers=sensors.operator).json())
 
+    # the red gauge's rule opened its case: still firing, linked to its case by tracking code, no conversion
+    opened = sensors.warning_of(sensors.devices[1])
+    assert (opened["status"], [e["action"] for e in opened["entries"]][-1]) == ("firing", "open_case"), opened
+    red_row = _row(page, opened["id"])
+    expect(red_row.locator("td.status .status-name")).to_have_text("告警中")
+    expect(red_row.locator("td.status").get_by_role("link")).to_have_text(f"案件 {opened['case_tracking_code']}")
+    expect(red_row.get_by_role("button", name="转案件")).to_have_count(0)
+    # and is under the with-a-case tab, as the API's has_case lists it
+    page.locator(".status-tabs [data-status=hasCase]").click()
+    with_case = sensors.warnings(has_case="true")
+    assert opened["id"] in [w["id"] for w in with_case["items"]], with_case
+    expect(page.locator("tr[data-warning]")).to_have_count(len(with_case["items"]))
+    expect(page.locator(".status-tabs [data-status=hasCase] .count")).to_have_text(str(with_case["total"]))
+    screenshots.take(page, "3b-with-a-case")
+    page.locator(".status-tabs [data-status=all]").click()
+    expect(page.locator("tr[data-warning]")).to_have_count(len(sensors.warnings()["items"]))
+
     # convert the yellow gauge's warning into a case of a chosen category: the API's case, on its channel
     yellow = sensors.warning_of(sensors.devices[2])
     _row(page, yellow["id"]).get_by_role("button", name="转案件").click()
@@ -221,12 +255,15 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     expect(dialog).to_be_hidden()
     converted = sensors.warning_of(sensors.devices[2])
     assert converted["status"] == "converted" and converted["case_id"], converted
-    expect(page.get_by_text(f"预警 {yellow['id']} 已转为案件 {converted['case_id']}")).to_be_visible()
-    expect(_row(page, yellow["id"]).locator("td.status")).to_have_text("已转案件")
+    code = converted["case_tracking_code"]
+    expect(page.get_by_text(f"预警 {yellow['id']} 已转为案件 {code}")).to_be_visible()
+    expect(_row(page, yellow["id"]).locator("td.status .status-name")).to_have_text("已转案件")
+    expect(_row(page, yellow["id"]).locator("td.status").get_by_role("link")).to_have_text(f"案件 {code}")
     case = sensors.api.get(f"/api/v1/cases/{converted['case_id']}", headers=sensors.operator).json()
     assert (case["channel"], case["category_code"]) == ("iot_warning", "E0111"), case
     assert case["title"] == "测试水位计3号：测试河道水位超限黄色预警", case["title"]
-    case_link = page.locator(".notice").get_by_role("link", name=f"查看案件 {converted['case_id']}")
+    assert case["tracking_code"] == code
+    case_link = page.locator(".notice").get_by_role("link", name=f"查看案件 {code}")
     expect(case_link).to_have_attribute("href", f"/console/cases/{converted['case_id']}")
 
     # the details: the API's history, level by level, and the readings around it
@@ -247,6 +284,14 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     expect(drawer.locator(".facts")).to_contain_text("4.4 m")
     drawer.locator(".series").scroll_into_view_if_needed()
     screenshots.take(page, "4-details")
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+
+    # the red warning's details name its case by tracking code too
+    red_row.get_by_role("button", name="详情").click()
+    expect(drawer).to_be_visible()
+    expect(drawer.get_by_role("link", name=f"查看案件 {opened['case_tracking_code']}")).to_have_attribute(
+        "href", f"/console/cases/{opened['case_id']}")
     page.keyboard.press("Escape")
     expect(drawer).to_be_hidden()
 

@@ -213,11 +213,13 @@ def test_an_operator_watches_the_city(browser: Browser, served_city: ServedCity,
     converted = api.post(f"/api/v1/warnings/{warning_id}/convert-to-case", headers=operator,
                          json={"category_code": "E0102"})
     assert converted.status_code == 200, converted.text
-    case_id = converted.json()["case_id"]
+    case_id, tracking_code = converted.json()["case_id"], converted.json()["case_tracking_code"]
     title = api.get(f"/api/v1/cases/{case_id}", headers=operator).json()["title"]
     warning.get_by_role("button").click()
     drawer = page.get_by_role("dialog", name="预警详情")
-    drawer.get_by_role("button", name=f"#{case_id}").click()
+    # named by its tracking code, as the queues and case pages name it
+    assert tracking_code == api.get(f"/api/v1/cases/{case_id}", headers=operator).json()["tracking_code"]
+    drawer.get_by_role("button", name=tracking_code).click()
     drawer = page.get_by_role("dialog", name="案件详情")
     expect(drawer).to_contain_text(title)
     page.close()

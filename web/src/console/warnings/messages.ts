@@ -14,6 +14,10 @@ addMessages({
         statusTabs: '按状态',
         all: '全部',
         total: '共 {n} 条',
+        hasCase: '已有案件',
+        caseLink: '案件 {code}',
+        /** between a metric's name and its value: "PM2.5：61 µg/m³", never "PM2.561 µg/m³" */
+        nameValue: '：',
         none: '没有符合条件的预警',
         level: {
           label: '级别',
@@ -107,7 +111,7 @@ addMessages({
           updatedAt: '最近变化',
           closedAt: '关闭时间',
           case: '关联案件',
-          openCase: '查看案件 {id}',
+          openCase: '查看案件 {code}',
           history: '处置与级别记录',
           readings: '告警前后读数',
           noReadings: '该时段没有读数',
@@ -145,6 +149,9 @@ addMessages({
         all: 'All',
         total: '{n} in all',
         none: 'No warnings match',
+        hasCase: 'With a case',
+        caseLink: 'Case {code}',
+        nameValue: ': ',
         level: {
           label: 'Level',
           any: 'All levels',
@@ -237,7 +244,7 @@ addMessages({
           updatedAt: 'Last change',
           closedAt: 'Closed',
           case: 'Case',
-          openCase: 'Open case {id}',
+          openCase: 'Open case {code}',
           history: 'History and levels',
           readings: 'Readings around the warning',
           noReadings: 'No readings in this period',

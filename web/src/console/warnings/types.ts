@@ -4,6 +4,11 @@ export const LEVELS = ['blue', 'yellow', 'orange', 'red'] as const
 export type Level = (typeof LEVELS)[number]
 export const STATUSES = ['firing', 'acknowledged', 'resolved', 'false_alarm', 'converted'] as const
 export type WarningStatus = (typeof STATUSES)[number]
+/** The board's tabs: the statuses a warning may be in while it has no case or still follows its readings
+ * with one, and every warning with a case (opened by its rule or converted by a person, alike). A
+ * converted warning is found under hasCase, so the status has no tab of its own. */
+export const TABS = ['firing', 'acknowledged', 'resolved', 'false_alarm', 'hasCase'] as const
+export type Tab = (typeof TABS)[number]
 
 export interface WarningEntry {
   version: number
@@ -42,7 +47,10 @@ export interface Warning {
   fired_at: string
   updated_at: string
   closed_at: string | null
+  /** its case, opened by its rule (the status stays) or converted by a person (converted) */
   case_id: number | null
+  /** that case's tracking code, as queues and case pages name it */
+  case_tracking_code: string | null
   entries: WarningEntry[]
 }
 
@@ -75,4 +83,16 @@ export function levelHistory(warning: Warning): Level[] {
   const path: Level[] = []
   for (const entry of warning.entries) if (path[path.length - 1] !== entry.to_level) path.push(entry.to_level)
   return path
+}
+
+/** A warning's case as the screens link it: by id, named by its tracking code. */
+export interface CaseLink {
+  id: number
+  code: string
+}
+
+/** The warning's case, whether its rule opened it or a person converted the warning; none without one. */
+export function caseOf(warning: Warning): CaseLink | undefined {
+  if (warning.case_id === null) return undefined
+  return { id: warning.case_id, code: warning.case_tracking_code ?? `#${warning.case_id}` }
 }
