@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from cityops.models import Case
 from cityops.notify import service as notify
 from cityops.org import service as org_service
 from tests.api.conftest import IN_STREET, act
@@ -247,10 +248,11 @@ def test_a_department_whose_part_a_return_withdraws_is_told_who_returned_the_cas
     assert told(client, session, joint["greener"], "case.returned") == []
     returned = act(client, joint["water"], case_id, "return", reason="管网不归水务")
     assert parts(returned) == {"water-990101": "returned", "greening-990101": "withdrawn"}
+    code = session.get(Case, case_id).tracking_code  # lines name the case as the queues do
     assert told(client, session, joint["greener"], "case.returned") == [(
-        case_id, f"案件 #{case_id} 本部门的联办任务已撤回（水务 退回了案件，理由：管网不归水务），"
+        case_id, f"案件 {code} 本部门的联办任务已撤回（水务 退回了案件，理由：管网不归水务），"
                  "请停止处置：道路积水")]
-    assert told(client, session, joint["disp"], "case.returned") == [(case_id, f"案件 #{case_id} 被退回：道路积水")]
+    assert told(client, session, joint["disp"], "case.returned") == [(case_id, f"案件 {code} 被退回：道路积水")]
     assert told(client, session, joint["water"], "case.returned") == []  # it returned the case itself
     [event] = posted(session)
     assert (event["topic"], event["case_id"]) == ("case.returned", case_id)
@@ -268,6 +270,7 @@ def test_a_department_that_has_reported_is_not_told_of_a_later_return(
     act(client, joint["greener"], case_id, "report", reason="先修剪树木")
     act(client, joint["water"], case_id, "return", reason="管网不归水务")
     assert told(client, session, joint["greener"], "case.returned") == []  # its part stays reported
-    assert told(client, session, joint["disp"], "case.returned") == [(case_id, f"案件 #{case_id} 被退回：道路积水")]
+    code = session.get(Case, case_id).tracking_code
+    assert told(client, session, joint["disp"], "case.returned") == [(case_id, f"案件 {code} 被退回：道路积水")]
     [event] = posted(session)
     assert (event["payload"]["returned_by"], event["payload"]["withdrawn"]) == ("water-990101", [])

@@ -28,13 +28,58 @@ def test_a_dispatch_lands_in_the_handlers_inbox(client: TestClient, loop: dict[s
     assert case["status"] == "dispatched"
     notify.fan_out(session, now=datetime.now(UTC))
     inbox = client.get("/api/v1/inbox", params={"unread": True}, headers=loop["greener"]).json()["items"]
-    assert [(n["topic"], n["case_id"]) for n in inbox] == [("case.dispatched", case["id"])]
+    assert [(n["topic"], n["case_id"], n["tracking_code"]) for n in inbox] == [
+        ("case.dispatched", case["id"], case["tracking_code"])]
+    # the case is named as the queues and case pages name it, not by its internal number
+    assert inbox[0]["text"] == f"案件 {case['tracking_code']} 已派遣：暴露垃圾"
     read = client.post(f"/api/v1/inbox/{inbox[0]['id']}/read", headers=loop["greener"]).json()
-    assert read["read_at"] is not None
+    assert read["read_at"] is not None and read["tracking_code"] == case["tracking_code"]
     assert client.get("/api/v1/inbox", params={"unread": True}, headers=loop["greener"]).json() == {
         "items": [], "next_cursor": None}
     someone_elses = client.post(f"/api/v1/inbox/{inbox[0]['id']}/read", headers=loop["op"])
     assert someone_elses.status_code == 404
+
+
+def case_statements(engine: Engine, action: Callable[[], object]) -> list[str]:
+    return [s for s in statements_during(engine, action) if " cases" in s]
+
+
+def test_a_batch_of_case_events_finds_its_tracking_codes_in_one_query(
+        client: TestClient, loop: dict[str, Any], session: Session, engine: Engine) -> None:
+    cases = [client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "grid_patrol", "title": f"暴露垃圾{n}", "category_code": "E0102",
+        "lon": IN_STREET["lon"] + 0.004 * n, "lat": IN_STREET["lat"]}).json()
+        for n in range(4)]
+    assert [c["status"] for c in cases] == ["dispatched"] * 4
+    lookups = case_statements(engine, lambda: notify.fan_out(session, now=datetime.now(UTC)))
+    assert len(lookups) == 1, lookups
+    inbox = client.get("/api/v1/inbox", headers=loop["greener"]).json()["items"]
+    assert sorted(n["text"] for n in inbox) == sorted(f"案件 {c['tracking_code']} 已派遣：{c['title']}"
+                                                      for c in cases)
+    assert not any("#" in n["text"] for n in inbox)
+
+
+def test_lines_written_before_keep_their_text_and_a_page_names_its_cases_in_one_query(
+        client: TestClient, loop: dict[str, Any], session: Session, engine: Engine) -> None:
+    cases = [client.post("/api/v1/cases", headers=loop["op"], json={
+        "channel": "grid_patrol", "title": f"暴露垃圾{n}", "category_code": "E0102",
+        "lon": IN_STREET["lon"] + 0.004 * n, "lat": IN_STREET["lat"]}).json()
+        for n in range(3)]
+    user_id = session.scalar(select(User.id).where(User.username == "disp"))
+    for case in cases:
+        event = OutboxEvent(topic="case.overdue", area_path="/990000/", case_id=case["id"],
+                            fanned_out_at=datetime.now(UTC))
+        session.add(event)
+        session.flush()
+        session.add(Notification(user_id=user_id, event_id=event.id, topic=event.topic, case_id=case["id"],
+                                 text=f"案件 #{case['id']} 已超时：{case['title']}"))
+    session.flush()
+    answers = []
+    lookups = case_statements(engine, lambda: answers.append(client.get("/api/v1/inbox", headers=loop["disp"])))
+    assert len(lookups) == 1, lookups
+    shown = {n["case_id"]: (n["tracking_code"], n["text"]) for n in answers[0].json()["items"]
+             if n["topic"] == "case.overdue"}
+    assert shown == {c["id"]: (c["tracking_code"], f"案件 #{c['id']} 已超时：{c['title']}") for c in cases}
 
 
 def test_webhooks_are_managed_by_integrators_in_their_area(client: TestClient, loop: dict[str, Any],

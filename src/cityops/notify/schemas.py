@@ -11,6 +11,7 @@ class NotificationOut(BaseModel):
     id: int
     topic: str
     case_id: int | None
+    tracking_code: str | None = Field(description="the case's tracking code, as queues and case pages show it")
     text: str
     created_at: datetime
     read_at: datetime | None

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from cityops.cases.models import Case
 from cityops.errors import InvalidInput, NotFound
 from cityops.geo.models import Area
 from cityops.notify import paging
@@ -67,20 +68,30 @@ WORDS = {
 LEVEL_WORDS = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
-def _text(session: Session, event: OutboxEvent, audience: str) -> str:
-    """The inbox line: the case and its title, or the warning with its device, rule and level; to a
-    department whose part was withdrawn, who returned the case and why, so it stops work."""
+def _text(session: Session, event: OutboxEvent, audience: str, codes: dict[int, str]) -> str:
+    """The inbox line: the case by its tracking code (the one the queues, case pages and phone calls use)
+    and its title, or the warning with its device, rule and level; to a department whose part was
+    withdrawn, who returned the case and why, so it stops work."""
     words = WORDS.get(event.topic, event.topic)
+    case = f"案件 {codes.get(event.case_id) or f'#{event.case_id}'}"
     if audience == "withdrawn":
         code = event.payload.get("returned_by")
         name = session.scalar(select(Department.name).where(Department.code == code)) or code
         reason = event.payload.get("reason")
         why = f"，理由：{reason}" if reason else ""
-        return (f"案件 #{event.case_id} 本部门的联办任务已撤回（{name} 退回了案件{why}），请停止处置："
+        return (f"{case} 本部门的联办任务已撤回（{name} 退回了案件{why}），请停止处置："
                 f"{event.payload.get('title', '')}")
     if event.topic.startswith("warning."):
         return _warning_text(event.payload, words)
-    return f"案件 #{event.case_id} {words}：{event.payload.get('title', '')}"
+    return f"{case} {words}：{event.payload.get('title', '')}"
+
+
+def tracking_codes(session: Session, case_ids: Iterable[int | None]) -> dict[int, str]:
+    """The tracking codes of these cases, by case id, in one query."""
+    wanted = {i for i in case_ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Case.id, Case.tracking_code).where(Case.id.in_(wanted))).all())
 
 
 def _warning_text(payload: dict, words: str) -> str:
@@ -128,11 +139,12 @@ def fan_out(session: Session, *, now: datetime, batch: int = 500) -> int:
     events = session.scalars(select(OutboxEvent).where(OutboxEvent.fanned_out_at.is_(None))
                              .order_by(OutboxEvent.id).limit(batch).with_for_update(skip_locked=True)).all()
     hooks = session.scalars(select(Webhook).where(Webhook.active.is_(True))).all()
+    codes = tracking_codes(session, (event.case_id for event in events))
     for event in events:
         texts: dict[int, str] = {}  # one message per user, worded for the first audience they are in
         for audience in AUDIENCE.get(event.topic, ()):
             users = list(_users(session, event, audience))
-            text = _text(session, event, audience) if users else ""
+            text = _text(session, event, audience, codes) if users else ""
             for user_id in users:
                 texts.setdefault(user_id, text)
         for user_id, text in sorted(texts.items()):
@@ -195,6 +207,8 @@ class InboxPage:
     notifications: list[Notification]
     next_cursor: str | None
     """Where the page of older lines starts; None when there are none."""
+    tracking_codes: dict[int, str]
+    """The tracking codes of the page's cases, by case id."""
 
 
 def inbox(session: Session, *, user_id: int, unread_only: bool = False, cursor: str | None = None,
@@ -208,7 +222,9 @@ def inbox(session: Session, *, user_id: int, unread_only: bool = False, cursor: 
         query = query.where(Notification.id < paging.decode(cursor))
     # one line more than the page, so the last page says it is the last
     rows = list(session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
-    return InboxPage(rows[:limit], paging.encode(rows[limit - 1].id) if len(rows) > limit else None)
+    shown = rows[:limit]
+    return InboxPage(shown, paging.encode(rows[limit - 1].id) if len(rows) > limit else None,
+                     tracking_codes(session, (n.case_id for n in shown)))
 
 
 def unread_count(session: Session, *, user_id: int) -> int:
