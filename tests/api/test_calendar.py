@@ -26,6 +26,11 @@ def test_a_known_year_lists_holidays_and_make_up_days(client: TestClient, sessio
     assert days["2025-01-26"]["working"] and days["2025-01-26"]["source"] == "library"  # a Sunday, 调休
     assert not days["2025-10-01"]["working"]
     assert "2025-03-03" not in days  # an ordinary Monday
+    # named in Chinese, as the State Council's notice does, with the holiday's stable code beside
+    assert {day: (days[day]["name"], days[day]["holiday"]) for day in ("2025-01-01", "2025-01-26", "2025-04-04",
+                                                                       "2025-10-06")} == {
+        "2025-01-01": ("元旦", "new_years_day"), "2025-01-26": ("春节", "spring_festival"),
+        "2025-04-04": ("清明节", "tomb_sweeping_day"), "2025-10-06": ("中秋节", "mid_autumn_festival")}
 
 
 def test_an_administrator_enters_a_year_the_library_does_not_know(client: TestClient, session: Session) -> None:
@@ -34,6 +39,7 @@ def test_an_administrator_enters_a_year_the_library_does_not_know(client: TestCl
     response = client.put("/api/v1/calendar/days/2031-01-23", headers=admin,
                           json={"working": False, "name": "2031 春节"})
     assert response.status_code == 200 and response.json()["source"] == "override"
+    assert response.json()["holiday"] is None  # an administrator's note is not one of the library's holidays
     year = client.get("/api/v1/calendar/2031", headers=operator).json()
     assert year["coverage"] == "overridden"
     assert {d["day"]: d["name"] for d in year["days"]} == {"2031-01-23": "2031 春节"}

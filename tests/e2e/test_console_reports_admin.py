@@ -371,7 +371,8 @@ def test_a_calendar_day_set_on_screen_is_what_the_api_says(admin: Page, api: htt
     admin.get_by_role("button", name="保存").click()
     expect(admin.get_by_role("status")).to_contain_text(f"已保存 {wednesday}")
     after = api.get(f"/api/v1/calendar/{year}").json()
-    set_day = {"day": wednesday.isoformat(), "working": False, "name": f"{year} 国庆节", "source": "override"}
+    set_day = {"day": wednesday.isoformat(), "working": False, "name": f"{year} 国庆节", "source": "override",
+               "holiday": None}
     assert set_day in after["days"]
     assert after["working_days"] == before["working_days"] - 1 and after["coverage"] == "overridden"
     day = admin.locator(f"[data-date='{wednesday}']")
@@ -395,8 +396,8 @@ def test_a_calendar_day_set_on_screen_is_what_the_api_says(admin: Page, api: htt
     admin.get_by_label("说明", exact=True).fill("调休上班")
     admin.get_by_role("button", name="保存").click()
     expect(admin.locator(f"[data-date='{saturday}']")).to_have_attribute("data-kind", "makeup")
-    assert {"day": saturday.isoformat(), "working": True, "name": "调休上班", "source": "override"} in api.get(
-        f"/api/v1/calendar/{year}").json()["days"]
+    assert {"day": saturday.isoformat(), "working": True, "name": "调休上班", "source": "override",
+            "holiday": None} in api.get(f"/api/v1/calendar/{year}").json()["days"]
     screenshots.take(admin, "2-set")
 
     admin.get_by_role("button", name="取消设定（恢复节假日库或按星期）").click()

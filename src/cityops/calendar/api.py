@@ -33,7 +33,8 @@ def get_year(session: DbSession, settings: AppSettings, _: Reader, year: Year) -
     coverage, working_days, days = service.year_summary(calendar, year=year)
     return YearOut(year=year, coverage=coverage, working_days=working_days,
                    business_hours=list(settings.business_hours), timezone=settings.timezone,
-                   days=[DayOut(day=d.day, working=d.working, name=d.name, source=d.source) for d in days])
+                   days=[DayOut(day=d.day, working=d.working, name=d.name, source=d.source, holiday=d.holiday)
+                         for d in days])
 
 
 @router.put("/days/{day}", response_model=DayOut, summary="Set a date as a working day or a day off")

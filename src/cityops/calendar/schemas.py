@@ -12,8 +12,11 @@ from cityops.calendar.workcalendar import Coverage, DaySource
 class DayOut(BaseModel):
     day: date
     working: bool
-    name: str | None
+    name: str | None = Field(description="the holiday's or make-up day's Chinese name (春节), or an override's note")
     source: DaySource = Field(description="override, library (the State Council's notices) or weekday_rule")
+    holiday: str | None = Field(None, description="for a day the library knows, its holiday's stable code "
+                                                  "(new_years_day, spring_festival, tomb_sweeping_day, labour_day, "
+                                                  "dragon_boat_festival, mid_autumn_festival, national_day)")
 
 
 class YearOut(BaseModel):

@@ -7,7 +7,9 @@ A date's status comes from the first source that knows it:
 2. the ``chinesecalendar`` package (the State Council's yearly holiday notices, 国务院办公厅关于节假日
    安排的通知): official holidays are off and make-up working days (调休, e.g. Sunday 2025-01-26 and
    Saturday 2025-02-08 for Spring Festival 2025) are on. Version 1.11 knows 2004–2026; the package
-   raises ``NotImplementedError`` for other years, and each November's release adds the next year;
+   raises ``NotImplementedError`` for other years, and each November's release adds the next year.
+   Its days are named in Chinese (元旦, 春节 …, ``HOLIDAY_NAMES``), the library's English names being
+   kept only as a stable code (its ``Holiday`` member, e.g. ``spring_festival``);
 3. the **weekday rule**: Monday to Friday on, Saturday and Sunday off. A year that only this rule
    answers is *unconfirmed*; ``coverage()`` and ``coverage_report()`` tell an administrator which
    years still need entering.
@@ -43,6 +45,11 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_BUSINESS_HOURS: tuple[str, ...] = ("09:00-12:00", "13:00-18:00")
 
 MICROSECONDS_PER_DAY = 86_400_000_000
+# The statutory holidays' names as the State Council's notices write them (the library's own Chinese
+# names shorten 清明节, 端午节 and 中秋节); a holiday missing here keeps the library's Chinese name.
+HOLIDAY_NAMES: Mapping[str, str] = MappingProxyType({
+    "new_years_day": "元旦", "spring_festival": "春节", "tomb_sweeping_day": "清明节", "labour_day": "劳动节",
+    "dragon_boat_festival": "端午节", "mid_autumn_festival": "中秋节", "national_day": "国庆节"})
 _PERIOD = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
 
 
@@ -88,8 +95,10 @@ class DayInfo:
     day: date
     working: bool
     name: str | None
-    """The holiday or make-up day's name, or an override's note; None for an ordinary day."""
+    """The holiday or make-up day's Chinese name, or an override's note; None for an ordinary day."""
     source: DaySource
+    holiday: str | None = None
+    """For a day the library knows, the stable code of its holiday (``spring_festival``); else None."""
 
 
 @dataclass(frozen=True)
@@ -217,8 +226,12 @@ class WorkCalendar:
         if override is not None:
             return DayInfo(day, override.working, override.name, DaySource.override)
         if _library_knows(day.year):
-            off, name = chinese_calendar.get_holiday_detail(day)
-            return DayInfo(day, not off, name, DaySource.library)
+            off, english = chinese_calendar.get_holiday_detail(day)
+            if english is None:
+                return DayInfo(day, not off, None, DaySource.library)
+            holiday = chinese_calendar.Holiday(english)
+            return DayInfo(day, not off, HOLIDAY_NAMES.get(holiday.name, holiday.chinese), DaySource.library,
+                           holiday.name)
         return DayInfo(day, day.weekday() < 5, None, DaySource.weekday_rule)
 
     def is_working_day(self, day: date) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import chinese_calendar
@@ -58,12 +59,26 @@ def test_official_holidays_are_off_and_make_up_weekend_days_are_working(
 
 
 def test_spring_festival_2025_is_named_on_its_days() -> None:
-    assert CALENDAR.describe(date(2025, 1, 26)) == DayInfo(date(2025, 1, 26), True, "Spring Festival",
-                                                           DaySource.library)
-    assert CALENDAR.describe(date(2025, 1, 29)) == DayInfo(date(2025, 1, 29), False, "Spring Festival",
-                                                           DaySource.library)
+    assert CALENDAR.describe(date(2025, 1, 26)) == DayInfo(date(2025, 1, 26), True, "春节", DaySource.library,
+                                                           "spring_festival")
+    assert CALENDAR.describe(date(2025, 1, 29)) == DayInfo(date(2025, 1, 29), False, "春节", DaySource.library,
+                                                           "spring_festival")
     assert CALENDAR.describe(date(2025, 3, 3)) == DayInfo(date(2025, 3, 3), True, None, DaySource.library)
     assert CALENDAR.describe(date(2025, 3, 1)).working is False
+
+
+def test_the_library_s_holidays_are_named_in_chinese_with_a_stable_code() -> None:
+    named = {(info.holiday, info.name) for info in (CALENDAR.describe(day) for day in days("2025-01-01", "2025-12-31"))
+             if info.name}
+    assert named == {("new_years_day", "元旦"), ("spring_festival", "春节"), ("tomb_sweeping_day", "清明节"),
+                     ("labour_day", "劳动节"), ("dragon_boat_festival", "端午节"),
+                     ("mid_autumn_festival", "中秋节"), ("national_day", "国庆节")}
+    # every year the library knows: no English name reaches an administrator
+    for year in range(2004, 2027):
+        for day in days(f"{year}-01-01", f"{year}-12-31"):
+            info = CALENDAR.describe(day)
+            assert info.name is None or not re.search("[A-Za-z]", info.name), (day, info)
+            assert (info.name is None) is (info.holiday is None), (day, info)
 
 
 def test_every_day_of_2024_and_2025_agrees_with_the_library() -> None:
