@@ -16,7 +16,9 @@ import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
+from cityops.analytics.figures import FIGURES as ALL_FIGURES
 from cityops.analytics.figures import HEADINGS as API_HEADINGS
+from cityops.analytics.figures import RATE_PARTS
 from tests.e2e.conftest import Screenshots, ServedCity
 from tests.factories import PASSWORD
 
@@ -125,19 +127,29 @@ def _number(cell: str) -> float | None:
 
 def _check_table(page: Page, api: httpx.Client, query: dict[str, list[str]], names: dict[str, str]) -> list[dict]:
     """The table shows the API's rows for the query the page made, in order, each group by its name (as
-    ``names``, the department, category or area lists, have it), figure by figure."""
-    rows = api.get("/api/v1/reports/performance", params={k: v[0] for k, v in query.items()}).json()["rows"]
+    ``names``, the department, category or area lists, have it), figure by figure, each rate with the two
+    counts it divides beneath it, and then the API's totals as 合计."""
+    answer = api.get("/api/v1/reports/performance", params={k: v[0] for k, v in query.items()}).json()
+    rows = answer["rows"]
     assert rows, "the report has rows to compare"
     assert [row["name"] for row in rows] == [names.get(row["group"]) for row in rows]
     table = page.get_by_test_id("report-table")
     body_rows = table.locator(".el-table__body-wrapper tbody tr")
-    expect(body_rows).to_have_count(len(rows))
-    for shown, row in zip(body_rows.all(), rows, strict=True):
+    expect(body_rows).to_have_count(len(rows) + 1)
+    unassigned = "（未分派）" if query["by"] == ["department"] else "（未指定）"
+    for shown, row in zip(body_rows.all(), [*rows, answer["total"]], strict=True):
         # cases with no group (no department yet, say) are the API's "(none)", named in the page's language
-        expect(shown.locator("td").first).to_contain_text(
-            "（未指定）" if row["group"] == "(none)" else names[row["group"]])
+        first = shown.locator("td").first
+        if row is answer["total"]:
+            expect(first).to_have_text("合计")
+        else:
+            expect(first.locator(".group-name")).to_have_text(
+                unassigned if row["group"] == "(none)" else names[row["group"]])
         for figure in FIGURES:
             expect(shown.locator(f"[data-figure='{figure}']")).to_have_text(_shown(figure, row[figure]))
+            if figure in RATE_PARTS:
+                part, whole = RATE_PARTS[figure]
+                expect(shown.locator(f"[data-parts='{figure}']")).to_have_text(f"{row[part]}/{row[whole]}")
     return rows
 
 
@@ -169,9 +181,17 @@ def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, 
         admin.get_by_role("button", name="导出 Excel").click()
     assert downloaded.value.suggested_filename.startswith("performance-by-department-")
     assert downloaded.value.suggested_filename.endswith(".xlsx")
-    sheet = openpyxl.load_workbook(io.BytesIO(downloaded.value.path().read_bytes())).active
+    book = openpyxl.load_workbook(io.BytesIO(downloaded.value.path().read_bytes()))
+    assert book.sheetnames == ["按部门", "说明"]
+    sheet = book.active
     exported = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
-    assert exported == [[r["group"], r["name"], *(r[f] for f in FIGURES)] for r in rows]
+    total = api.get("/api/v1/reports/performance", params={k: v[0] for k, v in query.items()}).json()["total"]
+    assert [row[:2] for row in exported] == [
+        ["未分派", None] if r["group"] == "(none)" else [r["name"], r["group"]] for r in rows] + [["合计", None]]
+    assert [row[2:] for row in exported] == [[r[f] for f in ALL_FIGURES] for r in [*rows, total]]
+    headings = [cell.value for cell in sheet[1]]
+    assert headings[:3] == ["部门", "编码", "案件数"]
+    assert sheet.cell(2, headings.index("结案率") + 1).number_format == "0.0%"
     expect(admin.get_by_role("status")).to_contain_text(".xlsx")
 
     # the CSV is the API's, each group by its code and its name
@@ -183,9 +203,10 @@ def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, 
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv"), answer.text
     assert raw == answer.content and raw.startswith(b"\xef\xbb\xbf")
     lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert lines[0] == list(API_HEADINGS.values())  # "分组 group", "名称 name", then each figure's
-    assert [[line[0], line[1] or None, *map(_number, line[2:])] for line in lines[1:]] == [
-        [r["group"], r["name"], *(None if r[f] is None else float(r[f]) for f in FIGURES)] for r in rows]
+    assert lines[0] == ["部门", "编码", *(API_HEADINGS["zh-CN"][f] for f in ALL_FIGURES)]
+    assert [[line[1] or None, *map(_number, line[2:])] for line in lines[1:]] == [
+        [None if r["group"] == "(none)" else r["group"], *(None if r[f] is None else float(r[f]) for f in ALL_FIGURES)]
+        for r in rows]
     expect(admin.get_by_role("status")).to_contain_text(".csv")
 
     categories = {c["code"]: c["name"] for c in api.get("/api/v1/categories", params={"limit": 1000}).json()["items"]}

@@ -5,17 +5,27 @@ export type Grouping = 'department' | 'area' | 'category' | 'month' | 'week'
 export type AreaLevel = 'district' | 'street' | 'grid' | 'community'
 
 export interface PerformanceRow {
+  /** The group's code; "all" for the totals. */
   group: string
   /** The department's, area's or category's name; none by month or week, or for the "(none)" group. */
   name: string | null
   cases: number
+  registered: number
+  closed: number
   closure_rate: number | null
+  closed_on_time: number
   on_time_closure_rate: number | null
   overdue_cases: number
   overdue_rate: number | null
   overdue_now: number
+  handled: number
+  reworked: number
   rework_rate: number | null
+  dispatches: number
+  returns: number
   return_rate: number | null
+  rated: number
+  satisfied: number
   satisfaction_rate: number | null
   mean_rating: number | null
   median_handling_hours: number | null
@@ -27,28 +37,54 @@ export interface PerformanceReport {
   start: string
   end: string
   rows: PerformanceRow[]
+  /** All the cases of the period as one group, read off the same timelines (not the rows' rates added up). */
+  total: PerformanceRow
 }
 
-export type Figure = Exclude<keyof PerformanceRow, 'group' | 'name'>
+export type Count = 'cases' | 'registered' | 'closed' | 'closed_on_time' | 'overdue_cases' | 'handled' | 'reworked'
+  | 'dispatches' | 'returns' | 'rated' | 'satisfied'
+export type Rate = 'closure_rate' | 'on_time_closure_rate' | 'overdue_rate' | 'rework_rate' | 'return_rate'
+  | 'satisfaction_rate'
+/** The figures the table gives a column each (a rate with the two counts it divides beneath it). */
+export type Figure = Rate | 'cases' | 'overdue_cases' | 'overdue_now' | 'mean_rating' | 'median_handling_hours'
+  | 'mean_handling_hours'
 
-/** In the order the API's spreadsheet and CSV give them (cityops.analytics.figures). */
+/** In the order the API's spreadsheet and CSV give them (cityops.analytics.figures.MAIN_FIGURES). */
 export const FIGURES: Figure[] = [
   'cases', 'closure_rate', 'on_time_closure_rate', 'overdue_cases', 'overdue_rate', 'overdue_now', 'rework_rate',
   'return_rate', 'satisfaction_rate', 'mean_rating', 'median_handling_hours', 'mean_handling_hours',
 ]
-export const RATES = new Set<Figure>(['closure_rate', 'on_time_closure_rate', 'overdue_rate', 'rework_rate',
-  'return_rate', 'satisfaction_rate'])
+/** Each rate's numerator and denominator (cityops.analytics.figures.RATE_PARTS). */
+export const RATE_PARTS: Record<Rate, [Count, Count]> = {
+  closure_rate: ['closed', 'registered'],
+  on_time_closure_rate: ['closed_on_time', 'closed'],
+  overdue_rate: ['overdue_cases', 'cases'],
+  rework_rate: ['reworked', 'handled'],
+  return_rate: ['returns', 'dispatches'],
+  satisfaction_rate: ['satisfied', 'rated'],
+}
+export const RATES = new Set<Figure>(Object.keys(RATE_PARTS) as Rate[])
 export const GROUPINGS: Grouping[] = ['department', 'area', 'category', 'month', 'week']
 export const AREA_LEVELS: AreaLevel[] = ['district', 'street', 'grid', 'community']
-/** The group the API gives cases with no department, area or category. */
+/** The group the API gives cases with no department (never dispatched), area or category. */
 export const NO_GROUP = '(none)'
 
+export function isRate(figure: Figure): figure is Rate {
+  return RATES.has(figure)
+}
+
 /** A figure as the table shows it: rates as percentages with one decimal, the rest as the API rounds them;
- * `null` (no case it applies to) as a dash. */
+ * `null` (a rate with nothing to divide by, or no case it applies to) as a dash. */
 export function formatFigure(figure: Figure, value: number | null): string {
   if (value === null) return '—'
   if (RATES.has(figure)) return `${(value * 100).toFixed(1)}%`
   return String(value)
+}
+
+/** The two counts a rate divides, as "3/4". */
+export function rateParts(row: PerformanceRow, rate: Rate): string {
+  const [part, whole] = RATE_PARTS[rate]
+  return `${row[part]}/${row[whole]}`
 }
 
 function pad(n: number): string {
@@ -75,7 +111,7 @@ export function addDays(date: string, days: number): string {
 
 /** The query of a report on the days `first` to `last`, both included. */
 export function reportQuery(options: { by: Grouping; first: string; last: string; areaLevel: AreaLevel;
-  format?: 'json' | 'xlsx' | 'csv' }): string {
+  format?: 'json' | 'xlsx' | 'csv'; lang?: string }): string {
   const query = new URLSearchParams({
     by: options.by,
     start: localMidnight(options.first),
@@ -83,5 +119,7 @@ export function reportQuery(options: { by: Grouping; first: string; last: string
   })
   if (options.by === 'area') query.set('area_level', options.areaLevel)
   if (options.format) query.set('format', options.format)
+  // the file's headings and group names in the screen's language (the API's default is Chinese)
+  if (options.format && options.format !== 'json' && options.lang === 'en') query.set('lang', 'en')
   return query.toString()
 }
