@@ -8,6 +8,7 @@ import re
 import struct
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -110,11 +111,13 @@ def test_an_operator_sees_the_queue_to_register_and_filters_it(desk: Page, serve
                                                                  screenshots: Screenshots) -> None:
     operator = served_city.bearer(served_city.staff("operator"))
     sign_in_to_console(desk, served_city.staff('operator'))
-    # an operator's own queue comes first and is the one shown
+    # an operator's own queue comes first and is the one shown, with the cases in it counted
     tabs = desk.get_by_role("navigation", name="工作队列").get_by_role("link")
-    expect(tabs.first).to_have_text("待立案")
-    expect(tabs.first).to_have_attribute("aria-current", "page")
     to_register = _queue(served_city, operator, queue="to_register")
+    expect(tabs.first).to_have_text(re.compile(r"^待立案\d+$"))
+    expect(tabs.first).to_have_attribute("aria-current", "page")
+    # only the queues an operator works: no handler's queue to acknowledge
+    expect(tabs.filter(has_text="待签收")).to_have_count(0)
     assert {reports["first"], reports["second"], reports["hotline"]} <= {c["tracking_code"] for c in to_register}
     _rows_are(desk, to_register)
     expect(desk.get_by_text(f"待立案：已显示 {len(to_register)} 件")).to_be_visible()
@@ -163,9 +166,47 @@ def test_an_operator_sees_the_queue_to_register_and_filters_it(desk: Page, serve
     # in English
     desk.goto("/console/inbox")
     desk.get_by_role("button", name="English").click()
-    expect(desk.get_by_role("navigation", name="Work queues").get_by_role("link").first).to_have_text("To register")
+    expect(desk.get_by_role("navigation", name="Work queues").get_by_role("link").first).to_have_text(
+        re.compile(r"^To register\d+$"))
     expect(desk.locator("table.cases thead")).to_contain_text("Tracking code")
     _rows_are(desk, to_register)
+
+
+def test_a_summoned_department_finds_the_summons_in_its_queue_to_report_in(desk: Page,
+                                                                            served_city: ServedCity) -> None:
+    operator = served_city.bearer(served_city.staff("operator"))
+    handler_name = served_city.staff("handler")
+    handler = served_city.bearer(handler_name)
+    department = httpx.get(f"{served_city.url}/api/v1/me", headers=handler).json()["department_code"]
+    lon, lat, _ = served_city.street
+    case = httpx.post(f"{served_city.url}/api/v1/cases", headers=operator, json={
+        "channel": "hotline_12345", "title": "九江路积水严重", "lon": lon + 0.0011, "lat": lat - 0.0009}).json()
+    for action, body in (("register", {}), ("summon", {"reason": "积水，吹哨", "data": {"departments": {
+            department: (datetime.now(UTC) + timedelta(hours=3)).isoformat()}}})):
+        answer = httpx.post(f"{served_city.url}/api/v1/cases/{case['id']}/actions/{action}", headers=operator,
+                            json=body)
+        assert answer.status_code == 200, answer.text
+    summoned = _queue(served_city, handler, queue="summoned", sort="deadline")
+    assert case["tracking_code"] in {c["tracking_code"] for c in summoned}
+
+    sign_in_to_console(desk, handler_name)
+    tabs = desk.get_by_role("navigation", name="工作队列").get_by_role("link")
+    # a handler's queues only: nothing to register, dispatch or verify
+    for foreign in ("待立案", "待派遣", "待核查"):
+        expect(tabs.filter(has_text=foreign)).to_have_count(0)
+    tab = desk.get_by_role("link", name=f"待报到（{len(summoned)} 件）")
+    tab.click()
+    expect(desk).to_have_url(re.compile(r"/console/inbox/summoned$"))
+    _rows_are(desk, summoned)  # its report-in deadline soonest first, as the API orders it
+    row = desk.get_by_role("row").filter(has_text=case["tracking_code"])
+    expect(row).to_contain_text("吹哨报到")
+    expect(row).to_contain_text("普通")  # a single report's priority, in words
+
+    answer = httpx.post(f"{served_city.url}/api/v1/cases/{case['id']}/actions/report_in", headers=handler, json={})
+    assert answer.status_code == 200, answer.text
+    desk.reload()
+    expect(desk.get_by_role("row").filter(has_text=case["tracking_code"])).to_have_count(0)
+    expect(desk.get_by_role("link", name=f"待报到（{len(summoned) - 1} 件）")).to_be_visible()
 
 
 def test_a_case_shows_its_timeline_and_its_possible_duplicate_side_by_side(desk: Page, served_city: ServedCity,

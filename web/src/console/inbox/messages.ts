@@ -10,7 +10,13 @@ addMessages({
         tabs: '工作队列',
         queue: {
           to_register: '待立案', to_dispatch: '待派遣', to_acknowledge: '待签收', to_handle: '待处置',
-          to_verify: '待核查', overdue: '已超期', supervised: '督办中', all: '全部案件',
+          to_verify: '待核查', overdue: '已超期', supervised: '督办中', all: '全部案件', summoned: '待报到',
+          department: '本部门案件',
+        },
+        tabCount: '{queue}（{n} 件）',
+        priority: {
+          normal: '普通', level1: '较高', level2: '高', level3: '紧急',
+          raised: '{level}（{n} 次上报）',
         },
         filters: '筛选',
         status: '状态',
@@ -49,7 +55,12 @@ addMessages({
         queue: {
           to_register: 'To register', to_dispatch: 'To dispatch', to_acknowledge: 'To acknowledge',
           to_handle: 'To handle', to_verify: 'To verify', overdue: 'Overdue', supervised: 'Supervised',
-          all: 'All cases',
+          all: 'All cases', summoned: 'To report in', department: "Department's cases",
+        },
+        tabCount: '{queue} ({n})',
+        priority: {
+          normal: 'Normal', level1: 'Raised', level2: 'High', level3: 'Urgent',
+          raised: '{level} ({n} reports)',
         },
         filters: 'Filters',
         status: 'Status',
