@@ -154,7 +154,32 @@ def test_an_administrator_creates_edits_and_deactivates_a_user(page: Page, serve
     assert (edited["roles"], edited["department_code"], edited["display_name"]) == (
         ["inspector", "operator"], None, "测试网格员甲")
 
+    # deactivating asks first, naming the person and what happens; cancelling changes nothing
     row.get_by_role("button", name="停用 e2e.inspector").click()
+    question = settled(page.get_by_role("dialog", name="停用账号"))
+    expect(question).to_contain_text("确定停用 测试网格员甲（e2e.inspector）？停用后该账号无法再登录")
+    expect(question).to_contain_text("未办完的工作保持不变")
+    screenshots.take(page, "user-deactivate-question")
+    question.get_by_role("button", name="取消").click()
+    expect(question).to_be_hidden()
+    expect(page.get_by_role("status")).to_have_text("已保存：e2e.inspector")
+    expect(row.get_by_role("button", name="停用 e2e.inspector")).to_be_visible()
+    assert client.get("/api/v1/users/e2e.inspector").json()["active"] is True
+    # switched off in the form: the same question, and a no leaves the form open with nothing saved
+    row.get_by_role("button", name="编辑 e2e.inspector").click()
+    editor = settled(page.get_by_role("dialog", name="编辑用户 e2e.inspector"))
+    editor.locator(".el-switch").click()
+    editor.get_by_role("button", name="保存").click()
+    question = settled(page.get_by_role("dialog", name="停用账号"))
+    question.get_by_role("button", name="取消").click()
+    expect(question).to_be_hidden()
+    expect(editor).to_be_visible()
+    assert client.get("/api/v1/users/e2e.inspector").json()["active"] is True
+    editor.get_by_role("button", name="取消").click()
+    expect(editor).to_be_hidden()
+
+    row.get_by_role("button", name="停用 e2e.inspector").click()
+    settled(page.get_by_role("dialog", name="停用账号")).get_by_role("button", name="停用").click()
     expect(page.get_by_role("status")).to_have_text("已停用：e2e.inspector")
     expect(row).to_contain_text("已停用")
     assert client.get("/api/v1/users/e2e.inspector").json()["active"] is False
@@ -169,7 +194,15 @@ def test_a_department_and_a_centre_created_on_screen_are_listed_by_the_api(
     street = client.get("/api/v1/areas", params={"level": "street", "limit": 1}).json()["items"][0]
     sign_in_to_console(page, admin, timeout=LOADING)
     open_section(page, "部门", "部门与城运中心")
-    expect(page.get_by_text(f"共 {len(client.get('/api/v1/departments').json())} 条").first).to_be_visible()
+    departments = client.get("/api/v1/departments").json()
+    expect(page.get_by_text(f"共 {len(departments)} 条").first).to_be_visible()
+
+    # a kind reads by its name, its code beside it, in the list and in the filter
+    pick(page, page.locator("main"), "按类型筛选", "城管执法（enforcement）")
+    expect(page.get_by_text(f"共 {sum(d['kind'] == 'enforcement' for d in departments)} 条").first).to_be_visible()
+    expect(page.locator(".departments .el-table__body tr .kind").first).to_have_text("城管执法 enforcement")
+    screenshots.take(page, "department-kinds")
+    pick(page, page.locator("main"), "按类型筛选", "全部")
 
     page.get_by_role("button", name="新建部门").click()
     dialog = settled(page.get_by_role("dialog", name="新建部门"))
