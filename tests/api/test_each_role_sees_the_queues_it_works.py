@@ -129,7 +129,7 @@ def test_each_role_sees_the_queues_its_steps_work(client: TestClient, summons: d
             for name in ("op", "disp", "insp", "greener", "water", "leader", "op.insp")}
     assert seen == {
         "op": ["to_register", "to_verify", *SHARED],
-        "disp": ["to_register", "to_dispatch", "to_verify", *SHARED],
+        "disp": ["to_dispatch", "to_register", "to_verify", *SHARED],  # its own work first
         "insp": ["to_verify", *SHARED],
         "greener": ["to_acknowledge", "to_handle", "summoned", "department", *SHARED],
         "water": ["to_acknowledge", "to_handle", "summoned", "department", *SHARED],

@@ -33,6 +33,11 @@ NEXT_STEP: dict[str, Action] = {
 }
 """Each work queue, in the loop's order, with the action that takes a case out of it."""
 
+MAIN_QUEUE = {"operator": "to_register", "dispatcher": "to_dispatch", "handler": "to_acknowledge",
+              "inspector": "to_verify", "administrator": "to_register"}
+"""The queue each role is there for, shown before the others it may also work (a dispatcher may
+register and verify too, but opens on its cases to dispatch)."""
+
 DEPARTMENT_QUEUES = ("summoned", "department")
 """Queues of the caller's department: the cases it is summoned to and has not reported in to yet
 (``summoned``), and every case it holds or is summoned to (``department``)."""
@@ -47,9 +52,11 @@ DEFAULT_ORDER = {"summoned": "deadline", "overdue": "deadline"}
 
 def worked_by(roles: Iterable[str], *, in_department: bool) -> tuple[str, ...]:
     """The queues a caller with ``roles`` should see, its own work first: the work queues whose next
-    step one of its roles may take, then the department's queues (for a member of a department), then
-    the shared ones."""
+    step one of its roles may take (its roles' main queues first, then in the loop's order), then the
+    department's queues (for a member of a department), then the shared ones."""
     held = set(roles)
     own = [name for name, action in NEXT_STEP.items() if held & TABLE[action].roles
            and (name != "summoned" or in_department)]
+    main = {MAIN_QUEUE[role] for role in held if role in MAIN_QUEUE}
+    own.sort(key=lambda name: name not in main)  # stable: the loop's order within each part
     return (*own, *(("department",) if in_department else ()), *SHARED)

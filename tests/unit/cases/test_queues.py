@@ -22,11 +22,16 @@ def test_roles_work_their_own_queues_first_then_the_shared_ones() -> None:
         "to_acknowledge", "to_handle", "summoned", "department", *SHARED)
     assert queues.worked_by(["leader"], in_department=False) == SHARED
     assert queues.worked_by(["administrator"], in_department=False) == ("to_register", "to_dispatch", *SHARED)
+    # a dispatcher may register and verify too, but its own work comes first
+    assert queues.worked_by(["dispatcher"], in_department=False) == (
+        "to_dispatch", "to_register", "to_verify", *SHARED)
 
 
 def test_several_roles_work_the_union_in_the_loops_order() -> None:
     assert queues.worked_by(["inspector", "operator"], in_department=False) == queues.worked_by(
         ["operator", "inspector"], in_department=False) == ("to_register", "to_verify", *SHARED)
+    assert queues.worked_by(["handler", "inspector"], in_department=True) == (
+        "to_acknowledge", "to_verify", "to_handle", "summoned", "department", *SHARED)
 
 
 def test_without_a_department_nobody_reports_in_or_holds_cases() -> None:
