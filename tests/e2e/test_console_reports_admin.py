@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 from cityops.analytics.figures import FIGURES as ALL_FIGURES
 from cityops.analytics.figures import HEADINGS as API_HEADINGS
 from cityops.analytics.figures import RATE_PARTS
-from tests.e2e.conftest import Screenshots, ServedCity
+from tests.e2e.conftest import Screenshots, ServedCity, settled
 from tests.factories import PASSWORD
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
@@ -421,7 +421,15 @@ def test_a_calendar_day_set_on_screen_is_what_the_api_says(admin: Page, api: htt
             "holiday": None} in api.get(f"/api/v1/calendar/{year}").json()["days"]
     screenshots.take(admin, "2-set")
 
+    # removing a setting asks first; keeping it changes nothing
     admin.get_by_role("button", name="取消设定（恢复节假日库或按星期）").click()
+    question = settled(admin.get_by_role("dialog", name="取消设定"))
+    expect(question).to_contain_text(f"确定取消 {saturday}（调休上班）的设定？")
+    question.get_by_role("button", name="保留").click()
+    expect(question).to_be_hidden()
+    assert saturday.isoformat() in {d["day"] for d in api.get(f"/api/v1/calendar/{year}").json()["days"]}
+    admin.get_by_role("button", name="取消设定（恢复节假日库或按星期）").click()
+    settled(admin.get_by_role("dialog", name="取消设定")).get_by_role("button", name="取消设定").click()
     expect(admin.get_by_role("status")).to_contain_text(f"已取消 {saturday} 的设定")
     assert saturday.isoformat() not in {d["day"] for d in api.get(f"/api/v1/calendar/{year}").json()["days"]}
     expect(admin.locator(f"[data-date='{saturday}']")).to_have_attribute("data-kind", "weekend")
