@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -44,7 +44,7 @@ ACTION = {"intake": "受理", "register": "立案", "reject": "不予立案", "m
           "verify": "核查",
           "request_extension": "申请延期", "approve_extension": "批准延期", "deny_extension": "驳回延期",
           "defer": "缓办", "resume": "恢复办理", "summon": "吹哨", "report_in": "报到"}
-LATER = "2099-01-01T10:00"  # a datetime-local value
+LATER = "2099-01-01 10:00"  # as the date-time pickers write it (YYYY-MM-DD HH:mm)
 # what the console says, in Chinese, for each problem code the API answers with (in English)
 PROBLEM_ZH = json.loads((REPO / "web" / "src" / "locales" / "zh-CN.json").read_text(encoding="utf-8"))["problem"]
 # Places in the street about 110 m apart (off the street's centre, where other tests report), so that
@@ -125,6 +125,15 @@ def _choose(staff: Staff, dialog: Locator, label: str, option: str) -> None:
     """Pick ``option`` in the select labelled ``label``."""
     _options(staff, dialog, label).get_by_role("option", name=option, exact=True).click()
     _close_options(dialog, label)
+
+
+def _pick(dialog: Locator, label: str, value: str) -> None:
+    """Type ``value`` (YYYY-MM-DD HH:mm; empty clears it) into the Element Plus date-time picker labelled
+    ``label``, and leave it (a click on the dialog's title) so that it takes the value and closes its panel."""
+    field = dialog.get_by_label(label, exact=True)
+    field.fill(value)
+    dialog.locator(".el-dialog__title").click()
+    expect(field).to_have_value(value)
 
 
 def _agrees(staff: Staff, case_id: int, *, status: str, action: str, version: int) -> dict[str, Any]:
@@ -247,16 +256,24 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     assert unmerged["duplicate_of"] is None and unmerged["timeline"][-1]["reason"] == "位置不同，是两处问题"
     expect(operator.page.locator(".follows")).to_have_count(0)
 
-    # summon: an empty summons is asked for and not sent, a deadline in the past is refused in Chinese;
-    # nothing changes
+    # summon: the deadline is a date-time picker like the other forms' (no browser's own box), offering two
+    # hours from now; an empty summons is asked for once and not sent, a deadline in the past is refused in
+    # Chinese; nothing changes
     registered = _api_act(operator, case_id, "register")
     _open(operator, case_id)
+    opened = datetime.now().astimezone()
     dialog = _form(operator, "summon")
+    expect(dialog.locator("input[type=datetime-local]")).to_have_count(0)
+    deadline_box = dialog.get_by_label("部门 1 报到时限", exact=True)
+    expect(deadline_box).to_have_class(re.compile(r"\bel-input__inner\b"))
+    offered_at = datetime.strptime(deadline_box.input_value(), "%Y-%m-%d %H:%M").astimezone()
+    assert timedelta(minutes=119) <= offered_at - opened <= timedelta(minutes=131), offered_at
     dialog.get_by_label("吹哨事由").fill("盲道长期被占，吹哨属地")
     with _nothing_sent(operator):
         _send(dialog, "summon")
         error = dialog.get_by_role("alert").filter(has_text="请填写被吹哨部门及报到时限")
         expect(error).to_be_visible()
+        expect(dialog.get_by_role("alert")).to_have_count(1)
         expect(dialog.get_by_label("部门 1", exact=True)).to_have_attribute("aria-invalid", "true")
         expect(dialog.get_by_label("部门 1", exact=True)).to_be_focused()
     _unchanged(operator, case_id, registered)
@@ -270,19 +287,30 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     expect(offered.filter(has_text=bureau["name"])).to_have_count(1)
     _close_options(dialog, "部门 1")
     _choose(operator, dialog, "部门 1", office_name)
-    dialog.get_by_label("部门 1 报到时限").fill("2020-01-01T10:00")
+    _pick(dialog, "部门 1 报到时限", f"{opened:%Y-%m-%d} 00:00")  # today, already past
     _send(dialog, "summon")
     too_early = PROBLEM_ZH["deadline_before_summons"].replace("{department}", office)
     expect(dialog.get_by_role("alert").filter(has_text=too_early)).to_be_visible()
     expect(error).to_be_hidden()
     _unchanged(operator, case_id, registered)
-    dialog.get_by_label("部门 1 报到时限").fill(LATER)
+    chosen = (opened + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    _pick(dialog, "部门 1 报到时限", f"{chosen:%Y-%m-%d %H:%M}")
     _shot(operator, shots, "summon")
     _send(dialog, "summon")
     expect(dialog).to_be_hidden()
     summoned = _agrees(operator, case_id, status="registered", action="summon", version=registered["version"] + 1)
     (department, deadline), = summoned["timeline"][-1]["data"]["departments"].items()
-    assert department == office and deadline.startswith("2099-01-01")
+    assert department == office and datetime.fromisoformat(deadline) == chosen
+    # the time limits show the summoned department, due at the time chosen, and the time that gave (hours and
+    # minutes: never rounded up to whole hours)
+    (report_in,) = [row for row in summoned["deadlines"] if row["step"] == "report_in"]
+    assert datetime.fromisoformat(report_in["due_at"]) == chosen
+    minutes = -(-(chosen - datetime.fromisoformat(report_in["started_at"])) // timedelta(minutes=1))
+    row = operator.page.get_by_role("region", name="办理时限").locator("tbody tr").filter(has_text="吹哨报到")
+    expect(row).to_contain_text(office_name)
+    expect(row).to_contain_text(_shown_time(operator, chosen.isoformat()))
+    limit = f"{minutes // 60} 小时" + (f" {minutes % 60} 分钟" if minutes % 60 else "")
+    expect(row.locator("td").nth(1)).to_have_text(limit)
 
     # the summoned department's handler reports in
     _open(handler, case_id)
@@ -299,7 +327,7 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     _open(dispatcher, case_id)
     _agrees(dispatcher, case_id, status="registered", action="report_in", version=here["version"])
     dialog = _form(dispatcher, "defer")
-    dialog.get_by_label("缓办至（选填）").fill(LATER)
+    _pick(dialog, "缓办至（选填）", LATER)
     dialog.get_by_label("缓办理由").fill("等待道路施工结束")
     _shot(dispatcher, shots, "defer")
     _send(dialog, "defer")
@@ -317,7 +345,8 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
 def test_a_half_filled_summons_row_is_refused_beside_it_and_nothing_is_sent(desk: dict[str, Staff],
                                                                            served_city: ServedCity) -> None:
     """A summons row with a deadline and no department was left out without a word (and the rest sent): the
-    form now refuses it, and a department without a deadline or named twice, each next to its row."""
+    form now refuses it, and a department without a deadline (its picker cleared) or named twice, each next to
+    its row, once. A row holding only the deadline it was offered summons nobody and is left out."""
     operator, handler = desk["operator"], desk["handler"]
     office = handler.me["department_code"]
     office_name = next(d["name"] for d in operator.api.get("/api/v1/departments").json() if d["code"] == office)
@@ -334,12 +363,14 @@ def test_a_half_filled_summons_row_is_refused_beside_it_and_nothing_is_sent(desk
 
     dialog = _form(operator, "summon")
     dialog.get_by_label("吹哨事由").fill("单车长期占道，吹哨属地")
-    dialog.get_by_label("部门 1 报到时限").fill(LATER)  # a deadline, no department
+    _pick(dialog, "部门 1 报到时限", LATER)  # a deadline, no department
     dialog.get_by_role("button", name="增加部门").click()
     _choose(operator, dialog, "部门 2", office_name)  # a department, no deadline
+    _pick(dialog, "部门 2 报到时限", "")
     dialog.get_by_role("button", name="增加部门").click()
     _choose(operator, dialog, "部门 3", office_name)  # the same department again, with a deadline
-    dialog.get_by_label("部门 3 报到时限").fill(LATER)
+    _pick(dialog, "部门 3 报到时限", LATER)
+    dialog.get_by_role("button", name="增加部门").click()  # untouched: offered a deadline, names nobody
     _send(dialog, "summon")
 
     refusals = {1: ("部门 1：已填写报到时限，请选择被吹哨的部门，或移除这一行。", "部门 1"),
@@ -353,6 +384,8 @@ def test_a_half_filled_summons_row_is_refused_beside_it_and_nothing_is_sent(desk
         for field in (f"部门 {n}", f"部门 {n} 报到时限"):
             expect(dialog.get_by_label(field, exact=True)).to_have_attribute("aria-describedby", error_id)
         expect(dialog.get_by_label(invalid, exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(dialog.get_by_test_id("summons-3-error")).to_have_count(0)
+    expect(dialog.get_by_role("alert")).to_have_count(3)  # each said once
     expect(dialog.get_by_label("部门 1", exact=True)).to_be_focused()  # the first refused field
     _shot(operator, Screenshots("action-form"), "summons-half-filled")
     operator.page.remove_listener("request", post_seen)
@@ -362,13 +395,14 @@ def test_a_half_filled_summons_row_is_refused_beside_it_and_nothing_is_sent(desk
 
     # without the deadline-only row and the repeated one, the department left is refused until it has its
     # deadline, then summoned
+    dialog.get_by_role("button", name="移除部门 4").click()
     dialog.get_by_role("button", name="移除部门 3").click()
     dialog.get_by_role("button", name="移除部门 1").click()
     expect(dialog.get_by_role("alert")).to_have_count(1)
     expect(dialog.get_by_role("alert")).to_have_text("部门 1：请填写完整的报到时限（日期和时间）。")
     expect(dialog.locator(".summons-row")).to_have_count(1)
     expect(dialog.locator(".summons-row")).to_contain_text(office_name)
-    dialog.get_by_label("部门 1 报到时限").fill(LATER)
+    _pick(dialog, "部门 1 报到时限", LATER)
     _send(dialog, "summon")
     expect(dialog).to_be_hidden()
     summoned = _agrees(operator, case_id, status="registered", action="summon", version=registered["version"] + 1)
@@ -608,13 +642,14 @@ def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str
         _asked_for(dialog, "申请延期至")
         expect(dialog.locator("#action-request_extension-until-error")).to_have_text("请填写申请延期至")
     _unchanged(handler, case_id, before)
-    dialog.get_by_label("申请延期至").fill(LATER)
+    _pick(dialog, "申请延期至 *", LATER)
     _shot(handler, shots, "request-extension")
     _send(dialog, "request_extension")
     expect(dialog).to_be_hidden()
     asked = _agrees(handler, case_id, status="in_progress", action="request_extension", version=before["version"] + 1)
     asked_until = asked["timeline"][-1]["data"]["until"]
-    assert _same_instant(asked_until, handler.page.evaluate("local => new Date(local).toISOString()", LATER))
+    as_picked = handler.page.evaluate("local => new Date(local.replace(' ', 'T')).toISOString()", LATER)
+    assert _same_instant(asked_until, as_picked)
 
     # the dispatcher approves it: the deadline moves, the page shows the original
     _open(dispatcher, case_id)
@@ -669,3 +704,40 @@ def test_extensions_approved_and_denied_and_a_failed_verification(desk: dict[str
     rework = _agrees(inspector, case_id, status="in_progress", action="verify", version=handled["version"] + 1)
     assert rework["timeline"][-1]["data"] == {"passed": False} and rework["rework_count"] == 1
     expect(inspector.page.locator(".head .flag", has_text="返工")).to_have_count(1)
+
+
+def test_the_time_limits_tell_a_step_a_return_ended_and_the_rounds_of_dispatch(desk: dict[str, Staff],
+                                                                               served_city: ServedCity) -> None:
+    """A return by the assisting department ends the handling step undone: the time limits say 已退回, who
+    returned and whose part it withdrew, never 已完成; after the reassignment the steps met again say which
+    dispatch they belong to and its lead."""
+    operator, dispatcher, handler = desk["operator"], desk["dispatcher"], desk["handler"]
+    office = handler.me["department_code"]
+    names = {d["code"]: d["name"] for d in operator.api.get("/api/v1/departments").json()}
+    case_id = _new_case(operator, served_city, "窨井盖缺失", steps=((operator, "register", {}),))
+    serving = operator.api.get("/api/v1/departments", params={"serving": operator.case(case_id)["area_code"]}).json()
+    bureau = next(d for d in serving if d["level"] == "district" and d["code"] != office)
+    names |= {d["code"]: d["name"] for d in serving}
+    _api_act(dispatcher, case_id, "dispatch", data={"lead": bureau["code"], "assisting": [office]})
+    _api_act(handler, case_id, "acknowledge")
+    returned = _api_act(handler, case_id, "return", reason="非本单位职责")
+    _api_act(dispatcher, case_id, "reassign", reason="改由街道主办", data={"lead": office})
+    again = _api_act(handler, case_id, "acknowledge")
+    assert [(d["step"], d["ended"], d["round"]) for d in again["deadlines"]] == [
+        ("register", "met", None), ("dispatch", "met", 1), ("acknowledge", "met", 1), ("handle", "returned", 1),
+        ("dispatch", "met", 2), ("acknowledge", "met", 2), ("handle", None, 2)]
+
+    _open(dispatcher, case_id)
+    rows = dispatcher.page.get_by_role("region", name="办理时限").locator("tbody tr")
+    expect(rows).to_have_count(7)
+    handled = rows.nth(3)
+    status = handled.locator("td").last
+    expect(status).to_contain_text(f"已退回于 {_shown_time(dispatcher, returned['timeline'][-1]['at'])}")
+    expect(status).to_contain_text(f"{names[office]}退回")
+    expect(status).to_contain_text(f"撤回：{names[bureau['code']]}")
+    expect(status).not_to_contain_text("已完成")
+    expect(handled.locator("td").first).to_contain_text(f"第 1 次派遣主办：{names[bureau['code']]}")
+    for index in (4, 5, 6):
+        expect(rows.nth(index).locator("td").first).to_contain_text("第 2 次派遣")
+    expect(rows.nth(5).locator("td").first).to_contain_text(f"主办：{names[office]}")
+    _shot(dispatcher, Screenshots("action-form"), "time-limits-after-a-return")

@@ -59,8 +59,33 @@ export type JointMode = 'parallel' | 'serial'
 
 export interface SummonsRow {
   department: string
-  /** a datetime-local value */
+  /** a local date and time, YYYY-MM-DDTHH:mm (the picker's value-format) */
   deadline: string
+  /** the deadline the row was offered (summonsDeadline): a row still holding it names no deadline of its own */
+  suggested: string
+}
+
+/** How long a summoned department is given to report in unless the form is told otherwise. The API takes no
+ * default (cases.joint.summon needs each department's deadline); this offers the platform's default limit for
+ * acknowledging a case (2 working hours, categories.service.PLATFORM_DEFAULT_LIMITS), in natural hours, as a
+ * summons names a time of day. */
+export const SUMMONS_HOURS = 2
+
+/** A local date and time as the date-time pickers hold it: 2026-12-02T10:00. */
+export function localValue(at: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`
+}
+
+/** The deadline a new summons row offers: SUMMONS_HOURS from `now`, up to the next whole ten minutes. */
+export function summonsDeadline(now: Date = new Date()): string {
+  const step = 10 * 60 * 1000
+  return localValue(new Date(Math.ceil((now.getTime() + SUMMONS_HOURS * 3600 * 1000) / step) * step))
+}
+
+export function summonsRow(now: Date = new Date()): SummonsRow {
+  const deadline = summonsDeadline(now)
+  return { department: '', deadline, suggested: deadline }
 }
 
 export interface ActionForm {
@@ -70,7 +95,7 @@ export interface ActionForm {
   assisting: string[]
   mode: JointMode
   primary: number | undefined
-  /** a datetime-local value */
+  /** a local date and time, YYYY-MM-DDTHH:mm (the picker's value-format) */
   until: string
   summons: SummonsRow[]
   attachments: string[]
@@ -81,25 +106,28 @@ export interface ActionForm {
 
 export function emptyForm(): ActionForm {
   return { reason: '', passed: null, lead: '', assisting: [], mode: 'parallel', primary: undefined, until: '',
-    summons: [{ department: '', deadline: '' }], attachments: [], department: '', category: '' }
+    summons: [summonsRow()], attachments: [], department: '', category: '' }
 }
 
 /** Why a summons row cannot be sent: a deadline without its department, a department without its
  * (complete) deadline, or a department already on an earlier row. */
 export type SummonsProblem = 'noDepartment' | 'noDeadline' | 'repeated'
 
-/** Each summons row's problem, undefined where the row may be sent. A row left wholly empty summons nobody
- * and is left out; a half-filled one is refused, since leaving it out would drop what was typed unseen.
- * `unreadable[i]` says that row i's deadline was typed in part: the browser then gives it as empty. */
-export function summonsProblems(rows: SummonsRow[], unreadable: boolean[] = []): (SummonsProblem | undefined)[] {
+/** Each summons row's problem, undefined where the row may be sent. A row without a department that holds no
+ * deadline of its own (none, or still the one offered) summons nobody and is left out; a half-filled one is
+ * refused, since leaving it out would drop what was chosen unseen. */
+export function summonsProblems(rows: SummonsRow[]): (SummonsProblem | undefined)[] {
   const summoned = new Set<string>()
-  return rows.map((row, index) => {
-    const deadline = Boolean(row.deadline) && !unreadable[index]
-    if (!row.department) return deadline || unreadable[index] ? 'noDepartment' : undefined
+  return rows.map((row) => {
+    if (!row.department) return ownDeadline(row) ? 'noDepartment' : undefined
     if (summoned.has(row.department)) return 'repeated'
     summoned.add(row.department)
-    return deadline ? undefined : 'noDeadline'
+    return row.deadline ? undefined : 'noDeadline'
   })
+}
+
+function ownDeadline(row: SummonsRow): boolean {
+  return Boolean(row.deadline) && row.deadline !== row.suggested
 }
 
 /** A field an action may not be sent without: the form asks for it before anything is sent. */
@@ -120,7 +148,7 @@ export function requiredFields(action: CaseAction, form: ActionForm,
   if (has('passed')) required.passed = form.passed === null
   if (has('primary')) required.primary = form.primary === undefined || form.primary === null
   if (has('until')) required.until = !form.until
-  if (has('summons')) required.summons = form.summons.every((row) => !row.department && !row.deadline)
+  if (has('summons')) required.summons = form.summons.every((row) => !row.department && !ownDeadline(row))
   if (spec.reason === 'required' || (spec.reason === 'ifFailed' && form.passed === false)) {
     required.reason = !form.reason.trim()
   }
@@ -142,7 +170,7 @@ export const FIELD_OF_PROBLEM: Record<string, ActionField | 'reason'> = {
   category: 'category',
 }
 
-/** A datetime-local value (the browser's time zone) as an ISO instant, or undefined when empty. */
+/** A local date and time (the browser's time zone) as an ISO instant, or undefined when empty. */
 export function instant(local: string): string | undefined {
   if (!local) return undefined
   const at = new Date(local)

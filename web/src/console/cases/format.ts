@@ -12,9 +12,16 @@ export function word(prefix: string, key: string | null | undefined): string {
 
 const LIMIT = /^(\d+)(wh|wd|m|h|d)$/
 
-/** A step's time limit as the API writes it (30m, 4h, 3d, 2wh, 5wd) in words: 2 个工作时 / 2 working hours. */
+/** A step's time limit as the API writes it (30m, 4h, 3d, 2wh, 5wd) in words: 2 个工作时 / 2 working hours;
+ * minutes past the hour in hours and minutes (a summons' 670m: 11 小时 10 分钟). */
 export function formatLimit(limit: string): string {
   const found = LIMIT.exec(limit.trim())
   if (!found) return limit
-  return i18n.global.t(`console.case.unit.${found[2]}`, { n: Number(found[1]) }, Number(found[1]))
+  const n = Number(found[1])
+  if (found[2] === 'm' && n >= 60) {
+    const hours = Math.floor(n / 60)
+    return [i18n.global.t('console.case.unit.h', { n: hours }, hours),
+      ...(n % 60 ? [i18n.global.t('console.case.unit.m', { n: n % 60 }, n % 60)] : [])].join(' ')
+  }
+  return i18n.global.t(`console.case.unit.${found[2]}`, { n }, n)
 }

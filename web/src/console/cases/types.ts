@@ -57,7 +57,19 @@ export interface Deadline {
   remind_at: string
   original_due_at: string | null
   overdue_at: string | null
+  /** when the step ended, however it ended (ended) */
   met_at: string | null
+  /** how the step ended: its work done, the case returned to the centre (the other parts withdrawn), a deferral */
+  ended: 'met' | 'returned' | 'deferred' | null
+  /** a summons' report-in: the summoned department */
+  department_code: string | null
+  /** the dispatch the step belongs to (1, then 2 after a reassignment); null before any */
+  round: number | null
+  /** that dispatch's lead department */
+  lead: string | null
+  /** a step a return ended: the department that returned, and those whose parts it withdrew */
+  returned_by: string | null
+  withdrawn: string[]
 }
 
 export interface DuplicateSuggestion {
