@@ -98,6 +98,104 @@ def _within(page: Page, pin: dict | None) -> dict[str, float]:
     return {"x": pin["x"] + pin["width"] / 2 - box["x"], "y": pin["y"] + pin["height"] / 2 - box["y"]}
 
 
+# A spot on the map's background (no district under it) a few pixels from exactly one district, relative to the
+# map, with that district's name: the gap a river or a border leaves between outlines.
+_BESIDE_ONE_DISTRICT = """(svg) => {
+    const box = svg.getBoundingClientRect()
+    const areaAt = (x, y) => {
+        const hit = document.elementFromPoint(x, y)
+        return hit && hit.matches('path.area') ? hit : null
+    }
+    for (let y = box.top + 12; y < box.bottom - 12; y += 2)
+        for (let x = box.left + 12; x < box.right - 12; x += 2) {
+            if (document.elementFromPoint(x, y) !== svg) continue
+            const near = areaAt(x + 4, y) || areaAt(x - 4, y) || areaAt(x, y + 4) || areaAt(x, y - 4)
+            if (!near) continue
+            const around = new Set()
+            for (let dx = -12; dx <= 12; dx += 2)
+                for (let dy = -12; dy <= 12; dy += 2) {
+                    const other = areaAt(x + dx, y + dy)
+                    if (other) around.add(other)
+                }
+            if (around.size === 1)
+                return {x: x - box.left, y: y - box.top, name: near.querySelector('title').textContent}
+        }
+    return null
+}"""
+
+
+@pytest.mark.parametrize("size", [PHONE["viewport"], {"width": 1366, "height": 768}], ids=["phone", "laptop"])
+def test_the_map_names_its_districts_and_a_tap_beside_one_picks_it(browser: Browser, served_city: ServedCity,
+                                                                   screenshots: Screenshots, size: dict) -> None:
+    context = browser.new_context(base_url=served_city.url, locale="zh-CN", viewport=size,
+                                  has_touch=size == PHONE["viewport"])
+    page = context.new_page()
+    try:
+        page.goto("/citizen/")
+        the_map = page.get_by_test_id("area-map")
+        expect(page.locator("path.area.district").first).to_be_visible()
+        # names where they fit, readable: at least 12 px high on the screen, none overlapping another
+        names = the_map.locator(".labels text")
+        expect(names.first).to_be_visible()
+        boxes = [names.nth(i).bounding_box() for i in range(names.count())]
+        assert all(box["height"] >= 12 for box in boxes), boxes
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                        or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"]), (a, b)
+        # and any district's name where it does not fit, under the pointer
+        smallest = min(range(page.locator("path.area").count()),
+                       key=lambda i: page.locator("path.area").nth(i).bounding_box()["width"])
+        small = page.locator("path.area").nth(smallest)
+        small_name = small.locator("title").text_content()
+        small.dispatch_event("mouseenter")  # the pointer over it (its box's middle may lie in a neighbour)
+        expect(page.get_by_test_id("map-label")).to_have_text(small_name)
+        screenshots.take(page, f"map-{size['width']}")
+
+        # the keyboard's focus: a ring a few pixels wide around the district, never the browser's outline
+        page.locator("path.area").first.focus()
+        page.keyboard.press("Tab")
+        focused = page.evaluate("""() => {
+            const el = document.activeElement, style = getComputedStyle(el)
+            return {area: el.matches('path.area'), outline: style.outlineStyle, visible: el.matches(':focus-visible')}
+        }""")
+        assert focused == {"area": True, "outline": "none", "visible": True}, focused
+        ring = page.get_by_test_id("map-ring")
+        expect(ring).to_have_class(re.compile(r"\bkeyboard\b"))
+        assert ring.evaluate("(ring) => getComputedStyle(ring).strokeWidth") == "3px"
+        ring_box, map_box = ring.bounding_box(), the_map.bounding_box()
+        assert (ring_box["x"] >= map_box["x"] - 1 and ring_box["y"] >= map_box["y"] - 1
+                and ring_box["x"] + ring_box["width"] <= map_box["x"] + map_box["width"] + 1
+                and ring_box["y"] + ring_box["height"] <= map_box["y"] + map_box["height"] + 1), (ring_box, map_box)
+        page.keyboard.press("Shift+Tab")
+
+        # a tap in the gap beside a district picks it (to tap the spot inside it next); no point is taken yet
+        beside = the_map.evaluate(_BESIDE_ONE_DISTRICT)
+        assert beside, "no gap beside a district on the map"
+        spot = {"x": beside["x"], "y": beside["y"]}
+        the_map.tap(position=spot) if size == PHONE["viewport"] else the_map.click(position=spot)
+        expect(page.get_by_test_id("map-district")).to_have_text(beside["name"])
+        expect(page.locator("path.area.street").first).to_be_visible()
+        expect(page.get_by_test_id("chosen-location")).to_have_text("尚未选择位置")
+        expect(page.get_by_test_id("district-list")).to_have_value(
+            page.locator("[data-testid=district-list] option", has_text=beside["name"]).get_attribute("value"))
+        # a tap on a street takes the spot; the street's shape keeps no outline of the browser's
+        street = page.locator("path.area.street").first
+        street_box = street.bounding_box()
+        centre = {"x": street_box["x"] + street_box["width"] / 2, "y": street_box["y"] + street_box["height"] / 2}
+        page.mouse.click(centre["x"], centre["y"])
+        expect(page.get_by_test_id("chosen-location")).to_contain_text(beside["name"])
+        assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") == "none"
+
+        # the list beside the map reaches every district, the smallest too
+        page.get_by_label("按区选择").select_option(label=small_name)
+        expect(page.get_by_test_id("map-district")).to_have_text(small_name)
+        page.get_by_role("button", name="返回全市").click()
+        expect(page.get_by_test_id("district-list")).to_have_value("")
+    finally:
+        context.close()
+
+
 def test_the_phones_position_places_the_report(browser: Browser, served_city: ServedCity) -> None:
     lon, lat, district = served_city.inside
     context = browser.new_context(base_url=served_city.url, geolocation={"longitude": lon, "latitude": lat},

@@ -113,3 +113,35 @@ export class Projection {
 export function contains(outline: Outline, { lon, lat }: LonLat): boolean {
   return booleanPointInPolygon([lon, lat], outline.geometry)
 }
+
+/** How far ``point`` lies from ``outline`` in ``projection``'s units (0 inside it): the nearest of its edges. */
+export function distanceTo(outline: Outline, point: LonLat, projection: Projection): number {
+  if (contains(outline, point)) return 0
+  const [px, py] = projection.point([point.lon, point.lat])
+  let nearest = Infinity
+  for (const ring of outline.rings)
+    for (let i = 1; i < ring.length; i++) {
+      const [ax, ay] = projection.point(ring[i - 1])
+      const [bx, by] = projection.point(ring[i])
+      const dx = bx - ax
+      const dy = by - ay
+      const along = dx || dy ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy))) : 0
+      nearest = Math.min(nearest, Math.hypot(px - (ax + along * dx), py - (ay + along * dy)))
+    }
+  return nearest
+}
+
+/** The outline holding ``point`` or, when none does, the nearest one within ``within`` (projection units). */
+export function outlineAt(outlines: Outline[], point: LonLat, projection: Projection, within: number): Outline | null {
+  let best: Outline | null = null
+  let bestDistance = within
+  for (const outline of outlines) {
+    const distance = distanceTo(outline, point, projection)
+    if (distance === 0) return outline
+    if (distance <= bestDistance) {
+      best = outline
+      bestDistance = distance
+    }
+  }
+  return best
+}
