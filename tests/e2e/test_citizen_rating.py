@@ -1,5 +1,6 @@
-"""A citizen rates a case once the centre has closed it, on the page that follows it; the centre's staff
-read the stars and the comment on the case's timeline."""
+"""A citizen follows a case's story — sent to which department, returned and sent again, what was done with
+its photo, checked, closed — and rates it once the centre has closed it, on the page that follows it; the
+centre's staff read the stars and the comment on the case's timeline."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import Screenshots, ServedCity, sign_in_to_console
 from tests.factories import PASSWORD
 
+RETURN_REASON = "非本单位职责（内部说明）"
 
-def _close_through_the_loop(served_city: ServedCity, tracking_code: str) -> int:
-    """The street's staff register, dispatch, handle and verify the case (their screens come later); its id."""
+
+def _close_through_the_loop(served_city: ServedCity, tracking_code: str, photo: bytes) -> int:
+    """The street's staff register and dispatch the case, the office returns it and is sent it again, handles it
+    with a photo of the result, and it is verified (their screens come later); its id."""
     with httpx.Client(base_url=served_city.url, timeout=30) as api:
         def signed_in(role: str) -> dict[str, str]:
             token = api.post("/api/v1/auth/token", data={"username": served_city.staff(role), "password": PASSWORD})
@@ -23,9 +27,14 @@ def _close_through_the_loop(served_city: ServedCity, tracking_code: str) -> int:
         case_id = next(c["id"] for c in api.get("/api/v1/cases", params={"queue": "to_register", "limit": 200},
                                                 headers=operator).json()["items"]
                        if c["tracking_code"] == tracking_code)
+        after = api.post("/api/v1/attachments", headers=handler, files={"file": ("after.png", photo, "image/png")})
+        assert after.status_code == 201, after.text
         office = served_city.street[2]
         for who, action, body in ((operator, "register", {}), (dispatcher, "dispatch", {"data": {"lead": office}}),
-                                  (handler, "acknowledge", {}), (handler, "report", {"reason": "已清运"}),
+                                  (handler, "acknowledge", {}), (handler, "return", {"reason": RETURN_REASON}),
+                                  (dispatcher, "reassign", {"reason": "重新核定", "data": {"lead": office}}),
+                                  (handler, "acknowledge", {}),
+                                  (handler, "report", {"reason": "已清运", "attachments": [after.json()["sha256"]]}),
                                   (inspector, "verify", {"data": {"passed": True}})):
             moved = api.post(f"/api/v1/cases/{case_id}/actions/{action}", headers=who, json=body)
             assert moved.status_code == 200, moved.text
@@ -46,9 +55,21 @@ def test_a_closed_case_is_rated_from_its_page(phone: Page, served_city: ServedCi
     expect(phone.get_by_test_id("case-status")).to_have_text("已受理")
     expect(phone.get_by_role("heading", name="对处理结果满意吗？")).to_have_count(0)  # not before it is closed
 
-    case_id = _close_through_the_loop(served_city, tracking_code)
+    case_id = _close_through_the_loop(served_city, tracking_code, phone.screenshot())
     phone.reload()
     expect(phone.get_by_test_id("case-status")).to_have_text("已结案")
+    # the story in plain words, with the office's name; the reason it gave for its return stays inside
+    office = httpx.get(f"{served_city.url}/api/v1/public/cases/{tracking_code}").json()["progress"][2]["department"]
+    assert office and office != served_city.street[2]
+    steps = phone.locator("ol.progress > li > strong")
+    expect(steps).to_have_text(["已受理", "已立案", f"已派遣至{office}", "处置中", "处置部门退回，等待重新派遣",
+                                f"已重新派遣至{office}", "处置中", "已处置", "已核查", "已结案"])
+    expect(phone.get_by_test_id("handling-result")).to_have_text("处置结果：已清运")
+    result_photo = phone.get_by_role("img", name="处置照片 1")
+    expect(result_photo).to_be_visible()
+    phone.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=result_photo.element_handle())
+    expect(phone.get_by_test_id("followed-case")).not_to_contain_text(RETURN_REASON)
+    expect(phone.get_by_test_id("followed-case")).not_to_contain_text(served_city.staff("handler"))
     send = phone.get_by_role("button", name="提交评价")
     expect(send).to_be_disabled()  # a score first
     phone.get_by_label("4 星").check()  # a radio button: the keyboard reaches it too
