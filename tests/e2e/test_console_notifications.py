@@ -63,11 +63,11 @@ def test_a_dispatch_rings_the_handlers_bell_and_its_link_opens_the_case(
                       json={"channel": "hotline_12345", "title": title, "category_code": "E0506",
                             "lon": lon + 0.0021, "lat": lat - 0.0019}, timeout=30)
     assert made.status_code == 201, made.text
-    case_id = made.json()["id"]
+    case_id, code = made.json()["id"], made.json()["tracking_code"]
     _act(served_city, "operator", case_id, "register")
     _act(served_city, "dispatcher", case_id, "dispatch", data={"lead": handler.me["department_code"]})
 
-    line = f"案件 #{case_id} 已派遣：{title}"
+    line = f"案件 {code} 已派遣：{title}"  # by the code the queues and case pages show
     deadline = time.monotonic() + SWEEP_WAIT_S
     while not any(n["text"] == line for n in _unread(handler)):
         assert time.monotonic() < deadline, f"no notification {line!r} within {SWEEP_WAIT_S} s"
@@ -89,7 +89,7 @@ def test_a_dispatch_rings_the_handlers_bell_and_its_link_opens_the_case(
     expect(item).to_contain_text("未读")
     expect(page.locator(".el-drawer-fade-enter-active")).to_have_count(0)  # slid in, for the picture
     screenshots.take(page, "drawer")
-    item.get_by_role("link", name=f"打开案件 #{case_id}").click()
+    item.get_by_role("link", name=f"打开案件 {code}").click()
 
     expect(page).to_have_url(re.compile(rf"/console/cases/{case_id}$"))
     expect(page.get_by_test_id("case-actions")).to_be_visible()
