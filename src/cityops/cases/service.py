@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 
 from cityops import live, outbox
 from cityops.bulk import collecting_rows, insert_values, new_row, with_defaults
@@ -709,10 +709,13 @@ def _cases_in_view(session: Session, *, viewer: Principal, queue: str | None, st
     elif queue == "supervised":
         query = query.where(Case.id.in_(select(Supervision.case_id).where(Supervision.closed_at.is_(None))))
     elif queue == "summoned":
-        # the statuses a department may still report in from: a finished case chases nobody
-        query = query.where(Case.status.in_([s.value for s in lifecycle.TABLE[Action.report_in].sources]),
-                            Case.id.in_(select(CaseDeadline.case_id).where(
-                                CaseDeadline.met_at.is_(None), _awaiting_report_in(viewer))))
+        # the statuses a department may still report in from: a finished case chases nobody. Checked
+        # inside the subquery, so the summonses (a few) lead rather than every case in those statuses.
+        summoned = aliased(Case)
+        query = query.where(Case.id.in_(select(CaseDeadline.case_id).join(summoned, summoned.id == CaseDeadline.case_id)
+                                        .where(CaseDeadline.met_at.is_(None), _awaiting_report_in(viewer),
+                                               summoned.status.in_([s.value for s in lifecycle.TABLE[
+                                                   Action.report_in].sources]))))
     elif queue == "department":
         query = query.where(_held_or_summoned(viewer))
     elif queue in {"to_acknowledge", "to_handle"} and viewer.department_code is not None:
