@@ -172,8 +172,8 @@ def test_an_operator_sees_the_queue_to_register_and_filters_it(desk: Page, serve
     _rows_are(desk, to_register)
 
 
-def test_a_summoned_department_finds_the_summons_in_its_queue_to_report_in(desk: Page,
-                                                                            served_city: ServedCity) -> None:
+def test_a_summoned_department_finds_the_summons_in_its_queue_to_report_in(desk: Page, served_city: ServedCity,
+                                                                            screenshots: Screenshots) -> None:
     operator = served_city.bearer(served_city.staff("operator"))
     handler_name = served_city.staff("handler")
     handler = served_city.bearer(handler_name)
@@ -201,6 +201,7 @@ def test_a_summoned_department_finds_the_summons_in_its_queue_to_report_in(desk:
     row = desk.get_by_role("row").filter(has_text=case["tracking_code"])
     expect(row).to_contain_text("吹哨报到")
     expect(row).to_contain_text("普通")  # a single report's priority, in words
+    screenshots.take(desk, "inbox-summoned")
 
     answer = httpx.post(f"{served_city.url}/api/v1/cases/{case['id']}/actions/report_in", headers=handler, json={})
     assert answer.status_code == 200, answer.text
