@@ -52,6 +52,23 @@ def act(client: TestClient, headers: dict[str, str], case_id: int, action: str, 
 
 
 @pytest.fixture
+def joint(client: TestClient, loop: dict[str, Any], session: Session) -> dict[str, Any]:
+    """The loop's people and a second district department, 水务, with its handler ``water``."""
+    org_service.create_department(session, code="water-990101", name="水务", level="district", area_code="990101",
+                                  kind="water", origin="test")
+    make_user(session, username="waterman", roles=["handler"], area_code="990101", department_code="water-990101")
+    return {**loop, "water": login(client, "waterman")}
+
+
+def registered(client: TestClient, people: dict[str, Any]) -> int:
+    """A hotline report in the street, registered by the operator: its id."""
+    case = client.post("/api/v1/cases", headers=people["op"], json={
+        "channel": "hotline_12345", "title": "道路积水", **IN_STREET}).json()
+    assert act(client, people["op"], case["id"], "register").status_code == 200
+    return case["id"]
+
+
+@pytest.fixture
 def sensed(loop: dict[str, Any], client: TestClient, session: Session) -> dict[str, Any]:
     """The loop's people and city, with water-level gauges WL-1 in the street and WL-2 in the next one,
     and administrators of the street and of the city."""

@@ -8,28 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from cityops.org import service as org_service
-from tests.api.conftest import IN_STREET, act
-from tests.factories import login, make_user
-
-
-@pytest.fixture
-def joint(client: TestClient, loop: dict[str, Any], session: Session) -> dict[str, Any]:
-    org_service.create_department(session, code="water-990101", name="水务", level="district", area_code="990101",
-                                  kind="water", origin="test")
-    make_user(session, username="waterman", roles=["handler"], area_code="990101", department_code="water-990101")
-    return {**loop, "water": login(client, "waterman")}
-
-
-def registered(client: TestClient, people: dict[str, Any]) -> int:
-    case = client.post("/api/v1/cases", headers=people["op"], json={
-        "channel": "hotline_12345", "title": "道路积水", **IN_STREET}).json()
-    assert act(client, people["op"], case["id"], "register").status_code == 200
-    return case["id"]
+from tests.api.conftest import act, registered
 
 
 def test_a_summons_deadline_is_stored_as_chosen(client: TestClient, joint: dict[str, Any]) -> None:

@@ -3,7 +3,9 @@ carries time limits, a district department and centres at every level, and one r
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service
 from cityops.cases.channels import Channel
-from cityops.cases.lifecycle import Actor, ActorKind
+from cityops.cases.lifecycle import Action, Actor, ActorKind
 from cityops.categories import service as categories_service
 from cityops.geo.locator import AreaShape, Locator
 from cityops.org import service as org_service
@@ -29,6 +31,41 @@ def local(*args: int) -> datetime:
 
 def staff(role: str, department: str | None = None) -> Actor:
     return Actor(kind=ActorKind.user, id="1", role=role, name=role, department=department)
+
+
+Move = tuple[str, str | None, Action, dict[str, Any]]
+"""(role, department acted for, action, data) of one move on a case."""
+
+
+class JointCity:
+    """The test city with departments D1, D2 and D3 in its district, for cases handled jointly: each
+    case is taken in by an operator and registered, then moved by staff, on a clock that moves a
+    minute a step from ``start``; ``times`` keeps when each move was made (``title.action.department``)."""
+
+    def __init__(self, session: Session, start: datetime) -> None:
+        city = make_city(session)
+        for code in ("D1", "D2", "D3"):
+            org_service.create_department(session, code=code, name=code, level="district", area_code="990101",
+                                          kind=code, origin="test")
+        self.session = session
+        self.receiver = org_service.principal_of_user(session, make_user(
+            session, username="op", roles=["operator"], area_code="990000"))
+        self.locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
+                                          box(a.min_lon, a.min_lat, a.max_lon, a.max_lat))
+                                for a in city.areas.values()])
+        self.clock: Iterator[datetime] = iter(start + timedelta(minutes=minute) for minute in range(1000))
+        self.times: dict[str, datetime] = {}
+
+    def case(self, title: str, *moves: Move) -> int:
+        report = service.Report(channel=Channel.hotline_12345, title=title, lon=121.02, lat=31.05)
+        made = service.intake(self.session, report=report, actor=staff("operator"), receiver=self.receiver,
+                              locator=self.locator, calendar=CALENDAR, at=next(self.clock),
+                              policy=service.IntakePolicy()).case
+        for role, department, action, data in (("operator", None, Action.register, {}), *moves):
+            at = self.times[f"{title}.{action.value}.{department}"] = next(self.clock)
+            service.act(self.session, case=made, action=action, actor=staff(role, department), at=at,
+                        calendar=CALENDAR, reason="因为", data=data)
+        return made.id
 
 
 @pytest.fixture

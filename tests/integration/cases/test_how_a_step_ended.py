@@ -9,22 +9,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shapely.geometry import box
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import deadlines, service
-from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action
 from cityops.cases.models import Case, CaseDeadline
 from cityops.db import migrate, unit_of_work
-from cityops.geo.locator import AreaShape, Locator
-from cityops.org import service as org_service
-from tests.factories import downgrade, make_city, make_user
-from tests.integration.cases.conftest import local, staff
+from tests.factories import downgrade
+from tests.integration.cases.conftest import JointCity, local
 
-CALENDAR = WorkCalendar()
 START = local(2025, 9, 30, 9, 0)
 
 
@@ -41,27 +35,8 @@ def cases(session: Session) -> dict[str, Any]:
     """A parallel case its assisting department returned after the lead acknowledged, then reassigned
     and acknowledged again; a case deferred while in progress; a case summoned with a deadline
     11 h 10 min away."""
-    city = make_city(session)
-    for code in ("D1", "D2", "D3"):
-        org_service.create_department(session, code=code, name=code, level="district", area_code="990101",
-                                      kind=code, origin="test")
-    receiver = org_service.principal_of_user(session, make_user(session, username="op", roles=["operator"],
-                                                                area_code="990000"))
-    locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
-                                 box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in city.areas.values()])
-    clock = iter(START + timedelta(minutes=minute) for minute in range(1000))
-    times: dict[str, Any] = {}
-
-    def case(title: str, *moves: tuple[str, str | None, Action, dict[str, Any]]) -> int:
-        report = service.Report(channel=Channel.hotline_12345, title=title, lon=121.02, lat=31.05)
-        made = service.intake(session, report=report, actor=staff("operator"), receiver=receiver, locator=locator,
-                              calendar=CALENDAR, at=next(clock), policy=service.IntakePolicy()).case
-        for role, department, action, data in (("operator", None, Action.register, {}), *moves):
-            at = next(clock)
-            times[f"{title}.{action.value}.{department}"] = at
-            service.act(session, case=made, action=action, actor=staff(role, department), at=at,
-                        calendar=CALENDAR, reason="因为", data=data)
-        return made.id
+    city = JointCity(session, START)
+    case, times = city.case, city.times
 
     summoned_at = START + timedelta(minutes=15)  # the 16th move below
     return {"times": times, "summoned_at": summoned_at, **{

@@ -4,52 +4,27 @@ outstanding, the cases still returned show those parts withdrawn, and every time
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from shapely.geometry import box
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service
-from cityops.cases.channels import Channel
 from cityops.cases.lifecycle import Action
 from cityops.cases.models import Case, CaseAssignment, CaseEvent
 from cityops.db import migrate, unit_of_work
 from cityops.errors import Conflict
-from cityops.geo.locator import AreaShape, Locator
-from cityops.org import service as org_service
-from tests.factories import downgrade, make_city, make_user
-from tests.integration.cases.conftest import local, staff
+from tests.factories import downgrade
+from tests.integration.cases.conftest import JointCity, local
 
-CALENDAR = WorkCalendar()
 START = local(2025, 9, 30, 9, 0)
 
 
 def joint_cases(session: Session) -> dict[str, int]:
     """A parallel case its lead returned, a serial one an assisting department returned after the lead
     reported and the centre then reassigned, and a one-department case returned."""
-    city = make_city(session)
-    for code in ("D1", "D2", "D3"):
-        org_service.create_department(session, code=code, name=code, level="district", area_code="990101",
-                                      kind=code, origin="test")
-    receiver = org_service.principal_of_user(session, make_user(session, username="op", roles=["operator"],
-                                                                area_code="990000"))
-    locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
-                                 box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in city.areas.values()])
-    clock = iter(START + timedelta(minutes=minute) for minute in range(1000))
-
-    def case(title: str, *moves: tuple[str, str | None, Action, dict[str, Any]]) -> int:
-        report = service.Report(channel=Channel.hotline_12345, title=title, lon=121.02, lat=31.05)
-        made = service.intake(session, report=report, actor=staff("operator"), receiver=receiver, locator=locator,
-                              calendar=CALENDAR, at=next(clock), policy=service.IntakePolicy()).case
-        for role, department, action, data in (("operator", None, Action.register, {}), *moves):
-            service.act(session, case=made, action=action, actor=staff(role, department), at=next(clock),
-                        calendar=CALENDAR, reason="因为", data=data)
-        return made.id
-
+    case = JointCity(session, START).case
     return {
         "parallel": case("parallel", ("dispatcher", None, Action.dispatch, {"lead": "D1", "assisting": ["D2", "D3"]}),
                          ("handler", "D3", Action.acknowledge, {}), ("handler", "D1", Action.return_, {})),
