@@ -114,7 +114,7 @@ def test_an_operator_sees_the_queue_to_register_and_filters_it(desk: Page, serve
     # an operator's own queue comes first and is the one shown, with the cases in it counted
     tabs = desk.get_by_role("navigation", name="工作队列").get_by_role("link")
     to_register = _queue(served_city, operator, queue="to_register")
-    expect(tabs.first).to_have_text(re.compile(r"^待立案\d+$"))
+    expect(tabs.first).to_have_text(re.compile(r"^待立案 \d+$"))
     expect(tabs.first).to_have_attribute("aria-current", "page")
     # only the queues an operator works: no handler's queue to acknowledge
     expect(tabs.filter(has_text="待签收")).to_have_count(0)
@@ -167,7 +167,7 @@ def test_an_operator_sees_the_queue_to_register_and_filters_it(desk: Page, serve
     desk.goto("/console/inbox")
     desk.get_by_role("button", name="English").click()
     expect(desk.get_by_role("navigation", name="Work queues").get_by_role("link").first).to_have_text(
-        re.compile(r"^To register\d+$"))
+        re.compile(r"^To register \d+$"))
     expect(desk.locator("table.cases thead")).to_contain_text("Tracking code")
     _rows_are(desk, to_register)
 
@@ -194,7 +194,7 @@ def test_a_summoned_department_finds_the_summons_in_its_queue_to_report_in(desk:
     # a handler's queues only: nothing to register, dispatch or verify
     for foreign in ("待立案", "待派遣", "待核查"):
         expect(tabs.filter(has_text=foreign)).to_have_count(0)
-    tab = desk.get_by_role("link", name=f"待报到（{len(summoned)} 件）")
+    tab = desk.get_by_role("link", name=f"待报到 {len(summoned)}", exact=True)
     tab.click()
     expect(desk).to_have_url(re.compile(r"/console/inbox/summoned$"))
     _rows_are(desk, summoned)  # its report-in deadline soonest first, as the API orders it
@@ -207,7 +207,7 @@ def test_a_summoned_department_finds_the_summons_in_its_queue_to_report_in(desk:
     assert answer.status_code == 200, answer.text
     desk.reload()
     expect(desk.get_by_role("row").filter(has_text=case["tracking_code"])).to_have_count(0)
-    expect(desk.get_by_role("link", name=f"待报到（{len(summoned) - 1} 件）")).to_be_visible()
+    expect(desk.get_by_role("link", name=f"待报到 {len(summoned) - 1}", exact=True)).to_be_visible()
 
 
 def test_a_case_shows_its_timeline_and_its_possible_duplicate_side_by_side(desk: Page, served_city: ServedCity,

@@ -13,7 +13,6 @@ addMessages({
           to_verify: '待核查', overdue: '已超期', supervised: '督办中', all: '全部案件', summoned: '待报到',
           department: '本部门案件',
         },
-        tabCount: '{queue}（{n} 件）',
         priority: {
           normal: '普通', level1: '较高', level2: '高', level3: '紧急',
           raised: '{level}（{n} 次上报）',
@@ -57,7 +56,6 @@ addMessages({
           to_handle: 'To handle', to_verify: 'To verify', overdue: 'Overdue', supervised: 'Supervised',
           all: 'All cases', summoned: 'To report in', department: "Department's cases",
         },
-        tabCount: '{queue} ({n})',
         priority: {
           normal: 'Normal', level1: 'Raised', level2: 'High', level3: 'Urgent',
           raised: '{level} ({n} reports)',
