@@ -94,6 +94,9 @@ def test_no_other_department_nor_anyone_without_one_sees_the_summons(
     for centre in ("op", "disp", "other.op"):
         assert queue(client, summons[centre], "summoned") == []
         assert "summoned" not in queues(client, summons[centre])
+        for order in ("deadline", "newest"):  # soonest deadline first reads the deadlines of no department
+            answer = client.get("/api/v1/cases", params={"queue": "summoned", "sort": order}, headers=summons[centre])
+            assert (answer.status_code, answer.json()["items"]) == (200, [])
 
 
 def test_a_department_serving_elsewhere_cannot_be_summoned_and_no_queue_lists_it(

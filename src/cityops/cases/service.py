@@ -15,7 +15,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, false, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 
@@ -678,7 +678,9 @@ def _by_deadline(session: Session, query: Select, *, after: ordering.Cursor | No
         order = ordering.order_by(ordering.CaseOrder.deadline, case_id=Case.id, key=CaseDeadline.due_at)
         rows = [(case, at) for case, at in session.execute(due.order_by(*order).limit(limit))]
     if len(rows) < limit:
-        idle = query.where(~exists().where(open_step))
+        # from case_deadlines by name: with a condition that is false outright (a viewer without a department)
+        # a bare EXISTS has no table to select from, which PostgreSQL refuses
+        idle = query.where(~select(CaseDeadline.case_id).where(open_step).exists())
         if after is not None and after.key is None:
             idle = idle.where(ordering.after(after, case_id=Case.id, key=None))
         rows += [(case, None) for case in session.scalars(idle.order_by(Case.id).limit(limit - len(rows)))]
