@@ -70,8 +70,16 @@ def choose(page: Page, scope: Locator, label: str, typed: str, option: str) -> N
     # option clicked before it settles can be covered by another
     own = page.locator(f"[id='{box.get_attribute('aria-controls')}']").locator(".el-select-dropdown__item:visible")
     expect(own.filter(has_not_text=typed)).to_have_count(0)
-    own.filter(has_text=option).first.click()
-    expect(box).to_have_attribute("aria-expanded", "false")
+    # a click on an option the list is still re-rendering lands on nothing (seen once under load in CI):
+    # a person would click it again
+    for attempt in range(3):
+        own.filter(has_text=option).first.click()
+        try:
+            expect(box).to_have_attribute("aria-expanded", "false", timeout=3_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
 
 
 def street_code(served_city: ServedCity) -> str:
