@@ -1,11 +1,16 @@
 """A token bucket per client for anonymous callers: citizens reporting, uploading photos and rating
 (``/api/v1/public``), and Open311 submissions without an api_key.
 
-Each client address gets a bucket of ``burst`` tokens that refills at ``per_minute`` tokens a
-minute; a submission takes one token, and an empty bucket says how long until the next one. Each
-kind's limit is a setting (``CITYOPS_LIMIT_CITIZEN_REPORTS`` …, ``Settings.anonymous_limits``).
+Each client gets a bucket of ``burst`` tokens that refills at ``per_minute`` tokens a minute; a
+submission takes one token, and an empty bucket says how long until the next one. Each kind's limit is
+a setting (``CITYOPS_LIMIT_CITIZEN_REPORTS`` …, ``Settings.anonymous_limits``).
 
-The client is the address ``client_address`` gives, the peer uvicorn reports: behind a reverse proxy,
+A client is an IPv4 address, or an IPv6 client's whole /64 network (``client_key``): a provider gives
+one subscriber a /64, from which a client can take a fresh address for every request, so a bucket per
+IPv6 address would not limit it at all. An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``, as a
+dual-stack socket reports an IPv4 peer) is that IPv4 address.
+
+The address is the one ``client_address`` gives, the peer uvicorn reports: behind a reverse proxy,
 the proxy's own address unless uvicorn trusts it to say the client's (``cityops serve
 --forwarded-allow-ips``, uvicorn's ProxyHeadersMiddleware), or the whole city shares one bucket.
 
@@ -16,6 +21,7 @@ gets up to that many times the rate. At that scale the buckets belong in a share
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Callable
@@ -107,10 +113,31 @@ def limiter_for(state: object, kind: str) -> RateLimiter:
         return limiters[kind]
 
 
+IPV6_CLIENT_PREFIX = 64
+"""An IPv6 client is limited as its whole network of this prefix length: the /64 one subscriber gets."""
+
+
+def client_key(host: str) -> str:
+    """The bucket of a peer's address: an IPv4 address as itself, an IPv4-mapped IPv6 address as the IPv4
+    address it maps, any other IPv6 address as its /64 network (``2001:db8:1:2::/64``); a host that is not an
+    IP address (a test client's name, a Unix socket's) as it is."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        # the address as a number: a scope (fe80::1%eth0) names an interface, not a network
+        return str(ipaddress.IPv6Network((int(address), IPV6_CLIENT_PREFIX), strict=False))
+    return str(address)
+
+
 def client_address(request: Request) -> str:
-    """The address an anonymous caller is limited by: the peer as uvicorn reports it. Behind a reverse
-    proxy that is the proxy unless uvicorn trusts it to forward the client's (``--forwarded-allow-ips``)."""
-    return request.client.host if request.client else "unknown"
+    """The client an anonymous caller is limited as (``client_key``) of the peer as uvicorn reports it.
+    Behind a reverse proxy that is the proxy unless uvicorn trusts it to forward the client's
+    (``--forwarded-allow-ips``)."""
+    return client_key(request.client.host) if request.client else "unknown"
 
 
 def take(state: object, kind: str, client: str) -> None:

@@ -1,8 +1,10 @@
-"""The token bucket of anonymous submissions, on a clock the test moves."""
+"""The token bucket of anonymous submissions, on a clock the test moves, and the client each bucket is
+kept for: an IPv4 address, or an IPv6 client's whole /64."""
 
 from __future__ import annotations
 
 import pytest
+from starlette.requests import Request
 
 from cityops import ratelimit
 from cityops.ratelimit import RateLimiter
@@ -59,3 +61,36 @@ def test_a_limiter_needs_a_rate_and_a_burst() -> None:
         RateLimiter(per_minute=0)
     with pytest.raises(ValueError):
         RateLimiter(burst=0)
+
+
+@pytest.mark.parametrize(("host", "key"), [
+    ("192.0.2.1", "192.0.2.1"),
+    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("2001:DB8:1:2::ffff", "2001:db8:1:2::/64"),  # written otherwise, the same network
+    ("2001:db8:1:3::1", "2001:db8:1:3::/64"),  # the next /64: another subscriber
+    ("::ffff:192.0.2.1", "192.0.2.1"),  # an IPv4 peer as a dual-stack socket reports it
+    ("::ffff:c000:201", "192.0.2.1"),
+    ("fe80::1%eth0", "fe80::/64"),
+    ("testclient", "testclient"),  # not an address: as it is
+])
+def test_an_ipv6_client_is_its_64_network_and_an_ipv4_client_its_address(host: str, key: str) -> None:
+    assert ratelimit.client_key(host) == key
+
+
+def _request(host: str | None) -> Request:
+    return Request({"type": "http", "method": "POST", "path": "/", "headers": [],
+                    "client": (host, 50_000) if host else None})
+
+
+def test_addresses_of_one_ipv6_network_share_a_bucket_and_ipv4_addresses_do_not() -> None:
+    limiter = RateLimiter(per_minute=1, burst=2, clock=Clock())
+    rotated = [f"2001:db8:aa:bb:{n:x}:{n * 7:x}::{n:x}" for n in range(1, 4)]
+    assert [limiter.take(ratelimit.client_address(_request(host))).allowed for host in rotated] == [True, True, False]
+    assert limiter.take(ratelimit.client_address(_request("2001:db8:aa:bc::1"))).allowed  # the next network
+    # neighbours on IPv4 are different clients (one address is one subscriber, or one NAT)
+    assert [limiter.take(ratelimit.client_address(_request(f"198.51.100.{n}"))).allowed for n in (1, 2, 3)] == [
+        True] * 3
+    # an IPv4 client over a dual-stack socket spends the same tokens as over IPv4
+    assert limiter.take(ratelimit.client_address(_request("::ffff:198.51.100.1"))).allowed
+    assert not limiter.take(ratelimit.client_address(_request("198.51.100.1"))).allowed
+    assert ratelimit.client_address(_request(None)) == "unknown"
