@@ -132,19 +132,21 @@ def _check_table(page: Page, api: httpx.Client, query: dict[str, list[str]], nam
     answer = api.get("/api/v1/reports/performance", params={k: v[0] for k, v in query.items()}).json()
     rows = answer["rows"]
     assert rows, "the report has rows to compare"
-    assert [row["name"] for row in rows] == [names.get(row["group"]) for row in rows]
+    unassigned = "未分派" if query["by"] == ["department"] else "未指定"
+    assert [row["name"] for row in rows] == [unassigned if row["group"] is None else names.get(row["group"])
+                                             for row in rows]
     table = page.get_by_test_id("report-table")
     body_rows = table.locator(".el-table__body-wrapper tbody tr")
     expect(body_rows).to_have_count(len(rows) + 1)
-    unassigned = "（未分派）" if query["by"] == ["department"] else "（未指定）"
+    shown_unassigned = f"（{unassigned}）"
     for shown, row in zip(body_rows.all(), [*rows, answer["total"]], strict=True):
-        # cases with no group (no department yet, say) are the API's "(none)", named in the page's language
+        # cases with no group (no department yet, say) are the API's null group, named in the page's words
         first = shown.locator("td").first
         if row is answer["total"]:
             expect(first).to_have_text("合计")
         else:
             expect(first.locator(".group-name")).to_have_text(
-                unassigned if row["group"] == "(none)" else names[row["group"]])
+                shown_unassigned if row["group"] is None else names[row["group"]])
         for figure in FIGURES:
             expect(shown.locator(f"[data-figure='{figure}']")).to_have_text(_shown(figure, row[figure]))
             if figure in RATE_PARTS:
@@ -187,7 +189,7 @@ def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, 
     exported = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
     total = api.get("/api/v1/reports/performance", params={k: v[0] for k, v in query.items()}).json()["total"]
     assert [row[:2] for row in exported] == [
-        ["未分派", None] if r["group"] == "(none)" else [r["name"], r["group"]] for r in rows] + [["合计", None]]
+        [r["name"], r["group"]] for r in rows] + [["合计", None]]
     assert [row[2:] for row in exported] == [[r[f] for f in ALL_FIGURES] for r in [*rows, total]]
     headings = [cell.value for cell in sheet[1]]
     assert headings[:3] == ["部门", "编码", "案件数"]
@@ -204,9 +206,9 @@ def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, 
     assert raw == answer.content and raw.startswith(b"\xef\xbb\xbf")
     lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert lines[0] == ["部门", "编码", *(API_HEADINGS["zh-CN"][f] for f in ALL_FIGURES)]
-    assert [[line[1] or None, *map(_number, line[2:])] for line in lines[1:]] == [
-        [None if r["group"] == "(none)" else r["group"], *(None if r[f] is None else float(r[f]) for f in ALL_FIGURES)]
-        for r in rows]
+    assert [[line[0], line[1] or None, *map(_number, line[2:])] for line in lines[1:]] == [
+        [r["name"], r["group"], *(None if r[f] is None else float(r[f]) for f in ALL_FIGURES)]
+        for r in rows] + [["合计", None, *(None if total[f] is None else float(total[f]) for f in ALL_FIGURES)]]
     expect(admin.get_by_role("status")).to_contain_text(".csv")
 
     categories = {c["code"]: c["name"] for c in api.get("/api/v1/categories", params={"limit": 1000}).json()["items"]}

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from cityops.analytics import service
-from cityops.analytics.export import to_csv, to_xlsx
+from cityops.analytics.export import json_rows, to_csv, to_xlsx
 from cityops.analytics.figures import DEFINITIONS, Language
 from cityops.deps import AppSettings, DbSession, Reader
 from cityops.errors import InvalidInput
@@ -24,7 +24,7 @@ CSV = "text/csv"
 
 
 class PerformanceRow(BaseModel):
-    group: str = Field(description=DEFINITIONS["group"])
+    group: str | None = Field(description=DEFINITIONS["group"])
     name: str | None = Field(description=DEFINITIONS["name"])
     cases: int = Field(description=DEFINITIONS["cases"])
     registered: int = Field(description=DEFINITIONS["registered"])
@@ -53,7 +53,11 @@ class PerformanceReport(BaseModel):
     by: str
     start: datetime
     end: datetime
-    rows: list[PerformanceRow]
+    rows: list[PerformanceRow] = Field(description="每组一行；没有部门（未派遣）、区域或分类的案件为一组，其 group 为 "
+                                                   "null，name 为其名称（未分派、未指定）。 A row per group; the "
+                                                   "cases with no department (never dispatched), area or category "
+                                                   "are one group, whose group is null and whose name says what it "
+                                                   "is (in `lang`).")
     total: PerformanceRow = Field(description="合计：周期内全部案件作为一组，从时间线算出（不是各行比率相加）。 "
                                               "Totals: all the cases of the period as one group, read off the "
                                               "timelines (not the rows' rates added up); its group is `all`.")
@@ -72,7 +76,8 @@ def _asks_for_csv(accept: str | None) -> bool:
 @router.get("/performance", response_model=PerformanceReport,
             responses={200: {"content": {XLSX: {}, CSV: {"schema": {"type": "string"}}},
                              "description": "the report, a spreadsheet, or CSV (UTF-8 with a byte-order mark: "
-                                            "a header row naming each figure, then a row per group)"}},
+                                            "a header row naming each figure, then a row per group and a "
+                                            "合计 (Total) row)"}},
             summary="On-time closure, closure, overdue, rework, return and satisfaction rates, from the timelines")
 def performance(
     session: DbSession, viewer: Reader, settings: AppSettings,
@@ -82,7 +87,8 @@ def performance(
     format: Annotated[Literal["json", "xlsx", "csv"] | None, Query(
         description="json, xlsx or csv; when left out, CSV if Accept asks for text/csv, JSON otherwise")] = None,
     lang: Annotated[Language, Query(description="the language of a spreadsheet's or CSV's headings and "
-                                                "group names: zh-CN (default) or en")] = "zh-CN",
+                                                "group names, and of the unassigned group's name in JSON: "
+                                                "zh-CN (default) or en")] = "zh-CN",
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ):  # noqa: ANN201
     """Cases opened in [start, end) (default: the last 30 days) in your jurisdiction, grouped. Areas are
@@ -110,5 +116,6 @@ def performance(
     if format == "csv":
         return Response(to_csv(report, language=lang), media_type=f"{CSV}; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="performance-by-{by}.csv"'})
-    return PerformanceReport(by=by, start=start, end=end, rows=[PerformanceRow(**r) for r in report.rows],
+    return PerformanceReport(by=by, start=start, end=end,
+                             rows=[PerformanceRow(**r) for r in json_rows(report, language=lang)],
                              total=PerformanceRow(**report.total))

@@ -1,10 +1,12 @@
-"""Performance reports as a spreadsheet or as CSV, in Chinese (the default) or English.
+"""Performance reports as a spreadsheet, as CSV or as the API's JSON rows, in Chinese (the default) or English.
 
 The spreadsheet is for people: a sheet of figures (each group by its name, its code in a column of its
 own, each rate beside the two counts it divides, as a number formatted as a percentage so that it can be
 calculated with, and a 合计 row read off the same timelines), with its header frozen and its columns as
 wide as their contents; a second sheet says what was reported (period, jurisdiction, grouping) and what
-each figure counts. The CSV is for machines: the same columns, a row per group, no totals.
+each figure counts. The CSV is for machines: the same columns and rows, the 合计 row last (the report's
+totals, the same as the spreadsheet's). The JSON gives the group of the cases with no department, area or
+category as ``group: null`` with its name (未分派, 未指定) in ``name``.
 """
 
 from __future__ import annotations
@@ -79,6 +81,20 @@ def _cells(row: dict[str, object], *, by: str, language: Language, total: bool =
     return [first, *([code] if by in NAMED else []), *(row[key] for key in FIGURES)]
 
 
+def _table(report: Report, *, language: Language) -> list[list[object]]:
+    """The rows of the figures under the headings, the spreadsheet's and the CSV's alike: a row per group,
+    then the 合计 row of the report's totals (read off the timelines, never summed from the rows)."""
+    return [*(_cells(row, by=report.by, language=language) for row in report.rows),
+            _cells(report.total, by=report.by, language=language, total=True)]
+
+
+def json_rows(report: Report, *, language: Language = "zh-CN") -> list[dict[str, object]]:
+    """The report's rows as the API's JSON gives them: the group of the cases with no department, area or
+    category is ``None`` (null), named as the spreadsheet names it (未分派, 未指定) in ``language``."""
+    return [{**row, "group": None, "name": group_name(row, by=report.by, language=language)}
+            if row["group"] == NO_GROUP else row for row in report.rows]
+
+
 def _format_of(key: str) -> str | None:
     if key in RATE_PARTS:
         return PERCENT
@@ -117,9 +133,8 @@ def _by_words(by: str, language: Language) -> str:
 def _figures_sheet(sheet: Worksheet, report: Report, *, language: Language) -> None:
     keys = columns(report.by)
     sheet.append(headings(report.by, language=language))
-    for row in report.rows:
-        sheet.append(_cells(row, by=report.by, language=language))
-    sheet.append(_cells(report.total, by=report.by, language=language, total=True))
+    for cells in _table(report, language=language):
+        sheet.append(cells)
     header_fill = PatternFill("solid", fgColor="DDE6F0")
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -183,12 +198,13 @@ def to_xlsx(report: Report, *, language: Language = "zh-CN", zone: tzinfo, gener
 
 
 def to_csv(report: Report, *, language: Language = "zh-CN") -> bytes:
-    """One header row, one row per group in the spreadsheet's columns (no totals: a column summed stays
-    right); a figure with no case it applies to is left empty, a rate is a fraction. UTF-8 with a
-    byte-order mark, without which Excel reads the Chinese names as another code page."""
+    """One header row, then the spreadsheet's rows in its columns: one per group, and last the totals,
+    named 合计 (Total) in the first column, which a program summing a column leaves out; a figure with no
+    case it applies to is left empty, a rate is a fraction. UTF-8 with a byte-order mark, without which
+    Excel reads the Chinese names as another code page."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(headings(report.by, language=language))
-    for row in report.rows:
-        writer.writerow("" if cell is None else cell for cell in _cells(row, by=report.by, language=language))
+    for cells in _table(report, language=language):
+        writer.writerow("" if cell is None else cell for cell in cells)
     return out.getvalue().encode("utf-8-sig")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityops.db import Base, UTCDateTime, utcnow
@@ -90,12 +90,13 @@ class CaseAssignment(Base):
     """Which department holds a case and how far it has got (a projection for department inboxes)."""
 
     __tablename__ = "case_assignments"
+    __table_args__ = (Index("ix_case_assignments_department_status", "department_code", "status", "case_id"),)
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     department_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     role: Mapped[str] = mapped_column(String(16))
     position: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # searched through ix_case_assignments_department_status
 
 
 class CaseDeadline(Base):
@@ -105,7 +106,11 @@ class CaseDeadline(Base):
     overwritten without a trace."""
 
     __tablename__ = "case_deadlines"
-    __table_args__ = (Index("ix_case_deadlines_open_due", "met_at", "due_at"),)
+    __table_args__ = (Index("ix_case_deadlines_open_due", "met_at", "due_at"),
+                      # a department's summonses: only a report-in names a department
+                      Index("ix_case_deadlines_department", "department_code", "met_at", "due_at",
+                            postgresql_where=text("department_code IS NOT NULL"),
+                            sqlite_where=text("department_code IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -125,11 +125,11 @@ def build_history(engine: Engine) -> None:
 EXPECTED = {
     "A": ["A", "A队", 2, 1.0, 0.0, 2, 1.0, 0, 0.5, 0.3333, 0.0, 2.0, 39.42, 39.42],
     "B": ["B", "B队", 2, 0.5, 1.0, 1, 0.5, 1, 0.0, 0.0, 1.0, 4.0, 1.0, 1.0],
-    "(none)": ["(none)", None, 1, None, None, 0, 0.0, 0, None, None, None, None, None, None],
+    None: [None, "未分派", 1, None, None, 0, 0.0, 0, None, None, None, None, None, None],
 }
 # the counts each rate divides: registered, closed, closed on time, handled, reworked, dispatches, returns,
 # rated, satisfied (A: three dispatches, one of them returned; B: the reassignment and the fourth case)
-COUNTED = {"A": [2, 2, 0, 2, 1, 3, 1, 1, 0], "B": [2, 1, 1, 1, 0, 2, 0, 1, 1], "(none)": [0, 0, 0, 0, 0, 0, 0, 0, 0]}
+COUNTED = {"A": [2, 2, 0, 2, 1, 3, 1, 1, 0], "B": [2, 1, 1, 1, 0, 2, 0, 1, 1], None: [0, 0, 0, 0, 0, 0, 0, 0, 0]}
 COUNTS = ["registered", "closed", "closed_on_time", "handled", "reworked", "dispatches", "returns", "rated",
           "satisfied"]
 # the totals: five cases, four registered, three closed (one on time), one of three handled reworked…
@@ -174,10 +174,9 @@ def run_report(tmp_path: Path, *options: str) -> tuple[list[list[object]], list[
 
 
 def as_in_the_sheet(row: dict) -> list[object]:
-    """An API row as the spreadsheet gives it: the group by its name, then its code, then every figure."""
-    unassigned = row["group"] == "(none)"
-    return ["未分派" if unassigned else row["name"], None if unassigned else row["group"],
-            *(row[key] for key in FIGURES)]
+    """An API row as the spreadsheet gives it: the group by its name, then its code (the unassigned group's
+    null: none), then every figure."""
+    return [row["name"], row["group"], *(row[key] for key in FIGURES)]
 
 
 def test_the_report_reads_every_figure_off_the_timelines(store: Engine, tmp_path: Path) -> None:
@@ -266,7 +265,9 @@ def test_the_api_answers_the_same_figures_as_json_csv_and_xlsx(store: Engine, tm
     assert as_csv.content.startswith(b"\xef\xbb\xbf")  # the byte-order mark Excel needs for the Chinese headings
     header, *lines = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
     assert header == ["部门", "编码", *(HEADINGS["zh-CN"][key] for key in FIGURES)]
-    assert [[line[0], line[1] or None, *map(as_number, line[2:])] for line in lines] == from_json  # no totals
+    *groups, total = [[line[0], line[1] or None, *map(as_number, line[2:])] for line in lines]
+    assert groups == from_json
+    assert total == on_screen[-1] == ["合计", None, *(answer.json()["total"][key] for key in FIGURES)]
     assert accepted.status_code == 200 and accepted.content == as_csv.content
     assert json_first.headers["content-type"] == "application/json" and json_first.json() == answer.json()
     assert english.content.decode("utf-8-sig").splitlines()[0].startswith("Department,Code,Cases,Registered,")

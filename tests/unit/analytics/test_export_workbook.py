@@ -5,13 +5,14 @@ numbers formatted as percentages beside the counts they divide, hours with two d
 frozen, a 合计 row read off the timelines, and the period and filters on the second sheet; English on
 request."""
 
+import csv
 import io
 from datetime import UTC, datetime, timedelta, timezone
 
 import openpyxl
 import pytest
 
-from cityops.analytics.export import to_csv, to_xlsx
+from cityops.analytics.export import json_rows, to_csv, to_xlsx
 from cityops.analytics.rates import facts_from, overall, tabulate
 from cityops.analytics.service import Report
 from cityops.geo.levels import AreaLevel
@@ -112,8 +113,42 @@ def test_a_period_not_of_whole_days_is_given_by_its_times() -> None:
     assert lines["统计周期"] == "2026-11-02 00:00 至 2026-11-05 17:30（含开始时刻，不含结束时刻）"
 
 
-def test_the_csv_has_the_same_columns_without_totals() -> None:
-    lines = to_csv(the_qa_cases()).decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("部门,编码,案件数,已立案件数,已结案件数,结案率,")
-    assert lines[1].startswith("未分派,,3,") and lines[2].startswith("黄浦区城管执法局,310101-enforcement,0,")
-    assert len(lines) == 4 and not any(line.startswith("合计") for line in lines)
+def test_the_csv_has_the_workbooks_columns_and_rows_with_its_totals_row() -> None:
+    report = the_qa_cases()
+    lines = list(csv.reader(io.StringIO(to_csv(report).decode("utf-8-sig"))))
+    assert ",".join(lines[0]).startswith("部门,编码,案件数,已立案件数,已结案件数,结案率,")
+    assert lines[1][:3] == ["未分派", "", "3"] and lines[2][:3] == ["黄浦区城管执法局", "310101-enforcement", "0"]
+    assert len(lines) == 5 and [line[0] for line in lines[1:]].count("合计") == 1
+    total = dict(zip(lines[0], lines[-1], strict=True))
+    assert (total["部门"], total["编码"]) == ("合计", "")
+    counts = ("案件数", "已立案件数", "已结案件数", "派遣次数", "退单次数")
+    assert [total[h] for h in counts] == ["4", "1", "1", "2", "1"]
+    assert (total["结案率"], total["退单率"]) == ("1.0", "0.5")
+    # the totals are the report's, read off the timelines, not the rows added up: a rate is not summed
+    assert total["平均评分"] == "4.0" and total["逾期率"] == str(report.total["overdue_rate"])
+    # the workbook's rows, cell for cell (a number as a number, empty for none)
+    def read(value: object) -> object:
+        if value is None or value == "":
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            return value
+
+    sheet = workbook(report)["按部门"]
+    assert [[read(cell) for cell in line] for line in lines] == [
+        [read(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+    english = to_csv(report, language="en").decode("utf-8-sig").splitlines()
+    assert english[-1].startswith("Total,,4,")
+
+
+def test_the_unassigned_group_is_null_in_json_and_named_as_in_the_workbook() -> None:
+    report = the_qa_cases()
+    rows = json_rows(report)
+    assert [(row["group"], row["name"]) for row in rows] == [
+        (None, "未分派"), ("310101-enforcement", "黄浦区城管执法局"), ("310101002-street_office", "南京东路街道办事处")]
+    assert [(row["group"], row["name"]) for row in json_rows(report, language="en")][0] == (None, "(not dispatched)")
+    assert rows[0]["cases"] == 3 and rows[1:] == report.rows[1:]
+    by_area = Report(**{**report.__dict__, "by": "area"})
+    assert json_rows(by_area)[0]["name"] == "未指定"
+    assert report.rows[0]["group"] == "(none)"  # the report itself is left as it was

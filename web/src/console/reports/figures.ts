@@ -5,9 +5,11 @@ export type Grouping = 'department' | 'area' | 'category' | 'month' | 'week'
 export type AreaLevel = 'district' | 'street' | 'grid' | 'community'
 
 export interface PerformanceRow {
-  /** The group's code; "all" for the totals. */
-  group: string
-  /** The department's, area's or category's name; none by month or week, or for the "(none)" group. */
+  /** The group's code; "all" for the totals; null for the cases with no department (never dispatched), area
+   * or category. */
+  group: string | null
+  /** The department's, area's or category's name (the null group's in the language asked for: 未分派, 未指定);
+   * none by month or week. */
   name: string | null
   cases: number
   registered: number
@@ -66,8 +68,6 @@ export const RATE_PARTS: Record<Rate, [Count, Count]> = {
 export const RATES = new Set<Figure>(Object.keys(RATE_PARTS) as Rate[])
 export const GROUPINGS: Grouping[] = ['department', 'area', 'category', 'month', 'week']
 export const AREA_LEVELS: AreaLevel[] = ['district', 'street', 'grid', 'community']
-/** The group the API gives cases with no department (never dispatched), area or category. */
-export const NO_GROUP = '(none)'
 
 export function isRate(figure: Figure): figure is Rate {
   return RATES.has(figure)
