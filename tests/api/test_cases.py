@@ -153,6 +153,11 @@ def test_a_second_report_of_the_same_problem_is_merged_and_raises_priority(clien
     detail = client.get(f"/api/v1/cases/{merged[0]['id']}", headers=loop["op"]).json()
     assert detail["duplicate_of"] == first["id"] and detail["duplicates"][0]["merged"]
     assert detail["timeline"][-1]["action"] == "merge" and detail["timeline"][-1]["actor_kind"] == "system"
+    # staff read which case it duplicates by its tracking code, never by its id
+    assert detail["timeline"][-1]["primary_case"] == {"id": first["id"], "tracking_code": first["tracking_code"]}
+    assert detail["timeline"][-1]["reason"].startswith(f"与案件 {first['tracking_code']} 重复：相距 ")
+    assert (detail["follows_tracking_code"], detail["duplicate_of_tracking_code"]) == (first["tracking_code"],) * 2
+    assert detail["duplicates"][0]["tracking_code"] == first["tracking_code"]
     primary = client.get(f"/api/v1/cases/{first['id']}", headers=loop["op"]).json()
     assert (primary["report_count"], primary["priority"]) == (2, 1)
     # The second reporter follows the primary case.

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cityops.models import CaseEvent
 from tests.api.conftest import IN_OTHER_STREET, IN_STREET, act
+from tests.factories import statements_during
 
 
 def _case(client: TestClient, headers: dict[str, str], title: str, **where: float) -> dict[str, Any]:
@@ -159,3 +160,27 @@ def test_open311_names_the_case_a_merged_report_follows_at_the_end_of_the_chain(
     request = client.get(f"/open311/v2/requests/{photo['id']}.json").json()[0]
     assert (request["status"], request["status_notes"]) == (
         "closed", f"a duplicate of request {first['id']}, which is followed instead")
+
+
+def test_the_timeline_names_the_other_case_of_each_merge_and_unmerge_by_its_tracking_code(
+        client: TestClient, loop: dict[str, Any], engine: Engine) -> None:
+    """Staff read the cases a merged report went into and out of by their tracking codes (the ids are for
+    links only), read in one query however many merges the timeline holds."""
+    a, b, c, _ = _chain(client, loop)
+    act(client, loop["op"], c["id"], "unmerge", reason="不是同一盏灯")
+    act(client, loop["op"], c["id"], "merge", reason="同一路口", data={"primary": a["id"]})
+    answers: list[dict[str, Any]] = []
+    statements = statements_during(engine, lambda: answers.append(_get(client, loop, c)))
+    (shown,) = answers
+    named = [(e["action"], e["primary_case"]) for e in shown["timeline"] if e["action"] in ("merge", "unmerge")]
+    assert named == [("merge", {"id": b["id"], "tracking_code": b["tracking_code"]}),
+                     ("unmerge", {"id": b["id"], "tracking_code": b["tracking_code"]}),
+                     ("merge", {"id": a["id"], "tracking_code": a["tracking_code"]})]
+    assert all(e["primary_case"] is None for e in shown["timeline"] if e["action"] not in ("merge", "unmerge"))
+    assert (shown["follows_tracking_code"], shown["duplicate_of_tracking_code"]) == (a["tracking_code"],) * 2
+    assert len([s for s in statements if s.lstrip().startswith("SELECT cases.id, cases.tracking_code \n")]) == 1
+    # a case merged into one merged in turn names both: the one it went into and the one it follows
+    d = _get(client, loop, _chain(client, loop)[2])
+    assert (d["duplicate_of_tracking_code"], d["follows_tracking_code"]) == (
+        _get(client, loop, {"id": d["duplicate_of"]})["tracking_code"],
+        _get(client, loop, {"id": d["follows"]})["tracking_code"])

@@ -244,7 +244,14 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     expect(dialog).to_be_hidden()
     merged = _agrees(operator, case_id, status="merged", action="merge", version=reported["version"] + 1)
     assert merged["duplicate_of"] == primary and merged["timeline"][-1]["data"]["primary"] == primary
-    expect(operator.page.locator(".follows")).to_contain_text(f"#{primary}")
+    # the case it follows, and its timeline's merge, name the primary by its tracking code, linked to it
+    primary_code = operator.case(primary)["tracking_code"]
+    expect(operator.page.locator(".follows").get_by_role("link", name=primary_code, exact=True)).to_be_visible()
+    expect(operator.page.locator(".follows")).not_to_contain_text(f"#{primary}")
+    merge_entry = operator.page.locator(".timeline > li").last
+    expect(merge_entry.locator(".merged-with")).to_have_text(f"并入案件 {primary_code}")
+    expect(merge_entry.get_by_role("link", name=primary_code, exact=True)).to_have_attribute(
+        "href", f"/console/cases/{primary}")
 
     # unmerge, with a reason
     dialog = _form(operator, "unmerge")
@@ -255,6 +262,8 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     unmerged = _agrees(operator, case_id, status="reported", action="unmerge", version=merged["version"] + 1)
     assert unmerged["duplicate_of"] is None and unmerged["timeline"][-1]["reason"] == "位置不同，是两处问题"
     expect(operator.page.locator(".follows")).to_have_count(0)
+    expect(operator.page.locator(".timeline > li").last.locator(".merged-with")).to_have_text(
+        f"原并入案件 {primary_code}")
 
     # summon: the deadline is a date-time picker like the other forms' (no browser's own box), offering two
     # hours from now; an empty summons is asked for once and not sent, a deadline in the past is refused in

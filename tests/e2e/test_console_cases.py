@@ -250,7 +250,8 @@ def test_a_case_shows_its_timeline_and_its_possible_duplicate_side_by_side(desk:
 
     duplicates = desk.locator(".duplicates > li")
     expect(duplicates).to_have_count(len(detail["duplicates"]))
-    candidate = duplicates.filter(has=desk.get_by_role("link", name=f"打开案件 {first_id} {FIRST['title']}"))
+    # the candidate is named by its tracking code, as the queues name it, never by its id
+    candidate = duplicates.filter(has=desk.get_by_role("link", name=f"打开案件 {reports['first']} {FIRST['title']}"))
     expect(_fact(candidate, "相似度")).to_have_text(f"{round(suggestion['score'] * 100)}%")
     expect(_fact(candidate, "距离")).to_have_text(f"{suggestion['distance_m']:g} 米")
     expect(_fact(candidate, "文字相似")).to_have_text(f"{round(suggestion['text_similarity'] * 100)}%")
@@ -264,7 +265,7 @@ def test_a_case_shows_its_timeline_and_its_possible_duplicate_side_by_side(desk:
     screenshots.take(desk, "case")
 
     # the candidate is a link to its own case
-    candidate.get_by_role("link", name=f"打开案件 {first_id} {FIRST['title']}").click()
+    candidate.get_by_role("link", name=f"打开案件 {reports['first']} {FIRST['title']}").click()
     expect(desk).to_have_url(f"{served_city.url}/console/cases/{first_id}")
     expect(desk.get_by_role("main").get_by_role("heading", level=2)).to_contain_text(reports["first"])
 

@@ -25,6 +25,7 @@ from cityops.cases.schemas import (
     CaseInQueue,
     CaseOut,
     CasePage,
+    CaseRefOut,
     CitizenCaseIn,
     CitizenCaseOut,
     CitizenStepOut,
@@ -76,7 +77,8 @@ def _duplicates(session: Session, case: Case, viewer: Principal | None,
         candidate = session.get(Case, suggestion.candidate_id)
         if viewer is not None and not viewer.covers(candidate.area_path):
             continue
-        shown.append(DuplicateOut(candidate_id=candidate.id, title=candidate.title, status=candidate.status,
+        shown.append(DuplicateOut(candidate_id=candidate.id, tracking_code=candidate.tracking_code,
+                                  title=candidate.title, status=candidate.status,
                                   score=suggestion.score, distance_m=suggestion.distance_m,
                                   minutes=suggestion.minutes, text_similarity=suggestion.text_similarity,
                                   same_category=suggestion.same_category, merged=suggestion.merged))
@@ -99,19 +101,24 @@ def _detail(session: Session, case: Case, viewer: Principal,
         suggestions, events = None, service.timeline(session, case=case)
         merged, state = service.merged_reports(session, case=case), service.state_from(events)
         follows = service.final_primary(session, case=case).id if case.duplicate_of_id is not None else None
+    partners = _merge_partners(events)
+    # the other cases the page names, by tracking code: those it follows and the timeline's merges, in one query
+    codes = service.tracking_codes(session, case_ids={*partners.values(), *(
+        other for other in (case.duplicate_of_id, follows) if other is not None)})
     return CaseDetail(**_out(session, case).model_dump(), description=case.description, address=case.address,
                       reporter_name=case.reporter_name, reporter_phone=case.reporter_phone,
                       assignments=[AssignmentOut(department_code=a.department_code, role=a.role, position=a.position,
                                                  status=a.status) for a in assignments],
                       deadlines=[DeadlineOut(**row) for row in step_deadlines.shown(steps, events)],
                       duplicates=_duplicates(session, case, viewer, suggestions), duplicate_of=case.duplicate_of_id,
-                      follows=follows,
+                      duplicate_of_tracking_code=codes.get(case.duplicate_of_id) if case.duplicate_of_id else None,
+                      follows=follows, follows_tracking_code=codes.get(follows) if follows is not None else None,
                       merged_reports=[MergedReportOut(id=m.id, tracking_code=m.tracking_code, channel=m.channel,
                                                       title=m.title, reporter_name=m.reporter_name,
                                                       reporter_phone=m.reporter_phone, opened_at=m.opened_at,
                                                       merged_into=m.duplicate_of_id)
                                       for m in merged if viewer is None or viewer.covers(m.area_path)],
-                      timeline=_timeline(session, events),
+                      timeline=_timeline(session, events, partners, codes),
                       available_actions=list(service.available_actions(viewer, state=state,
                                                                        at=_now())))
 
@@ -123,16 +130,36 @@ def _user_of(event: CaseEvent) -> tuple[int, str] | None:
     return int(event.actor_id), event.actor_name
 
 
-def _timeline(session: Session, events: list[CaseEvent]) -> list[EventOut]:
-    """The entries as recorded, each with the name to show for its actor: users by their current
-    display names, looked up together."""
+def _merge_partners(events: list[CaseEvent]) -> dict[int, int]:
+    """The case each merge and unmerge entry is about, by the entry's version: a merge's primary; for an
+    unmerge, the primary of the merge it undid."""
+    partners: dict[int, int] = {}
+    merged_into: int | None = None
+    for event in events:
+        if event.action == Action.merge.value and isinstance(event.data.get("primary"), int):
+            merged_into = partners[event.version] = event.data["primary"]
+        elif event.action == Action.unmerge.value and merged_into is not None:
+            partners[event.version], merged_into = merged_into, None
+    return partners
+
+
+def _timeline(session: Session, events: list[CaseEvent], partners: dict[int, int],
+              codes: dict[int, str]) -> list[EventOut]:
+    """The entries as recorded, each with the name to show for its actor (users by their current display
+    names, looked up together) and, for a merge or an unmerge, the other case with its tracking code
+    (``partners`` and ``codes``: read with the page's other cases)."""
     by_user = [(event, _user_of(event)) for event in events]
     shown = org_service.display_names(session, users={user for _, user in by_user if user is not None})
+
+    def primary_case(event: CaseEvent) -> CaseRefOut | None:
+        other = partners.get(event.version)
+        return CaseRefOut(id=other, tracking_code=codes[other]) if other in codes else None
+
     return [EventOut(version=e.version, action=e.action, from_status=e.from_status, to_status=e.to_status,
                      actor_kind=e.actor_kind, actor_role=e.actor_role, actor_name=e.actor_name,
                      actor_display_name=shown.get(user, e.actor_name) if user else e.actor_name,
                      actor_department=e.actor_department, at=e.at, reason=e.reason, attachments=e.attachments,
-                     data=e.data)
+                     data=e.data, primary_case=primary_case(e))
             for e, user in by_user]
 
 

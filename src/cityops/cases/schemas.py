@@ -50,6 +50,13 @@ class AssignmentOut(BaseModel):
     status: str
 
 
+class CaseRefOut(BaseModel):
+    """Another case an entry names: its id for links and the API, its tracking code for people."""
+
+    id: int
+    tracking_code: str
+
+
 class EventOut(BaseModel):
     version: int
     action: str
@@ -65,6 +72,8 @@ class EventOut(BaseModel):
     reason: str | None
     attachments: list[str]
     data: dict[str, Any]
+    primary_case: CaseRefOut | None = Field(None, description="a merge: the case this one was merged into "
+                                            "(``data.primary``); an unmerge: the case it was taken out of")
 
 
 class CaseOut(BaseModel):
@@ -111,6 +120,7 @@ class DeadlineOut(BaseModel):
 
 class DuplicateOut(BaseModel):
     candidate_id: int
+    tracking_code: str = Field(description="the candidate's tracking code")
     title: str
     status: CaseStatus
     score: float
@@ -141,8 +151,10 @@ class CaseDetail(CaseOut):
     deadlines: list[DeadlineOut]
     duplicates: list[DuplicateOut] = Field(description="open cases this report may duplicate, best first")
     duplicate_of: int | None
+    duplicate_of_tracking_code: str | None = Field(description="the tracking code of the case ``duplicate_of`` names")
     follows: int | None = Field(description="for a merged case, the case its reporter follows: the one it was "
                                 "merged into or, when that was merged in turn, the last of the chain")
+    follows_tracking_code: str | None = Field(description="the tracking code of the case ``follows`` names")
     merged_reports: list[MergedReportOut] = Field(description="reports merged into this case, directly or through "
                                                   "a case merged into it, whose reporters follow it")
     timeline: list[EventOut]

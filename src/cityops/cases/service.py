@@ -413,6 +413,14 @@ def final_primary(session: Session, *, case: Case) -> Case:
     return case
 
 
+def tracking_codes(session: Session, *, case_ids: Collection[int]) -> dict[int, str]:
+    """The tracking codes of these cases by id, in one query (none for no ids): how other cases are
+    named to people, never by their ids."""
+    if not case_ids:
+        return {}
+    return dict(session.execute(select(Case.id, Case.tracking_code).where(Case.id.in_(case_ids))).all())
+
+
 def merged_reports(session: Session, *, case: Case) -> list[Case]:
     """The reports merged into ``case``, directly or through a case merged into it, oldest first:
     their reporters follow it."""
@@ -580,12 +588,14 @@ def _merge_into(session: Session, case: Case, held: _Held, primary: Match, *, at
                 calendar: WorkCalendar) -> None:
     """Merge a new case into the open case it duplicates above the policy's score: its reporter then
     follows that case, whose priority rises with each report. (Below that score the candidates are
-    kept as suggestions for the operator.)"""
+    kept as suggestions for the operator.) The reason names that case as staff know it, by its
+    tracking code."""
+    followed = session.get(Case, primary.case_id)
     _act(session, case, held, Action.merge, actor=SYSTEM, at=at, calendar=calendar,
-         reason=f"duplicate of case {primary.case_id}: {primary.distance_m:.0f} m and {primary.minutes:.0f} min "
-                f"apart, text similarity {primary.text_similarity:.2f}",
+         reason=f"与案件 {followed.tracking_code} 重复：相距 {primary.distance_m:.0f} 米、{primary.minutes:.0f} 分钟，"
+                f"文字相似度 {primary.text_similarity:.0%}",
          data={"primary": primary.case_id, "score": primary.score})
-    _count_reports(session, session.get(Case, primary.case_id), case.report_count)
+    _count_reports(session, followed, case.report_count)
 
 
 def _route(session: Session, *, case: Case, area_code: str) -> RouteDecision | None:

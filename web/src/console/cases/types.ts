@@ -74,6 +74,7 @@ export interface Deadline {
 
 export interface DuplicateSuggestion {
   candidate_id: number
+  tracking_code: string
   title: string
   status: CaseStatus
   score: number
@@ -111,6 +112,14 @@ export interface TimelineEvent {
   reason: string | null
   attachments: string[]
   data: Record<string, unknown>
+  /** a merge: the case it merged into; an unmerge: the case it was taken out of */
+  primary_case: CaseRef | null
+}
+
+/** Another case an entry names: its id for the link, its tracking code to show. */
+export interface CaseRef {
+  id: number
+  tracking_code: string
 }
 
 export interface CaseDetail extends CaseSummary {
@@ -122,7 +131,9 @@ export interface CaseDetail extends CaseSummary {
   deadlines: Deadline[]
   duplicates: DuplicateSuggestion[]
   duplicate_of: number | null
+  duplicate_of_tracking_code: string | null
   follows: number | null
+  follows_tracking_code: string | null
   merged_reports: MergedReport[]
   timeline: TimelineEvent[]
   /** the actions the signed-in user may take on the case now, as the API judges it */
