@@ -2,10 +2,11 @@
 the citizen page and gets a tracking code; the street's operator finds the report in the console's
 to-register queue and registers it; the dispatcher dispatches it to the department the responsibility
 matrix proposes; that department's handler acknowledges it and reports the handling with a photo; the
-inspector verifies it; the citizen follows the code and rates the case; the dashboard's counters are
-the API's. After every step the case page and the API's case agree (status, the timeline's last action
-and who took it), and the buttons offered are the API's `available_actions` for that user. A return
-without a reason is refused next to the reason field and changes nothing.
+inspector verifies it; the citizen follows the code, reads what the handler wrote (the handling form
+says it is public) and rates the case; the dashboard's counters are the API's. After every step the
+case page and the API's case agree (status, the timeline's last action and who took it), and the
+buttons offered are the API's `available_actions` for that user. A return without a reason is refused
+next to the reason field and changes nothing.
 
 The handler must work for the department the case goes to. The demo city's street handler
 (``handler.street``) works for the street's office (南京东路街道办事处), and the street office is the
@@ -26,6 +27,8 @@ from tests.factories import PASSWORD
 
 DESK = {"viewport": {"width": 1366, "height": 900}}
 WALL = {"viewport": {"width": 1920, "height": 1080}}
+PUBLIC_NOTE = "处置情况和照片将原样向市民公开（案件查询页），请勿填写姓名、电话、住址等个人信息。"
+RESULT = "已将单车移至停放点，盲道已畅通"
 STATUS = {"reported": "已受理", "registered": "已立案", "dispatched": "已派遣", "in_progress": "处置中",
           "handled": "已处置", "closed": "已结案"}
 ACTION = {"intake": "受理", "register": "立案", "dispatch": "派遣", "acknowledge": "签收", "return": "退回",
@@ -202,6 +205,7 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
 
     # a return without a reason: refused next to the reason field, the form stays open, nothing changes
     dialog = handler.act("return")
+    expect(dialog.get_by_test_id("public-note")).to_have_count(0)  # a return's reason stays inside
     dialog.get_by_role("button", name="确定退回").click()
     error = dialog.get_by_test_id("reason-error")
     expect(error).to_have_text("请填写退回原因")
@@ -212,13 +216,15 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     dialog.get_by_role("button", name="取消").click()
     expect(dialog).to_be_hidden()
 
-    # … and reports the handling with a photo
+    # … and reports the handling with a photo, told next to the field that the citizen reads it as written
     dialog = handler.act("report")
+    expect(dialog.get_by_test_id("public-note")).to_have_text(PUBLIC_NOTE)
+    expect(dialog.get_by_label("处置情况")).to_have_accessible_description(PUBLIC_NOTE)
     after = handler.page.screenshot()
     dialog.get_by_test_id("action-photo-input").set_input_files(
         files=[{"name": "after.png", "mimeType": "image/png", "buffer": after}])
     expect(dialog.get_by_role("img", name="照片 1")).to_be_visible()
-    dialog.get_by_label("处置情况").fill("已将单车移至停放点，盲道已畅通")
+    dialog.get_by_label("处置情况").fill(RESULT)
     handler.shot(shots, "6-handler-report")
     dialog.get_by_role("button", name="确定处置反馈").click()
     expect(dialog).to_be_hidden()
@@ -244,6 +250,7 @@ def test_a_report_goes_round_the_loop_through_the_screens(browser: Browser, serv
     phone = context.new_page()
     phone.goto(f"/citizen/track/{tracking_code}")
     expect(phone.get_by_test_id("case-status")).to_have_text("已结案")
+    expect(phone.get_by_test_id("handling-result")).to_have_text(f"处置结果：{RESULT}")  # as the handler wrote it
     phone.get_by_label("5 星").check()
     phone.get_by_label("评价意见").fill("处理及时")
     phone.get_by_role("button", name="提交评价").click()
