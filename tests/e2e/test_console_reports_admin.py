@@ -331,9 +331,28 @@ def test_a_matrix_cell_edit_round_trips_and_a_refused_one_changes_nothing(admin:
     assert api.get(f"/api/v1/responsibilities/E0501/{street}").json() == before
     screenshots.take(admin, "2-refused")
 
-    # Delete takes the cell's own entry away: it inherits again
+    # taking the cell's own entry away asks first, naming the category, the area and who leads there now;
+    # cancelling leaves the cell as it was
     cell.click()
+    admin.keyboard.press("Enter")
+    admin.get_by_role("option", name="清除本级设定（改为继承）", exact=True).click()
+    question = settled(admin.get_by_role("dialog", name="清除本级设定"))
+    expect(question).to_contain_text(f"确定清除 {where} 的本级设定（现由 {enforcement} 主办）？")
+    screenshots.take(admin, "3-clear-question")
+    question.get_by_role("button", name="取消", exact=True).click()
+    expect(question).to_be_hidden()
+    expect(cell).to_be_focused()
+    expect(cell).to_have_attribute("data-state", "own")
+    expect(cell).to_contain_text(enforcement)
+    kept = api.get(f"/api/v1/responsibilities/E0502/{street}")
+    assert kept.status_code == 200 and kept.json() == saved.json()
+
+    # Delete asks the same; confirmed, the entry is gone: the cell inherits again
     admin.keyboard.press("Delete")
+    question = settled(admin.get_by_role("dialog", name="清除本级设定"))
+    expect(question).to_contain_text(where)
+    question.get_by_role("button", name="清除", exact=True).click()
+    expect(question).to_be_hidden()
     expect(cell).to_have_attribute("data-state", "inherited")
     expect(admin.get_by_role("status")).to_contain_text("已清除")
     assert api.get(f"/api/v1/responsibilities/E0502/{street}").status_code == 404
