@@ -68,12 +68,21 @@ WORDS = {
 LEVEL_WORDS = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
-def _text(session: Session, event: OutboxEvent, audience: str, codes: dict[int, str]) -> str:
+@dataclass(frozen=True)
+class _Names:
+    """What a batch of events names, looked up once for the batch: its cases' tracking codes by case id, and
+    the names of the areas its warnings are filed under by area code."""
+
+    codes: dict[int, str]
+    areas: dict[str, str]
+
+
+def _text(session: Session, event: OutboxEvent, audience: str, names: _Names) -> str:
     """The inbox line: the case by its tracking code (the one the queues, case pages and phone calls use)
-    and its title, or the warning with its device, rule and level; to a department whose part was
-    withdrawn, who returned the case and why, so it stops work."""
+    and its title, or the warning as the warnings board shows it (its area, rule, level and device); to a
+    department whose part was withdrawn, who returned the case and why, so it stops work."""
     words = WORDS.get(event.topic, event.topic)
-    case = f"案件 {codes.get(event.case_id) or f'#{event.case_id}'}"
+    case = f"案件 {names.codes.get(event.case_id) or f'#{event.case_id}'}"
     if audience == "withdrawn":
         code = event.payload.get("returned_by")
         name = session.scalar(select(Department.name).where(Department.code == code)) or code
@@ -82,7 +91,8 @@ def _text(session: Session, event: OutboxEvent, audience: str, codes: dict[int, 
         return (f"{case} 本部门的联办任务已撤回（{name} 退回了案件{why}），请停止处置："
                 f"{event.payload.get('title', '')}")
     if event.topic.startswith("warning."):
-        return _warning_text(event.payload, words)
+        area = _area_code(event.area_path)
+        return _warning_text(event.payload, words, area=area, area_name=names.areas.get(area))
     return f"{case} {words}：{event.payload.get('title', '')}"
 
 
@@ -94,17 +104,35 @@ def tracking_codes(session: Session, case_ids: Iterable[int | None]) -> dict[int
     return dict(session.execute(select(Case.id, Case.tracking_code).where(Case.id.in_(wanted))).all())
 
 
-def _warning_text(payload: dict, words: str) -> str:
-    """A warning told in words: the device (or area) and the rule by name, the level and the reading with its
-    unit; events queued before they carried names fall back to the codes."""
+def _area_code(area_path: str) -> str:
+    """The code of the area a path ends in (``/310000/310101/`` → ``310101``)."""
+    return area_path.strip("/").rsplit("/", 1)[-1]
+
+
+def area_names(session: Session, area_paths: Iterable[str]) -> dict[str, str]:
+    """The names of the areas these paths end in, by area code, in one query."""
+    wanted = {_area_code(path) for path in area_paths if path.strip("/")}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(wanted))).all())
+
+
+def _warning_text(payload: dict, words: str, *, area: str, area_name: str | None) -> str:
+    """A warning named as the warnings board names it, never by its id: the area it is filed under, its
+    rule's name and level; then the device it came from (an indicator's warning comes from the area itself,
+    named already), the reading with its unit and the rule's code. Events queued before they carried names
+    fall back to the codes."""
     origin, rule = payload.get("origin"), payload.get("rule")
     name = payload.get("origin_name")
-    where = f"{name}（{origin}）" if name and name != origin else origin
+    level = LEVEL_WORDS.get(payload.get("level"), payload.get("level"))
+    what = f"{payload.get('rule_name') or rule}{level}预警"
+    details = [] if origin in (None, area) else [f"{name}（{origin}）" if name and name != origin else origin]
     value = payload.get("value")
-    reading = f"，读数 {value:g}{payload.get('unit') or ''}" if isinstance(value, int | float) else ""
+    if isinstance(value, int | float):
+        details.append(f"读数 {value:g}{payload.get('unit') or ''}")
     cause = f"；原因：{payload['cause']}" if payload.get("cause") else ""
-    return (f"预警 #{payload.get('warning_id')} {words}：{where} {payload.get('rule_name') or rule}"
-            f"{LEVEL_WORDS.get(payload.get('level'), payload.get('level'))}预警{reading}（规则 {rule}）{cause}")
+    told = f"：{'，'.join(details)}" if details else ""
+    return f"{area_name or area} {what} {words}{told}（规则 {rule}）{cause}"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -139,12 +167,13 @@ def fan_out(session: Session, *, now: datetime, batch: int = 500) -> int:
     events = session.scalars(select(OutboxEvent).where(OutboxEvent.fanned_out_at.is_(None))
                              .order_by(OutboxEvent.id).limit(batch).with_for_update(skip_locked=True)).all()
     hooks = session.scalars(select(Webhook).where(Webhook.active.is_(True))).all()
-    codes = tracking_codes(session, (event.case_id for event in events))
+    names = _Names(tracking_codes(session, (event.case_id for event in events)),
+                   area_names(session, (event.area_path for event in events if event.topic.startswith("warning."))))
     for event in events:
         texts: dict[int, str] = {}  # one message per user, worded for the first audience they are in
         for audience in AUDIENCE.get(event.topic, ()):
             users = list(_users(session, event, audience))
-            text = _text(session, event, audience, codes) if users else ""
+            text = _text(session, event, audience, names) if users else ""
             for user_id in users:
                 texts.setdefault(user_id, text)
         for user_id, text in sorted(texts.items()):

@@ -686,13 +686,13 @@ def convert_to_case(session: Session, *, row: WarningRow, viewer: Principal, at:
 def _case_report(session: Session, row: WarningRow, rule: rules.Rule, device: Device, *, category_code: str | None
                  ) -> cases_service.Report:
     """The case a device's warning opens, told in words: the device, the rule's name, the level and the
-    reading with its unit."""
+    reading with its unit (never the warning's id: the case's page names its warning by those)."""
     level = rules.WarningLevel(row.level)
     words = _words(session, row)
     reading = f"{row.value:g}{words.unit or ''}" if row.value is not None else "无读数"
     return cases_service.Report(
         channel=Channel.iot_warning, title=f"{device.name}：{words.rule_name}{level.chinese}色预警"[:TITLE_LENGTH],
-        description=f"预警 #{row.id}：{words.rule_name}（规则 {rule.code}），设备 {device.name}（{device.code}），"
+        description=f"{words.rule_name}{level.chinese}色预警（规则 {rule.code}）：设备 {device.name}（{device.code}），"
                     f"{row.metric} 读数 {reading}",
         category_code=category_code, lon=device.lon, lat=device.lat, external_id=f"warning-{row.id}")
 

@@ -22,6 +22,7 @@ from cityops.categories import service as categories_service
 from cityops.config import Settings
 from cityops.db import unit_of_work
 from cityops.errors import Conflict, ServiceUnavailable
+from cityops.geo.models import Area
 from cityops.notify import service as notify
 from cityops.notify.models import Notification
 from cityops.org import responsibility
@@ -98,7 +99,7 @@ def test_a_warning_reaching_the_rules_level_opens_one_case_through_the_closed_lo
     assert case.area_path.startswith(warning.area_path) and case.category_id is not None
     # told in words: the device, the rule's name and the level; the reading with its device type's unit
     assert case.title == "WL-1：水位超限橙色预警"
-    assert f"预警 #{warning.id}：水位超限（规则 wl-high），设备 WL-1（WL-1），water_level 读数 3.6m" == case.description
+    assert case.description == "水位超限橙色预警（规则 wl-high）：设备 WL-1（WL-1），water_level 读数 3.6m"
     assert session.scalars(select(WarningEntryRow.action).order_by(WarningEntryRow.version)).all() == [
         "fire", "change_level", "open_case"]
     assert session.scalar(select(WarningEntryRow.case_id).where(WarningEntryRow.action == "open_case")) == case.id
@@ -261,10 +262,10 @@ def test_the_first_failed_opening_is_told_to_the_people_who_judge_warnings_and_r
     assert (told[0].payload["cause"], told[0].payload["next_attempt_at"], told[0].payload["rule_name"]) == (
         "the work calendar cannot be read", "2026-11-15T12:01:00+00:00", "水位超限")
     notify.fan_out(session, now=NOW + timedelta(minutes=2))
-    warning_id = session.scalar(select(WarningRow.id))
+    area = session.scalar(select(Area.name).join(WarningRow, WarningRow.area_path == Area.path))
     lines = session.scalars(select(Notification.text).join(User, Notification.user_id == User.id).where(
         User.username == "street.op", Notification.topic == "warning.case_not_opened")).all()
-    assert lines == [f"预警 #{warning_id} 未能自动立案，请研判后转案件：WL-1 水位超限橙色预警，读数 3.6m"
+    assert lines == [f"{area} 水位超限橙色预警 未能自动立案，请研判后转案件：WL-1，读数 3.6m"
                      "（规则 wl-high）；原因：the work calendar cannot be read"]
     assert session.scalars(select(Notification.id).join(User, Notification.user_id == User.id).where(
         User.username == "other.op", Notification.topic == "warning.case_not_opened")).all() == []
