@@ -749,4 +749,12 @@ def test_the_time_limits_tell_a_step_a_return_ended_and_the_rounds_of_dispatch(d
     for index in (4, 5, 6):
         expect(rows.nth(index).locator("td").first).to_contain_text("第 2 次派遣")
     expect(rows.nth(5).locator("td").first).to_contain_text(f"主办：{names[office]}")
+    # each time limit reads on one line, on a laptop too: beside the steps' context 1 个工作时 broke as 1 个工作 / 时
+    limits = rows.locator("td:nth-child(2)")
+    expect(limits.first).to_have_text(re.compile(r"^\d+ 个工作时$"))  # registering's, in working hours
+    assert limits.evaluate_all("""(cells) => cells.map((cell) => {
+        const text = document.createRange()
+        text.selectNodeContents(cell)
+        return text.getClientRects().length
+    })""") == [1] * 7
     _shot(dispatcher, Screenshots("action-form"), "time-limits-after-a-return")
