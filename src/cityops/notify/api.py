@@ -89,7 +89,9 @@ def list_webhooks(session: DbSession, manager: Integrator) -> list[WebhookOut]:
              summary="Send events of some topics in your jurisdiction to a URL")
 def create_webhook(session: DbSession, manager: Integrator, body: WebhookIn) -> WebhookCreated:
     """Deliveries are POSTed as JSON, at least once, retried with exponential back-off (10 s doubling
-    to 1 h, 10 attempts); verify `X-CityOps-Signature` with the secret returned here."""
+    to 1 h, 10 attempts); verify `X-CityOps-Signature` with the secret returned here. A delivery's body is
+    `{"id", "topic", "case_id", "tracking_code", "created_at", "payload"}`: a case's event names the case by
+    its id and, beside it, by its tracking code (both null for a warning's event)."""
     hook = service.create_webhook(session, name=body.name, url=body.url, topics=body.topics, actor=manager)
     return WebhookCreated(**_hook(hook).model_dump(), secret=hook.secret)
 

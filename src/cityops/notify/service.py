@@ -197,17 +197,21 @@ class Outgoing:
 
 def due_deliveries(session: Session, *, now: datetime, batch: int = 100) -> list[Outgoing]:
     """The deliveries to attempt now, signed and ready to POST (none to a disabled webhook, whose
-    pending retries wait until it is enabled again)."""
-    rows = session.execute(select(WebhookDelivery, Webhook, OutboxEvent)
+    pending retries wait until it is enabled again). A case's event names the case by its id and, beside
+    it, by the tracking code people know it by (``tracking_code``; null for an event of no case), read with
+    the deliveries, so events queued before it was added carry it too."""
+    rows = session.execute(select(WebhookDelivery, Webhook, OutboxEvent, Case.tracking_code)
                            .join(Webhook, WebhookDelivery.webhook_id == Webhook.id)
                            .join(OutboxEvent, WebhookDelivery.event_id == OutboxEvent.id)
+                           .outerjoin(Case, Case.id == OutboxEvent.case_id)
                            .where(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.gave_up_at.is_(None),
                                   WebhookDelivery.next_attempt_at <= now, Webhook.active.is_(True))
                            .order_by(WebhookDelivery.id).limit(batch)).all()
     outgoing = []
-    for delivery, hook, event in rows:
+    for delivery, hook, event, tracking_code in rows:
         body = json.dumps({"id": event.id, "topic": event.topic, "case_id": event.case_id,
-                           "created_at": event.created_at.isoformat(), "payload": event.payload},
+                           "tracking_code": tracking_code, "created_at": event.created_at.isoformat(),
+                           "payload": event.payload},
                           ensure_ascii=False, sort_keys=True).encode()
         timestamp = int(now.timestamp())
         outgoing.append(Outgoing(delivery.id, hook.url, {

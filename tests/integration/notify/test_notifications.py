@@ -1,6 +1,7 @@
 """Notifications end to end: moves of a case put events in the outbox in the same transaction; the
 worker fans them out to the right people's inboxes and POSTs them, signed, to a real local HTTP
-receiver that fails first and succeeds on the retry."""
+receiver that fails first and succeeds on the retry. Each delivery names its case by id and by
+tracking code."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from shapely.geometry import box
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from cityops import outbox
 from cityops.calendar.workcalendar import WorkCalendar
 from cityops.cases import service
 from cityops.cases.channels import Channel
@@ -27,7 +30,7 @@ from cityops.models import Notification, OutboxEvent, User, WebhookDelivery
 from cityops.notify import service as notify
 from cityops.org import service as org_service
 from cityops.worker import http_post, run_deliveries, run_fan_out
-from tests.factories import make_city, make_user
+from tests.factories import make_city, make_user, statements_during
 
 CALENDAR = WorkCalendar()
 
@@ -95,6 +98,7 @@ def test_moves_reach_inboxes_and_a_webhook_at_least_once(scratch_store: Engine, 
             service.act(session, case=case, action=action, actor=staff(user, role, "D1" if role == "handler" else None),
                         at=now, calendar=CALENDAR, data=data, reason=reason)
         ids = {u.username: u.id for u in session.scalars(select(User))}
+        case_id, tracking_code = case.id, case.tracking_code
     with unit_of_work(scratch_store) as session:
         topics = [e.topic for e in session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))]
     assert topics == ["case.reported", "case.dispatched", "case.returned"]
@@ -123,6 +127,37 @@ def test_moves_reach_inboxes_and_a_webhook_at_least_once(scratch_store: Engine, 
         expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(mac, expected)
         assert json.loads(body)["topic"] == headers["X-CityOps-Event"]
+        # the case by its id and, beside it, by the tracking code people know it by
+        assert (json.loads(body)["case_id"], json.loads(body)["tracking_code"]) == (case_id, tracking_code)
+
+
+def test_every_delivery_names_its_case_by_tracking_code_read_with_the_deliveries(
+        session: Session, engine: Engine) -> None:
+    """A case's events from every source (a move, the sweeper) carry the tracking code beside the id, read in
+    the one query that reads the deliveries; an event of no case (a warning) carries null."""
+    city = make_city(session)
+    operator = make_user(session, username="op", roles=["operator"], area_code="99010101")
+    admin = org_service.principal_of_user(session, make_user(session, username="admin", roles=["administrator"],
+                                                             area_code="990000"))
+    notify.create_webhook(session, name="all", url="http://127.0.0.1:9/hooks", topics=["*"], actor=admin)
+    now = datetime.now(UTC)
+    case = service.intake(session, report=service.Report(channel=Channel.hotline_12345, title="井盖缺失",
+                                                         lon=121.02, lat=31.05),
+                          actor=staff(operator, "operator"), receiver=org_service.principal_of_user(session, operator),
+                          locator=Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id, box(
+                              a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in city.areas.values()]),
+                          calendar=CALENDAR, at=now, policy=service.IntakePolicy()).case
+    outbox.emit(session, topic="case.overdue", area_path=case.area_path, case_id=case.id, at=now,
+                payload={"title": case.title, "step": "register"})
+    outbox.emit(session, topic="warning.fired", area_path=case.area_path, at=now, payload={"rule": "wl-high"})
+    notify.fan_out(session, now=now)
+    answers: list[list[notify.Outgoing]] = []
+    statements = statements_during(engine, lambda: answers.append(notify.due_deliveries(session, now=now)))
+    bodies = [json.loads(outgoing.body) for outgoing in answers[0]]
+    assert [(b["topic"], b["case_id"], b["tracking_code"]) for b in bodies] == [
+        ("case.reported", case.id, case.tracking_code), ("case.overdue", case.id, case.tracking_code),
+        ("warning.fired", None, None)]
+    assert len(statements) == 1
 
 
 def test_backoff_doubles_up_to_an_hour() -> None:
