@@ -5,12 +5,19 @@ A queue is *worked* by the roles that may take its next step (``lifecycle.TABLE`
 to register, a dispatcher's to dispatch, a handler's to acknowledge, handle and report in to
 (``summoned``, 吹哨报到), an inspector's to verify. The shared queues (overdue, supervised, the
 department's own cases and all cases in view) follow, for whoever they concern. A user with several
-roles works the union, in the loop's order."""
+roles works the union, in the loop's order.
+
+Overdue (已超期) and supervised (督办中) are the whole jurisdiction's for operations-centre staff, who
+chase them; for a department's staff they hold only the late steps that are its department's to take:
+its own (a summons' report-in), or the case's step while its part of the case is one of
+``ACTING_PARTS`` — the departments the sweeper tells when that step runs late. A case late at the
+centre's step (to dispatch again after a return, to verify) or at another department's is not its."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from cityops.cases.joint import AssignmentStatus
 from cityops.cases.lifecycle import TABLE, Action, CaseStatus
 
 BY_STATUS: dict[str, tuple[CaseStatus, ...]] = {
@@ -41,6 +48,11 @@ register and verify too, but opens on its cases to dispatch)."""
 DEPARTMENT_QUEUES = ("summoned", "department")
 """Queues of the caller's department: the cases it is summoned to and has not reported in to yet
 (``summoned``), and every case it holds or is summoned to (``department``)."""
+
+ACTING_PARTS = (AssignmentStatus.dispatched.value, AssignmentStatus.in_progress.value)
+"""A department's parts of a case whose running step is the department's: dispatched to it (to
+acknowledge) or in progress (to handle). Not a part waiting for its turn in series, nor one reported,
+returned or withdrawn: the step is then another department's, or the centre's."""
 
 SHARED = ("overdue", "supervised", "all")
 QUEUES = (*NEXT_STEP, "overdue", "supervised", "department", "all")

@@ -15,7 +15,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, false, func, insert, or_, select, text, union_all
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 
@@ -716,10 +716,12 @@ def _cases_in_view(session: Session, *, viewer: Principal, queue: str | None, st
         raise InvalidInput(f"queue must be one of {', '.join(q for q in queues.QUEUES if q != 'all')}",
                            field="queue")
     if queue == "overdue":
-        query = query.where(Case.id.in_(select(CaseDeadline.case_id).where(
-            CaseDeadline.met_at.is_(None), CaseDeadline.due_at < now)))
+        query = query.where(Case.id.in_(_of_department(viewer, select(CaseDeadline.case_id).where(
+            CaseDeadline.met_at.is_(None), CaseDeadline.due_at < now), case_id=CaseDeadline.case_id)))
     elif queue == "supervised":
-        query = query.where(Case.id.in_(select(Supervision.case_id).where(Supervision.closed_at.is_(None))))
+        query = query.where(Case.id.in_(_of_department(viewer, select(Supervision.case_id).join(
+            CaseDeadline, CaseDeadline.id == Supervision.deadline_id).where(Supervision.closed_at.is_(None)),
+            case_id=Supervision.case_id)))
     elif queue == "summoned":
         # the statuses a department may still report in from: a finished case chases nobody. Checked
         # inside the subquery, so the summonses (a few) lead rather than every case in those statuses.
@@ -747,6 +749,23 @@ def _cases_in_view(session: Session, *, viewer: Principal, queue: str | None, st
     if channel is not None:
         query = query.where(Case.channel == channel)
     return query
+
+
+def _of_department(viewer: Principal, steps: Select, *, case_id: ColumnElement[int]) -> Select | CompoundSelect:
+    """``steps`` (a selection over ``case_deadlines``, whose case is ``case_id``) as the viewer sees them in
+    its overdue and supervised queues: every one for operations-centre staff; for a member of a department,
+    those its department has to take (``cases.queues``): its own (a summons' report-in), and the case's
+    step while its part of the case is dispatched or in progress. Two parts, each looked up by the
+    department (an OR of the two reads every step of the condition and misleads PostgreSQL's estimates);
+    the part is joined on ``case_id`` so that a selection led by another table (the supervisions) can
+    meet the department's parts before it reads the steps."""
+    if viewer.department_code is None:
+        return steps
+    acting = and_(CaseAssignment.case_id == case_id,
+                  CaseAssignment.department_code == viewer.department_code,
+                  CaseAssignment.status.in_(queues.ACTING_PARTS))
+    return union_all(steps.where(CaseDeadline.department_code == viewer.department_code),
+                     steps.join(CaseAssignment, acting).where(CaseDeadline.department_code.is_(None)))
 
 
 def _held_or_summoned(viewer: Principal) -> ColumnElement[bool]:

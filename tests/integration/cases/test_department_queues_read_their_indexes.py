@@ -1,7 +1,8 @@
 """A department's queues look its cases up through the indexes made for them (migration 0024), on both
 stores: the cases it holds, and holds in a given state, through ``ix_case_assignments_department_status``
 (department, then state), and its summonses through ``ix_case_deadlines_department`` (department,
-then whether met); no count reads all of either table. Without those indexes SQLite scans every
+then whether met, then when due: its overdue queue seeks its late report-ins); no count reads all of
+either table. Without those indexes SQLite scans every
 assignment and every open deadline (or the whole of ``case_deadlines``) for each count.
 
 The plans are of the statements ``queues_of`` and ``queue_page`` really send, with their values. SQLite
@@ -130,6 +131,11 @@ def test_a_departments_queue_counts_seek_its_assignments_and_summonses(session: 
                  sqlite=sqlite), shown["summoned"]
     assert reads(shown["department"], "ix_case_deadlines_department", "department_code",
                  sqlite=sqlite), shown["department"]
+    # its late steps: its own report-ins, and the steps of the cases it has a part in to act on
+    assert reads(shown["overdue"], "ix_case_deadlines_department", "department_code", "met_at", "due_at",
+                 sqlite=sqlite), shown["overdue"]
+    assert reads(shown["overdue"], "ix_case_assignments_department_status", "department_code", "status",
+                 sqlite=sqlite), shown["overdue"]
 
 
 def test_the_summoned_queue_by_deadline_walks_the_departments_summonses(session: Session,
