@@ -117,6 +117,8 @@ class Report:
     attachments: tuple[str, ...] = ()
     media_url: str | None = None
     """A link to a photo kept elsewhere (Open311's ``media_url``), as opposed to uploaded attachments."""
+    origin: str = "api"
+    """Where the case's record comes from (``demo`` for the demo city's history), as for areas and users."""
 
 
 def _existing(session: Session, report: Report) -> Case | None:
@@ -492,7 +494,7 @@ def intake(session: Session, *, report: Report, actor: Actor, receiver: Principa
                 area_id=area.id if area else None,
                 area_path=area_path, near_boundary=bool(location and location.near_boundary),
                 placeholder=placeholder, reporter_name=report.reporter_name,
-                reporter_phone=report.reporter_phone, opened_at=at, report_count=1)
+                reporter_phone=report.reporter_phone, opened_at=at, report_count=1, origin=report.origin)
     # The pipeline reads everything first, decides each move in memory, then writes the case with its
     # final state and all its rows at once.
     rule = dedup.rule_for(policy.duplicate_rules, categories_service.code_of(session, category_id=category_id)

@@ -1,5 +1,5 @@
-"""`cityops demo [--city shanghai|nanjing]`: load a demo city (idempotent), train its category-suggestion
-model when the data directory lacks a current one, and print its logins."""
+"""`cityops demo [--city shanghai|nanjing] [--cases N]`: load a demo city with a month of cases (idempotent),
+train its category-suggestion model when the data directory lacks a current one, and print its logins."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from rich.table import Table
 
 from cityops.config import DEV_DEMO_PASSWORD, Settings, get_settings
 from cityops.db import get_engine, migrate, unit_of_work
+from cityops.demo import case_plan, service
+from cityops.demo import cases as demo_cases
 from cityops.demo import classifier as demo_classifier
-from cityops.demo import service
 from cityops.demo.catalogue import CITIES
 from cityops.errors import CityOpsError
 
@@ -30,9 +31,16 @@ def password_notice(settings: Settings) -> str:
 @app.callback(invoke_without_command=True)
 def demo(
     city: Annotated[str, typer.Option(help=f"which city: {', '.join(CITIES)}")] = "shanghai",
+    cases: Annotated[int, typer.Option(help="cases over the last 30 days, taken through the closed loop "
+                                            "(0: none)")] = demo_cases.DEFAULT_CASES,
 ) -> None:
     """Load the demo city into the store, or show it when it is already loaded; train the demo's
     category-suggestion model into the data directory unless a current one is there."""
+    try:
+        demo_cases.check_count(cases)
+    except CityOpsError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
     settings = get_settings()
     console.print(password_notice(settings))
     engine = get_engine(settings)
@@ -48,7 +56,8 @@ def demo(
                 bar.update(tasks[stage], completed=done)
 
             summary = service.load_demo(session, city=city, data_dir=settings.shared_data_dir,
-                                        password=settings.demo_password, progress=progress)
+                                        password=settings.demo_password, cases=cases, settings=settings,
+                                        progress=progress)
     except CityOpsError as exc:
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from exc
@@ -77,6 +86,11 @@ def print_summary(summary: service.DemoSummary) -> None:
                       "password they were created with)")
     for warning in summary.warnings:
         console.print(f"[yellow]data: {warning}[/yellow]")
+    if summary.cases is not None:
+        made = summary.cases
+        console.print(f"made {made.made} cases over the last {case_plan.DAYS} days through the closed loop in "
+                      f"{made.seconds:.1f} s" + (f": {', '.join(f'{n} {s}' for s, n in made.by_status.most_common())}"
+                                                 if made.made else ""), soft_wrap=True)
     counts = Table("what", "how many", title=f"{summary.city_name} ({summary.city_code})")
     for level, count in summary.areas.items():
         counts.add_row(f"areas: {level}", str(count))

@@ -1,6 +1,7 @@
 """Loading a demo city (``cityops demo``): real districts and street names, synthetic streets,
 grids and communities, operations centres, departments, a responsibility matrix, a placeholder
-point and one login per role and level — everything marked ``origin="demo"``.
+point, one login per role and level and a month of cases taken through the closed loop
+(``cityops.demo.cases``) — everything marked ``origin="demo"``.
 
 Loading is idempotent: when the city's demo areas exist it changes nothing and describes what is
 there. It is also all or nothing (the caller's unit of work commits once), and it refuses a store
@@ -19,6 +20,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from cityops.categories import service as categories_service
+from cityops.config import Settings, get_settings
+from cityops.demo import cases as demo_cases
 from cityops.demo import catalogue, sources
 from cityops.demo import indicators as demo_indicators
 from cityops.demo.areas import AreaRef, DemoAreas, Progress, build_areas
@@ -60,6 +63,8 @@ class DemoSummary:
     logins: list[Login]
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cases: demo_cases.CaseHistory | None = None
+    """The month of cases made with the city (None when it was already loaded)."""
 
 
 def city_plan(city: str) -> CityPlan:
@@ -70,9 +75,12 @@ def city_plan(city: str) -> CityPlan:
 
 
 def load_demo(session: Session, *, city: str = "shanghai", data_dir: Path, password: str,
+              cases: int = demo_cases.DEFAULT_CASES, settings: Settings | None = None,
               progress: Progress | None = None) -> DemoSummary:
-    """Load ``city``'s demo, or describe it when it is already there."""
+    """Load ``city``'s demo with ``cases`` cases over the last month (``cityops.demo.cases``), or
+    describe it when it is already there."""
     started = time.perf_counter()
+    demo_cases.check_count(cases)
     plan = city_plan(city)
     report = progress or _quiet
     existing = _existing_city(session, plan)
@@ -88,10 +96,14 @@ def load_demo(session: Session, *, city: str = "shanghai", data_dir: Path, passw
     _create_matrix(session, areas, report)
     _add_placeholder(session, plan)
     _create_users(session, plan, areas, password, report)
-    demo_indicators.ensure_demo_indicators(session, city_code=plan.code, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    demo_indicators.ensure_demo_indicators(session, city_code=plan.code, now=now)
+    history = demo_cases.make_cases(session, plan=plan, count=cases, settings=settings or get_settings(), now=now,
+                                    progress=report)
     summary = _summarise(session, plan, geo_service.get_area(session, code=plan.code), created=True,
                          started=started)
     summary.warnings = source.warnings
+    summary.cases = history
     return summary
 
 

@@ -56,6 +56,10 @@ def test_bad_requests_write_nothing(session: Session, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         load_demo(session, city="shanghai", data_dir=SHARED_DATA, password="short")
     assert caught.value.field == "password"
+    for count in (-1, 1.5, True):
+        with pytest.raises(InvalidInput) as caught:
+            load_demo(session, city="shanghai", data_dir=SHARED_DATA, password=PASSWORD, cases=count)
+        assert caught.value.field == "cases"
     assert sum(row_counts(session).values()) == 0
 
 
@@ -82,15 +86,22 @@ def test_command_loads_once_then_reports_what_is_there(tmp_path: Path,
     get_settings.cache_clear()
     try:
         runner = CliRunner()
-        first = runner.invoke(app, ["--city", "nanjing"], env={"COLUMNS": "200"})
+        refused = runner.invoke(app, ["--city", "nanjing", "--cases", "-1"], env={"COLUMNS": "200"})
+        assert refused.exit_code == 1
+        assert "the number of demo cases must be a whole number from 0 to" in refused.output
+        assert not (tmp_path / "cityops.db").exists()  # refused before the store was even opened
+        first = runner.invoke(app, ["--city", "nanjing", "--cases", "40"], env={"COLUMNS": "200"})
         assert first.exit_code == 0, first.output
         assert "demo password: cityops-demo" in first.output
         assert "loaded the 南京市 demo" in first.output
+        assert "made 40 cases over the last 30 days through the closed loop in" in first.output
+        assert "closed" in first.output.split("made 40 cases")[1]
         assert "nj.handler.street" in first.output and "梅园新村街道办事处" in first.output
         assert "雨花台区" in first.output  # the repaired boundary is reported
         second = runner.invoke(app, ["--city", "nanjing"], env={"COLUMNS": "200"})
         assert second.exit_code == 0, second.output
         assert "already loaded; nothing changed" in second.output
+        assert "made" not in second.output  # a second run adds no cases
         assert "nj.admin.city" in second.output
         monkeypatch.setenv("CITYOPS_SHARED_DATA_DIR", str(tmp_path))
         get_settings.cache_clear()

@@ -2,7 +2,8 @@
 
 Loading Shanghai takes seconds, so these checks share one load per backend, rolled back at the end
 of the module (tests that need an empty store are in ``test_demo_guards.py``: SQLite allows one
-writer, and the shared load holds it).
+writer, and the shared load holds it). The city is loaded without its month of cases, which
+``test_demo_cases.py`` checks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shapely
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from cityops.cases.models import Case
 from cityops.demo import catalogue
 from cityops.demo.service import DemoSummary, load_demo
 from cityops.geo import service as geo_service
@@ -51,7 +53,7 @@ def areas_by_level(session: Session, city_code: str) -> dict[str, list[Area]]:
 
 def row_counts(session: Session) -> dict[str, int]:
     return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-            for model in (Area, Department, OpsCentre, User, Responsibility, PlaceholderPoint)}
+            for model in (Area, Department, OpsCentre, User, Responsibility, PlaceholderPoint, Case)}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,7 @@ def shanghai(engine: Engine) -> Iterator[tuple[Session, DemoSummary]]:
     outer = connection.begin()
     db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     try:
-        yield db, load_demo(db, city="shanghai", data_dir=SHARED_DATA, password=PASSWORD)
+        yield db, load_demo(db, city="shanghai", data_dir=SHARED_DATA, password=PASSWORD, cases=0)
     finally:
         db.close()
         outer.rollback()
@@ -68,7 +70,7 @@ def shanghai(engine: Engine) -> Iterator[tuple[Session, DemoSummary]]:
 
 
 def test_summary_counts_every_level(shanghai: tuple[Session, DemoSummary]) -> None:
-    _, summary = shanghai
+    db, summary = shanghai
     assert summary.created and summary.city_code == "310000" and summary.city_name == "上海市"
     assert summary.warnings == []
     assert summary.areas["city"] == 1
@@ -78,6 +80,8 @@ def test_summary_counts_every_level(shanghai: tuple[Session, DemoSummary]) -> No
     assert 2 * summary.areas["grid"] <= summary.areas["community"] <= 3 * summary.areas["grid"]
     assert summary.ops_centres == 1 + 16 + 216
     assert summary.placeholders == 1
+    assert summary.cases is not None and summary.cases.made == 0  # loaded with --cases 0: none
+    assert db.scalar(select(func.count()).select_from(Case)) == 0
     assert len(summary.logins) == 18
 
 
@@ -237,7 +241,7 @@ def test_nanjing_loads_alongside_shanghai(shanghai: tuple[Session, DemoSummary])
     db, _ = shanghai
     savepoint = db.begin_nested()
     try:
-        summary = load_demo(db, city="nanjing", data_dir=SHARED_DATA, password=PASSWORD)
+        summary = load_demo(db, city="nanjing", data_dir=SHARED_DATA, password=PASSWORD, cases=0)
         levels = areas_by_level(db, "320100")
         districts, streets = listing("3201")
         assert {a.code: a.name for a in levels["district"]} == districts
