@@ -84,9 +84,11 @@ EXPLANATIONS: dict[Language, dict[str, str]] = {
         "registered": "已立案的案件数。",
         "closed": "已结案的案件数。",
         "closure_rate": "已结案件 ÷ 已立案件。",
-        "closed_on_time": "每个环节都在时限内完成的已结案件数（超时后才申请延期的环节不算按期）。",
+        "closed_on_time": "每个环节都在时限内完成的已结案件数（超时后才申请延期的环节不算按期；被退回或缓办中止的"
+                          "环节没有完成，不论早晚都不算超时完成，退回记入退单率）。",
         "on_time_closure_rate": "按期结案件 ÷ 已结案件。",
-        "overdue_cases": "有环节在周期结束前超过时限仍未完成的案件数（含超时后才完成、超时后才申请延期的）。",
+        "overdue_cases": "有环节在周期结束前超过时限仍未完成的案件数（含超时后才完成、超时后才被退回或缓办、"
+                         "超时后才申请延期的）。",
         "overdue_rate": "逾期案件 ÷ 案件数。",
         "overdue_now": "尚未办结、现有环节已超过时限的案件数。",
         "handled": "有过处置反馈的案件数。",
@@ -111,11 +113,14 @@ EXPLANATIONS: dict[Language, dict[str, str]] = {
         "registered": "Cases registered.",
         "closed": "Cases closed.",
         "closure_rate": "Closed cases ÷ registered cases.",
-        "closed_on_time": "Closed cases whose every step met its deadline (a step whose extension was asked for "
-                          "only after its deadline had passed did not).",
+        "closed_on_time": "Closed cases none of whose steps was met after its deadline (a step whose extension was "
+                          "asked for only after its deadline had passed was met late); a step cut short by a return "
+                          "or stopped by a deferral was not met, on time or late (the return counts in the return "
+                          "rate).",
         "on_time_closure_rate": "Cases closed on time ÷ closed cases.",
-        "overdue_cases": "Cases with a step whose deadline passed unmet before the period's end (met late, still "
-                         "unmet, or extended on a request made only after it had passed).",
+        "overdue_cases": "Cases with a step whose deadline passed unmet before the period's end (met late, returned "
+                         "or deferred only after it had passed, still unmet, or extended on a request made only "
+                         "after it had passed).",
         "overdue_rate": "Overdue cases ÷ cases.",
         "overdue_now": "Cases still open with a step now past its deadline.",
         "handled": "Cases with a handling report.",

@@ -2,15 +2,19 @@
 
 Definitions (each rate is a share of the cases it can apply to; a group with none gives None):
 - closure rate: closed cases ÷ registered cases;
-- on-time closure rate: closed cases whose every step was met by its deadline ÷ closed cases (a step
-  whose extension was asked for only after its deadline had passed was not);
-- overdue cases: cases with a step whose deadline passed unmet before the period's end (met late, still
-  unmet, or extended on a request made only after it had passed), and the overdue rate: those ÷ cases;
+- on-time closure rate: closed cases none of whose steps was met after its deadline ÷ closed cases (a
+  step whose extension was asked for only after its deadline had passed was met late); a step a return
+  cut short or a deferral stopped was not met, on time or late: the return counts in the return rate,
+  against the department that returned, and the step taken again after it has a deadline of its own;
+- overdue cases: cases with a step whose deadline passed unmet before the period's end (met late, ended
+  by a return or a deferral only after it had passed, still unmet, or extended on a request made only
+  after it had passed), and the overdue rate: those ÷ cases;
 - overdue now: cases still open with a step whose deadline has passed unmet;
 - rework rate: handled cases sent back by a failed verification at least once ÷ handled cases;
 - return rate: returns by departments ÷ dispatches to them (lead and assisting departments alike);
 - satisfaction rate: ratings of 4 or 5 ÷ rated cases (and the mean rating); a reopen voids the rating;
-- handling hours: from the last dispatch to the first handling report after it (median and mean).
+- handling hours: from the last dispatch to the first handling report after it (median and mean), read
+  off the timeline: a dispatch that a return cut short does not count.
 
 By department, a case's outcome (closure, on-time closure, overdue, rework, rating, handling time) counts for
 the lead of its last dispatch — a department that returned a case is not answerable for what the one
@@ -28,15 +32,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cityops.cases.deadlines import StepEnd
 from cityops.cases.states import FINISHED_STATUSES
 
 
 @dataclass(frozen=True)
 class StepDeadline:
-    """One step's stored time limit: when it is due and when it was met (None: not yet)."""
+    """One step's stored time limit: when it is due, when it ended (None: not yet) and how
+    (``cases.deadlines.StepEnd``: its work done, cut short by a return, or stopped by a deferral)."""
 
     due_at: datetime
     met_at: datetime | None = None
+    """When the step ended, however it ended (the column's name says ``met``)."""
+    ended: str | None = None
+    """How it ended; None for a row that ended without saying how (an imported history's), which was met."""
+
+    @property
+    def met(self) -> bool:
+        """The step's work was done: it ended, and not by a return or a deferral."""
+        return self.met_at is not None and (self.ended or StepEnd.met) == StepEnd.met
+
+    @property
+    def ended_late(self) -> bool:
+        """It ended, however, after its deadline had passed."""
+        return self.met_at is not None and self.met_at > self.due_at
 
 
 @dataclass
@@ -57,7 +76,7 @@ class CaseFacts:
     reworked: bool = False
     closed: bool = False
     late_steps: int = 0
-    """Steps met after their deadline."""
+    """Steps met after their deadline (not those a return or deferral ended after it: they were not met)."""
     overdue: bool = False
     """A step's deadline passed unmet before the period's end (extended only afterwards counts too)."""
     overdue_now: bool = False
@@ -181,9 +200,9 @@ def facts_from(case_id: int, opened_at: datetime, events: Sequence[tuple[Any, ..
     are (action, to_status, at, data) or (action, to_status, at, data, actor's department), in order; a
     deadline counts as overdue when it passed unmet before ``period_end`` (or now, when sooner)."""
     facts = CaseFacts(case_id=case_id, opened_at=opened_at, category=category, area=area,
-                      late_steps=sum(d.met_at is not None and d.met_at > d.due_at for d in deadlines))
+                      late_steps=sum(d.met and d.ended_late for d in deadlines))
     cutoff = min(now, period_end) if period_end is not None else now
-    facts.overdue = any(d.due_at < cutoff and (d.met_at is None or d.met_at > d.due_at) for d in deadlines)
+    facts.overdue = any(d.due_at < cutoff and (d.met_at is None or d.ended_late) for d in deadlines)
     status, asked_at = None, None
     for action, to_status, at, data, *department in events:
         status = to_status

@@ -50,9 +50,9 @@ def case_facts(session: Session, *, viewer: Principal, start: datetime, end: dat
                                           CaseEvent.data, CaseEvent.actor_department)
                                    .where(CaseEvent.case_id.in_(part)).order_by(CaseEvent.case_id, CaseEvent.version)):
             events[row.case_id].append((row.action, row.to_status, row.at, row.data or {}, row.actor_department))
-        for row in session.execute(select(CaseDeadline.case_id, CaseDeadline.due_at, CaseDeadline.met_at)
-                                   .where(CaseDeadline.case_id.in_(part))):
-            deadlines[row.case_id].append(StepDeadline(due_at=row.due_at, met_at=row.met_at))
+        for row in session.execute(select(CaseDeadline.case_id, CaseDeadline.due_at, CaseDeadline.met_at,
+                                          CaseDeadline.ended).where(CaseDeadline.case_id.in_(part))):
+            deadlines[row.case_id].append(StepDeadline(due_at=row.due_at, met_at=row.met_at, ended=row.ended))
     return [facts_from(row.id, row.opened_at, events[row.id], category=row.code,
                        area=_area_at(row.area_path, area_level), now=now, deadlines=deadlines[row.id],
                        period_end=end) for row in cases]
