@@ -185,12 +185,14 @@ def _nothing_sent(staff: Staff) -> Iterator[None]:
 
 def _asked_for(dialog: Locator, label: str, *, focused: bool = True) -> None:
     """The field labelled ``label`` asks for itself: 请填写 and its label next to it, announced, the field
-    marked invalid and described by it (and holding the focus, as the first field refused)."""
+    marked invalid and described by it (among what else describes it: the handling report's note that it
+    is public) and holding the focus, as the first field refused."""
     field = dialog.get_by_label(label)  # its label ends in * (必填)
     asked = dialog.get_by_role("alert").filter(has_text=f"请填写{label}")
     expect(asked).to_have_count(1)
     expect(field).to_have_attribute("aria-invalid", "true")
-    expect(field).to_have_attribute("aria-describedby", asked.get_attribute("id"))
+    error_id = re.escape(asked.get_attribute("id"))
+    expect(field).to_have_attribute("aria-describedby", re.compile(rf"(^| ){error_id}( |$)"))
     if focused:
         expect(field).to_be_focused()
 
