@@ -5,12 +5,19 @@ reassignment belong to the second dispatch and name its lead."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from cityops.org.models import Department
 from tests.api.conftest import act, registered
+from tests.conftest import REPO
+
+PROBLEM_ZH = json.loads((REPO / "web" / "src" / "locales" / "zh-CN.json").read_text(encoding="utf-8"))["problem"]
 
 
 def test_a_summons_deadline_is_stored_as_chosen(client: TestClient, joint: dict[str, Any]) -> None:
@@ -33,13 +40,17 @@ def test_a_summons_deadline_is_stored_as_chosen(client: TestClient, joint: dict[
     assert datetime.fromisoformat(report_in["due_at"]) == chosen
 
 
-def test_a_summons_deadline_already_past_is_refused_and_changes_nothing(client: TestClient,
+def test_a_summons_deadline_already_past_is_refused_and_changes_nothing(client: TestClient, session: Session,
                                                                         joint: dict[str, Any]) -> None:
     case_id = registered(client, joint)
     before = client.get(f"/api/v1/cases/{case_id}", headers=joint["op"]).json()
     past = act(client, joint["op"], case_id, "summon", reason="吹哨", data={
         "departments": {"water-990101": "2020-01-01T10:00:00+08:00"}})
     assert past.status_code == 422 and past.json()["code"] == "deadline_before_summons"
+    # the department by its name, as the screens say it (its code stays for programs)
+    water = session.scalar(select(Department.name).where(Department.code == "water-990101"))
+    assert (past.json()["department"], past.json()["department_name"]) == ("water-990101", water)
+    assert "{department_name}" in PROBLEM_ZH["deadline_before_summons"]
     assert client.get(f"/api/v1/cases/{case_id}", headers=joint["op"]).json()["deadlines"] == before["deadlines"]
 
 

@@ -167,6 +167,17 @@ def test_a_bad_csv_is_refused_with_every_row_and_imports_nothing(client: TestCli
     assert count(session) == before
 
 
+@pytest.mark.parametrize(("content", "field"), [
+    (b"", "header"), ("编码,名称\nN01,x\n".encode(), "header"), ("N01,名称".encode("utf-16"), "file")],
+    ids=["empty", "another-header", "not-text"])
+def test_a_file_that_cannot_be_read_is_refused_in_words_the_console_has_in_chinese(
+        client: TestClient, admin: dict[str, str], session: Session, content: bytes, field: str) -> None:
+    before = count(session)
+    refused(client.post("/api/v1/categories/import", headers=admin,
+                        files={"file": ("categories.csv", content, "text/csv")}), code="invalid_file", field=field)
+    assert count(session) == before
+
+
 def test_a_name_of_blanks_alone_is_refused_as_missing_and_nothing_is_stored(client: TestClient,
                                                                              admin: dict[str, str],
                                                                              session: Session) -> None:

@@ -300,8 +300,10 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
     _choose(operator, dialog, "部门 1", office_name)
     _pick(dialog, "部门 1 报到时限", f"{opened:%Y-%m-%d} 00:00")  # today, already past
     _send(dialog, "summon")
-    too_early = PROBLEM_ZH["deadline_before_summons"].replace("{department}", office)
+    # the department by its name, never its code
+    too_early = PROBLEM_ZH["deadline_before_summons"].replace("{department_name}", office_name)
     expect(dialog.get_by_role("alert").filter(has_text=too_early)).to_be_visible()
+    expect(dialog.get_by_role("alert").filter(has_text=office)).to_have_count(0)
     expect(error).to_be_hidden()
     _unchanged(operator, case_id, registered)
     chosen = (opened + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)

@@ -4,6 +4,7 @@ file — is told in Chinese words for its problem code, and nothing changes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -101,6 +102,18 @@ def test_a_blank_name_is_asked_for_and_a_refused_change_is_said_in_chinese(page:
     screenshots.take(page, "2-parent-of-another-kind")
     assert [w.split()[0] for w in writes] == ["POST"]
     assert api.get("/api/v1/categories/E0198").status_code == 404
+    assert api.get("/api/v1/categories/export").text == before
+
+
+def test_a_file_that_cannot_be_read_is_said_in_chinese(page: Page, api: httpx.Client) -> None:
+    before = api.get("/api/v1/categories/export").text
+    alert = page.get_by_role("alert")
+    for content, said in (("编码,名称\nN01,x\n".encode(), "首行须是导出文件的表头"),
+                          ("N01,名称".encode("utf-16"), "文件须是 UTF-8 或 GB18030 编码的 CSV 文本")):
+        page.locator("#categories-import").set_input_files(
+            files=[{"name": "categories.csv", "mimeType": "text/csv", "buffer": content}])
+        expect(alert).to_have_text(re.compile(f"^导入被拒绝，未写入任何数据：{said}"))
+        expect(alert).not_to_contain_text(re.compile("[A-Za-z]{4}"))  # none of the API's English words
     assert api.get("/api/v1/categories/export").text == before
 
 

@@ -30,7 +30,7 @@ from cityops.cases.models import Case, CaseAssignment, CaseDeadline, CaseEvent, 
 from cityops.categories import service as categories_service
 from cityops.categories.models import Category
 from cityops.config import Settings
-from cityops.errors import Conflict, InvalidInput, NotFound, OutsideJurisdiction, PermissionDenied
+from cityops.errors import CityOpsError, Conflict, InvalidInput, NotFound, OutsideJurisdiction, PermissionDenied
 from cityops.geo import service as geo_service
 from cityops.geo.locator import Locator
 from cityops.org import responsibility
@@ -323,8 +323,12 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
         if followed.status != CaseStatus.closed.value:
             raise Conflict("the case this report follows is not closed yet; rate it once it is",
                            code="illegal_transition")
-    new_state, entry = lifecycle.apply(held.state, action, actor=actor, at=at, reason=reason,
-                                       attachments=attachments, data=data)
+    try:
+        new_state, entry = lifecycle.apply(held.state, action, actor=actor, at=at, reason=reason,
+                                           attachments=attachments, data=data)
+    except CityOpsError as refusal:
+        _name_department(session, refusal)
+        raise
     deadlines.check_moved_later(session, case=case, entry=entry, current=held.deadline)
     if action is Action.approve_extension and held.deadline is not None:
         entry = replace(entry, data={**entry.data, "replaced_deadline": deadlines.replaced(held.deadline)})
@@ -354,6 +358,19 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
     _go_live(session, case, action=entry.action.value, at=entry.at)
     session.flush()
     return case
+
+
+def _name_department(session: Session, refusal: CityOpsError) -> None:
+    """A refusal of the pure rules that names a department by its code (a summons' deadline already past, a
+    department summoned already …) names it by its name too (``department_name``), as the screens show it:
+    staff know departments by name. A code no department has stands for itself."""
+    code = refusal.extra.get("department")
+    if not isinstance(code, str) or not code:
+        return
+    try:
+        refusal.extra["department_name"] = org_service.get_department(session, code=code).name
+    except NotFound:
+        refusal.extra["department_name"] = code
 
 
 def _category_in_service(session: Session, code: object, *, field: str) -> int:

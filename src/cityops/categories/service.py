@@ -549,6 +549,7 @@ def import_message_taxonomy(session: Session, *, path: Path | str) -> ImportRepo
     different classes. Steps inherit the platform default until limits are set."""
     reader = csv_dict_reader(decode_text(Path(path).read_bytes()), columns=TAXONOMY_COLUMNS, required=TAXONOMY_COLUMNS)
     codes: dict[tuple[str, ...], str] = {}
+    rows_of: dict[tuple[str, ...], int] = {}  # the row that named each class first
     children: dict[tuple[str, ...], int] = {}
     rows: list[CategoryRow] = []
     problems: list[_Problem] = []
@@ -558,7 +559,9 @@ def import_message_taxonomy(session: Session, *, path: Path | str) -> ImportRepo
         if None in raw:
             bad.append(("row", _Refusal("the row has more cells than the header", code="row_too_long")))
         elif names in codes:
-            bad.append((TAXONOMY_COLUMNS[2], _Refusal(f"repeats {' / '.join(names)}", code="class_repeated")))
+            bad.append((TAXONOMY_COLUMNS[2], _Refusal(
+                f"repeats {' / '.join(names)} (also row {rows_of[names]})", code="class_repeated",
+                extra={"value": " / ".join(names), "first_row": rows_of[names]})))
         problems.extend(_Problem.of(number, c, r) for c, r in bad)
         for level in range(1, 4) if not bad else ():
             key = names[:level]
@@ -566,11 +569,13 @@ def import_message_taxonomy(session: Session, *, path: Path | str) -> ImportRepo
                 continue
             if children.get(key[:-1], 0) >= 99:
                 problems.append(_Problem(number, TAXONOMY_COLUMNS[level - 1],
-                                         "more than 99 classes under one parent", code="too_many_classes"))
+                                         "more than 99 classes under one parent", code="too_many_classes",
+                                         extra={"value": key[-1], "max": 99}))
                 break
             children[key[:-1]] = children.get(key[:-1], 0) + 1
             parent = codes.get(key[:-1])
             codes[key] = (parent or "M") + f"{children[key[:-1]]:02d}"
+            rows_of[key] = number
             rows.append(CategoryRow(row=number, code=codes[key], name=key[-1], kind=CategoryKind.message,
                                     parent_code=parent, time_limits={}, active=True))
     return _apply_rows(session, rows, origin="taxonomy", problems=problems)

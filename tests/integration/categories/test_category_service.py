@@ -220,6 +220,19 @@ def test_message_taxonomy_becomes_a_three_level_tree_numbered_in_file_order(sess
     assert service.import_message_taxonomy(session, path=TAXONOMY).unchanged == report.rows
 
 
+def test_a_taxonomy_with_more_classes_under_one_parent_than_two_digits_number_is_refused(
+        session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "taxonomy.csv"
+    path.write_text("一级分类,二级分类,三级分类\n" + "".join(f"城乡建设,安全生产,事项{n}\n" for n in range(100)),
+                    encoding="utf-8")
+    with pytest.raises(InvalidFile) as caught:
+        service.import_message_taxonomy(session, path=path)
+    (refused,) = caught.value.extra["rows"]
+    assert (refused["row"], refused["field"], refused["code"], refused["value"], refused["max"]) == (
+        101, "三级分类", "too_many_classes", "事项99", 99)
+    assert session.scalar(select(func.count()).select_from(Category)) == 0
+
+
 def test_a_bad_taxonomy_file_imports_nothing(session: Session, tmp_path: Path) -> None:
     path = tmp_path / "taxonomy.csv"
     path.write_text("一级分类,二级分类,三级分类\n城乡建设,安全生产,事故处理\n城乡建设,,安全隐患\n"
@@ -227,6 +240,9 @@ def test_a_bad_taxonomy_file_imports_nothing(session: Session, tmp_path: Path) -
     with pytest.raises(InvalidFile) as caught:
         service.import_message_taxonomy(session, path=path)
     assert rejected_rows(caught.value) == [(3, "二级分类"), (4, "三级分类")]
+    repeated = caught.value.extra["rows"][1]  # the screens say it by its code, with the class and its first row
+    assert (repeated["code"], repeated["value"], repeated["first_row"]) == (
+        "class_repeated", "城乡建设 / 安全生产 / 事故处理", 2)
     assert session.scalar(select(func.count()).select_from(Category)) == 0
     path.write_text("一级,二级,三级\n", encoding="utf-8")
     with pytest.raises(InvalidFile, match="bad header"):

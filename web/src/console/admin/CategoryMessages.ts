@@ -17,6 +17,11 @@ addMessages({
         importing: '正在导入…',
         imported: '导入完成：{rows} 行，新增 {created}，更新 {updated}，未变 {unchanged}，随上级停用 {deactivated}',
         importRefused: '导入被拒绝，未写入任何数据：',
+        // a file that cannot be read at all, by the problem's field (invalid_file); other languages say the API's words
+        badFile: {
+          header: '首行须是导出文件的表头（可先导出 CSV，在其中填写后导入）',
+          file: '文件须是 UTF-8 或 GB18030 编码的 CSV 文本，且不超过大小上限',
+        },
         row: '第 {row} 行 {field}：{reason}',
         wholeRow: '整行',
         exported: '已下载 {name}',
