@@ -374,8 +374,7 @@ def _decide(session: Session, *, category_code: str, area_code: str) -> RouteDec
     cells = list(session.scalars(select(Responsibility).where(
         Responsibility.category_id.in_(category_ids.values()), Responsibility.area_id.in_(code_of_area))))
     matrix = _matrix(session, cells, {v: k for k, v in category_ids.items()}, code_of_area)
-    fallbacks = {code_of_area[area_id]: department.code
-                 for area_id, department in org_service.fallback_departments(session).items()
+    fallbacks = {code_of_area[area_id]: code for area_id, code in org_service.fallback_departments(session).items()
                  if area_id in code_of_area}
     return route(category_chain=chain, area_chain=areas, matrix=matrix, fallbacks=fallbacks)
 
@@ -392,8 +391,8 @@ class MatrixSnapshot:
         code_of_area = {a.id: a.code for a in session.execute(select(Area.id, Area.code))}
         cells = list(session.scalars(select(Responsibility).options(selectinload(Responsibility.assisting))))
         self._matrix = _matrix(session, cells, self._code_of_category, code_of_area)
-        self._fallbacks = {code_of_area[area_id]: department.code
-                           for area_id, department in org_service.fallback_departments(session).items()}
+        self._fallbacks = {code_of_area[area_id]: code
+                           for area_id, code in org_service.fallback_departments(session).items()}
 
     def category_chain(self, code: str) -> list[str]:
         if code not in self._parent:

@@ -317,10 +317,15 @@ def departments_serving(session: Session, *, area_code: str, level: str | None =
     return list(session.scalars(query.order_by(Area.path, Department.code)))
 
 
-def fallback_departments(session: Session) -> dict[int, Department]:
-    """Area id → the department that takes unowned cases there (属地兜底)."""
-    return {d.area_id: d for d in session.scalars(select(Department).where(
-        Department.is_area_fallback.is_(True), Department.active.is_(True)))}
+def fallback_departments(session: Session) -> dict[int, str]:
+    """Area id → the code of the department that takes unowned cases there (属地兜底). Kept as
+    reference data: routing a case to a category and place not seen before asks for it, and reading
+    a city's few hundred street offices each time cost more than the rest of the decision."""
+    memo = reference.memo(session)
+    if "fallback_departments" not in memo:
+        memo["fallback_departments"] = dict(session.execute(select(Department.area_id, Department.code).where(
+            Department.is_area_fallback.is_(True), Department.active.is_(True))).all())
+    return dict(memo["fallback_departments"])
 
 
 def create_api_client(session: Session, *, name: str, kind: str, area_code: str, roles: list[str],

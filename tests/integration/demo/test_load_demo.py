@@ -160,9 +160,10 @@ def test_departments_and_a_fallback_in_every_street(shanghai: tuple[Session, Dem
     fallbacks = org_service.fallback_departments(db)
     assert {a.id for a in levels["street"]} <= set(fallbacks)
     street = {a.code: a.id for a in levels["street"]}
-    assert fallbacks[street["310101002"]].name == "南京东路街道办事处"
-    assert fallbacks[street["310112102"]].name == "七宝镇人民政府"
-    assert fallbacks[street["310112501"]].name == "莘庄工业区管理委员会"
+    name_of = dict(db.execute(select(Department.code, Department.name)).all())
+    assert name_of[fallbacks[street["310101002"]]] == "南京东路街道办事处"
+    assert name_of[fallbacks[street["310112102"]]] == "七宝镇人民政府"
+    assert name_of[fallbacks[street["310112501"]]] == "莘庄工业区管理委员会"
     names = set(db.scalars(select(Department.name)))
     assert {"上海市绿化市容局", "黄浦区城管执法局", "浦东新区建管委", "南京东路街道城管执法中队"} <= names
     centres = set(db.scalars(select(OpsCentre.name)))

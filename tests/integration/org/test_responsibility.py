@@ -223,6 +223,16 @@ def test_route_skips_deactivated_departments(session: Session, world: dict) -> N
     assert service.route_case(session, category_code="E0102", area_code=STREET).lead == "d1-sanitation"
 
 
+def test_a_deactivated_street_office_stops_taking_unowned_cases(session: Session, world: dict) -> None:
+    community = STREET + "0101"
+    assert service.route_case(session, category_code="C0101", area_code=community).lead == "s11-office"
+    session.scalar(select(Department).where(Department.code == "s11-office")).active = False
+    session.flush()
+    for category in ("C0101", "E0102"):  # the decision made before, and one never made
+        with pytest.raises(Unroutable):
+            service.route_case(session, category_code=category, area_code=community)
+
+
 def test_cell_spec_defaults_are_a_plain_parallel_cell(session: Session, world: dict) -> None:
     spec = replace(cell(), note="")
     view, _ = service.set_cell(session, spec=spec)
