@@ -61,6 +61,20 @@ def area_key(session: Session, *, area_id: int) -> AreaKey:
     return memo["area", area_id]
 
 
+def chain_keys(session: Session, *, code: str) -> list[AreaKey]:
+    """Area ``code`` and its ancestors, city first, as keys (kept until areas change)."""
+    memo = reference.memo(session)
+    if ("chain", code) not in memo:
+        path = session.scalar(select(Area.path).where(Area.code == code))
+        if path is None:
+            raise NotFound(f"no area with code {code!r}", code="unknown_area", field="area_code")
+        codes = [c for c in path.strip("/").split("/") if c]
+        by_code = {row.code: AreaKey(*row) for row in session.execute(
+            select(Area.id, Area.code, Area.path, Area.level).where(Area.code.in_(codes)))}
+        memo["chain", code] = [by_code[c] for c in codes if c in by_code]
+    return list(memo["chain", code])
+
+
 def area_keys(session: Session, *, within_path: str, level: str) -> list[AreaKey]:
     """The areas of ``level`` under ``within_path`` (itself included), by path; kept until areas change."""
     memo = reference.memo(session)

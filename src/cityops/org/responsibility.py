@@ -352,31 +352,24 @@ def export_csv(session: Session, *, viewer: Principal) -> str:
 def route_case(session: Session, *, category_code: str, area_code: str) -> RouteDecision:
     """Who leads a case of ``category_code`` at ``area_code`` (the deepest area known for it).
     Cells whose lead department was deactivated are skipped; deactivated assisting departments are
-    left out. Decisions are kept until the matrix, departments, areas or categories change."""
+    left out. Decided on the whole matrix read at once (``MatrixSnapshot``) and kept, with each
+    decision, until the matrix, departments, areas or categories change: a category and place not
+    seen before then cost no query, where reading their cells, departments and chains cost a dozen."""
     memo = reference.memo(session)
     key = ("route", category_code, area_code)
     if key not in memo:
+        chain = geo_service.chain_keys(session, code=area_code)
+        snapshot = memo.get("matrix")
+        if snapshot is None:
+            snapshot = memo["matrix"] = MatrixSnapshot(session)
         try:
-            memo[key] = _decide(session, category_code=category_code, area_code=area_code)
+            memo[key] = snapshot.route(category_code=category_code, area_chain=chain)
         except Unroutable as error:
             memo[key] = (error.detail, error.field)
     found = memo[key]
     if isinstance(found, tuple):
         raise Unroutable(found[0], field=found[1])
     return found
-
-
-def _decide(session: Session, *, category_code: str, area_code: str) -> RouteDecision:
-    chain = [c.code for c in categories_service.category_chain(session, code=category_code)]
-    areas = geo_service.area_chain(session, area=geo_service.get_area(session, code=area_code))
-    category_ids = categories_service.category_ids(session, codes=chain)
-    code_of_area = {a.id: a.code for a in areas}
-    cells = list(session.scalars(select(Responsibility).where(
-        Responsibility.category_id.in_(category_ids.values()), Responsibility.area_id.in_(code_of_area))))
-    matrix = _matrix(session, cells, {v: k for k, v in category_ids.items()}, code_of_area)
-    fallbacks = {code_of_area[area_id]: code for area_id, code in org_service.fallback_departments(session).items()
-                 if area_id in code_of_area}
-    return route(category_chain=chain, area_chain=areas, matrix=matrix, fallbacks=fallbacks)
 
 
 class MatrixSnapshot:
