@@ -29,12 +29,15 @@ def _events(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(CaseEvent))
 
 
-@pytest.mark.parametrize("primary", ["itself", "missing", "other street"])
+@pytest.mark.parametrize("primary", ["itself", "missing", "other street", "itself by code", "unknown code",
+                                     "other street by code"])
 def test_a_merge_needs_a_primary_the_operator_can_see_other_than_the_case(
         client: TestClient, loop: dict[str, Any], session: Session, primary: str) -> None:
     case = _case(client, loop["op"], "井盖缺失")
-    target = {"itself": case["id"], "missing": 999_999,
-              "other street": _case(client, loop["other.op"], "井盖缺失", **IN_OTHER_STREET)["id"]}[primary]
+    elsewhere = _case(client, loop["other.op"], "井盖缺失", **IN_OTHER_STREET)
+    target = {"itself": case["id"], "missing": 999_999, "other street": elsewhere["id"],
+              "itself by code": case["tracking_code"], "unknown code": "ZZZZZZZZZZ",
+              "other street by code": elsewhere["tracking_code"]}[primary]
     events = _events(session)
     refused = act(client, loop["op"], case["id"], "merge", reason="重复", data={"primary": target})
     assert refused.status_code in (404, 409, 422), refused.text
@@ -49,6 +52,18 @@ def test_a_merge_by_hand_counts_the_report_on_the_primary(client: TestClient, lo
                data={"primary": first["id"]}).status_code == 200
     primary = client.get(f"/api/v1/cases/{first['id']}", headers=loop["op"]).json()
     assert primary["report_count"] == 2 and primary["priority"] >= 1
+
+
+def test_staff_name_the_primary_by_the_tracking_code_they_see(client: TestClient, loop: dict[str, Any]) -> None:
+    first = _case(client, loop["op"], "路灯不亮", lon=121.01, lat=31.05)
+    second = _case(client, loop["op"], "这里晚上没有灯", lon=121.09, lat=31.15)
+    typed = f" {first['tracking_code'].lower()} "  # as typed: spaces around, small letters
+    merged = act(client, loop["op"], second["id"], "merge", reason="同一路灯", data={"primary": typed})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["duplicate_of_tracking_code"] == first["tracking_code"]
+    entry = merged.json()["timeline"][-1]
+    assert entry["data"]["primary"] == first["id"]  # the timeline keeps the id, as for every case it names
+    assert client.get(f"/api/v1/cases/{first['id']}", headers=loop["op"]).json()["report_count"] == 2
 
 
 def test_an_unmerge_takes_the_report_back_from_the_primary(client: TestClient, loop: dict[str, Any]) -> None:

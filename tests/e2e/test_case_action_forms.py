@@ -236,18 +236,24 @@ def test_merge_unmerge_summon_report_in_defer_and_resume(desk: dict[str, Staff],
         _send(dialog, "merge")
         _asked_for(dialog, "主案件编号")
     _unchanged(operator, case_id, reported)
-    suggestion = dialog.get_by_role("button", name=re.compile(rf"^#{primary} "))
+    primary_code = operator.case(primary)["tracking_code"]
+    # the primary is named by its 案件编号, as the case page shows it; one that names no case is refused there
+    dialog.get_by_label("主案件编号").fill("NOSUCHCODE")
+    _send(dialog, "merge")
+    expect(dialog.get_by_role("alert").filter(has_text="案件不存在")).to_have_count(1)
+    expect(dialog.get_by_label("主案件编号")).to_have_attribute("aria-invalid", "true")
+    _unchanged(operator, case_id, reported)
+    suggestion = dialog.get_by_role("button", name=re.compile(rf"^{primary_code} "))
     expect(suggestion).to_have_attribute("aria-pressed", "false")
     suggestion.click()
     expect(suggestion).to_have_attribute("aria-pressed", "true")
-    expect(dialog.get_by_label("主案件编号")).to_have_value(str(primary))
+    expect(dialog.get_by_label("主案件编号")).to_have_value(primary_code)
     _shot(operator, shots, "merge")
     _send(dialog, "merge")
     expect(dialog).to_be_hidden()
     merged = _agrees(operator, case_id, status="merged", action="merge", version=reported["version"] + 1)
     assert merged["duplicate_of"] == primary and merged["timeline"][-1]["data"]["primary"] == primary
     # the case it follows, and its timeline's merge, name the primary by its tracking code, linked to it
-    primary_code = operator.case(primary)["tracking_code"]
     expect(operator.page.locator(".follows").get_by_role("link", name=primary_code, exact=True)).to_be_visible()
     expect(operator.page.locator(".follows")).not_to_contain_text(f"#{primary}")
     merge_entry = operator.page.locator(".timeline > li").last

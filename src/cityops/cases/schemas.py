@@ -190,8 +190,8 @@ class ActionIn(BaseModel):
         "service); dispatch and reassign {'lead': 'D1', 'assisting': ['D2'], 'mode': 'parallel' | 'serial'}; "
         "verify {'passed': true | false}; request_extension {'until': ISO time}; approve_extension and defer "
         "{'until': ISO time} (optional: another date than asked, a date to resume by); "
-        "merge {'primary': case id}; summon {'departments': {'D2': ISO deadline}}; rate {'score': 1–5, "
-        "'comment': text}"))
+        "merge {'primary': case id or tracking code}; summon {'departments': {'D2': ISO deadline}}; "
+        "rate {'score': 1–5, 'comment': text}"))
     attachments: list[str] = Field(default_factory=list, max_length=20,
                                    description="content hashes of uploaded photos")
     department_code: str | None = Field(None, max_length=64, description="acting for this department "

@@ -323,6 +323,8 @@ def act(session: Session, *, case: Case, action: Action, actor: Actor, at: datet
         if followed.status != CaseStatus.closed.value:
             raise Conflict("the case this report follows is not closed yet; rate it once it is",
                            code="illegal_transition")
+    if action is Action.merge and data is not None and isinstance(data.get("primary"), str):
+        data = {**data, "primary": _case_id_of_code(session, data["primary"])}
     try:
         new_state, entry = lifecycle.apply(held.state, action, actor=actor, at=at, reason=reason,
                                            attachments=attachments, data=data)
@@ -399,6 +401,15 @@ def _check_department(session: Session, *, case: Case, code: str, field: str) ->
     if not case.area_path.startswith(serves.path):
         raise Conflict(f"department {code} serves {serves.code}, and the case lies outside it",
                        code="department_elsewhere", field=field)
+
+
+def _case_id_of_code(session: Session, code: str) -> int:
+    """The id of the case whose tracking code staff typed to name a merge's primary (the number they
+    see on the case page); the timeline keeps the id, as it does for every case it names."""
+    case_id = session.scalar(select(Case.id).where(Case.tracking_code == code.strip().upper()))
+    if case_id is None:
+        raise NotFound(f"no case with tracking code {code.strip()!r}", code="unknown_case", field="primary")
+    return case_id
 
 
 def _merge_primary(session: Session, *, case: Case, primary_id: int | None, viewer: Principal | None) -> Case:

@@ -94,7 +94,8 @@ export interface ActionForm {
   lead: string
   assisting: string[]
   mode: JointMode
-  primary: number | undefined
+  /** the primary case's tracking code (案件编号), as staff see and type it */
+  primary: string
   /** a local date and time, YYYY-MM-DDTHH:mm (the picker's value-format) */
   until: string
   summons: SummonsRow[]
@@ -105,7 +106,7 @@ export interface ActionForm {
 }
 
 export function emptyForm(): ActionForm {
-  return { reason: '', passed: null, lead: '', assisting: [], mode: 'parallel', primary: undefined, until: '',
+  return { reason: '', passed: null, lead: '', assisting: [], mode: 'parallel', primary: '', until: '',
     summons: [summonsRow()], attachments: [], department: '', category: '' }
 }
 
@@ -146,7 +147,7 @@ export function requiredFields(action: CaseAction, form: ActionForm,
   if (has('department') && !ownDepartment) required.department = !form.department
   if (has('roster')) required.roster = !form.lead
   if (has('passed')) required.passed = form.passed === null
-  if (has('primary')) required.primary = form.primary === undefined || form.primary === null
+  if (has('primary')) required.primary = !form.primary.trim()
   if (has('until')) required.until = !form.until
   if (has('summons')) required.summons = form.summons.every((row) => !row.department && !ownDeadline(row))
   if (spec.reason === 'required' || (spec.reason === 'ifFailed' && form.passed === false)) {
@@ -188,7 +189,7 @@ export function actionBody(action: CaseAction, form: ActionForm, ownDepartment: 
   }
   if (spec.fields.includes('category') && form.category) data.category = form.category
   if (spec.fields.includes('passed')) data.passed = form.passed
-  if (spec.fields.includes('primary')) data.primary = form.primary ?? null
+  if (spec.fields.includes('primary')) data.primary = form.primary.trim().toUpperCase()
   if (spec.fields.includes('until') || (spec.fields.includes('untilOptional') && form.until)) {
     data.until = instant(form.until) ?? null
   }
