@@ -23,23 +23,22 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine, insert, select, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.queues import store  # noqa: E402  (one way to make a scratch store of either kind)
 
 from cityops.cases import service  # noqa: E402
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline, Supervision  # noqa: E402
 from cityops.cases.ordering import CaseOrder  # noqa: E402
 from cityops.cases.queues import DEFAULT_ORDER  # noqa: E402
-from cityops.db import make_engine, migrate, unit_of_work  # noqa: E402
+from cityops.db import unit_of_work  # noqa: E402
 from cityops.models import Area  # noqa: E402
 from cityops.org import service as org_service  # noqa: E402
 from cityops.org.access import Principal  # noqa: E402
@@ -59,30 +58,6 @@ PART = {"dispatched": ("dispatched", "dispatched"), "in_progress": ("in_progress
 HANDLER = "greening-990101"
 CHUNK = 20_000
 PAGE = 50
-
-
-@contextmanager
-def store(backend: str, folder: Path, postgres_url: str) -> Iterator[Engine]:
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{folder / 'handler_queues.db'}")
-        migrate(engine)
-        yield engine
-        engine.dispose()
-        return
-    url = make_url(postgres_url).set(drivername="postgresql+psycopg")
-    name = f"cityops_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url.render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def load(engine: Engine, count: int, rng: np.random.Generator, now: datetime) -> dict[str, Area]:
