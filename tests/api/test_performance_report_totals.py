@@ -66,3 +66,16 @@ def test_the_spreadsheet_is_chinese_with_percentages_and_totals(client: TestClie
     assert all(row["退单率"].number_format == "0.0%" for row in rows)
     about = {row[0]: row[1] for row in book["说明"].iter_rows(values_only=True) if row and row[0]}
     assert about["统计周期"] == "2020-01-01 至 2099-12-31（含首尾两日）"
+
+
+def test_the_report_says_what_each_figure_counts_in_the_language_asked_for(client: TestClient,
+                                                                           loop: dict[str, Any]) -> None:
+    """The console's column help reads these: one wording for the screen, the CLI and the spreadsheet."""
+    chinese = client.get("/api/v1/reports/performance", headers=loop["op"]).json()["explanations"]
+    english = client.get("/api/v1/reports/performance", headers=loop["op"], params={"lang": "en"}).json()
+    row_figures = set(english["total"]) - {"group", "name"}
+    assert row_figures <= set(chinese) and set(chinese) == set(english["explanations"])
+    assert "group" in chinese and "退单" in chinese["group"]
+    assert "缓办" in chinese["closed_on_time"] and "deferral" in english["explanations"]["closed_on_time"]
+    refused = client.get("/api/v1/reports/performance", headers=loop["op"], params={"lang": "fr"})
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"

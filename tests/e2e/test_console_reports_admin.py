@@ -177,6 +177,11 @@ def test_the_performance_report_shows_and_exports_the_apis_figures(admin: Page, 
     # each figure says what it counts
     admin.get_by_role("button", name="返工率的说明").hover()
     expect(admin.get_by_role("tooltip")).to_contain_text("核查不通过")
+    # in the words the API gives (cityops.analytics.figures), with the screen's note on reading the table
+    admin.get_by_role("button", name="按期结案率的说明").hover()
+    expect(admin.get_by_role("tooltip").filter(has_text="按期结案件 ÷ 已结案件")).to_contain_text("缓办")
+    admin.get_by_role("button", name="分组的说明").hover()
+    expect(admin.get_by_role("tooltip").filter(has_text="最后一次派遣")).to_contain_text("合计行")
     screenshots.take(admin, "1-by-department")
 
     with admin.expect_download() as downloaded:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from cityops.analytics import service
 from cityops.analytics.export import json_rows, to_csv, to_xlsx
-from cityops.analytics.figures import DEFINITIONS, Language
+from cityops.analytics.figures import DEFINITIONS, EXPLANATIONS, Language
 from cityops.deps import AppSettings, DbSession, Reader
 from cityops.errors import InvalidInput
 from cityops.geo.levels import AreaLevel
@@ -61,6 +61,9 @@ class PerformanceReport(BaseModel):
     total: PerformanceRow = Field(description="合计：周期内全部案件作为一组，从时间线算出（不是各行比率相加）。 "
                                               "Totals: all the cases of the period as one group, read off the "
                                               "timelines (not the rows' rates added up); its group is `all`.")
+    explanations: dict[str, str] = Field(description="每个数字（及 group 列）的含义，用 `lang` 的语言，与表格、导出文件"
+                                                     "的说明相同。 What each figure (and the group column) counts, in "
+                                                     "`lang`: the same words as the CLI's, the spreadsheet's.")
 
 
 def _asks_for_csv(accept: str | None) -> bool:
@@ -118,4 +121,4 @@ def performance(
             "Content-Disposition": f'attachment; filename="performance-by-{by}.csv"'})
     return PerformanceReport(by=by, start=start, end=end,
                              rows=[PerformanceRow(**r) for r in json_rows(report, language=lang)],
-                             total=PerformanceRow(**report.total))
+                             total=PerformanceRow(**report.total), explanations=EXPLANATIONS[lang])

@@ -41,6 +41,16 @@ export interface PerformanceReport {
   rows: PerformanceRow[]
   /** All the cases of the period as one group, read off the same timelines (not the rows' rates added up). */
   total: PerformanceRow
+  /** What each figure and the group column count, in the language asked for (cityops.analytics.figures). */
+  explanations: Record<string, string>
+}
+
+/** A figure's explanation as its column's help gives it: a rate's formula, then what its numerator counts. */
+export function explainFigure(explanations: Record<string, string>, figure: Figure | 'group'): string {
+  const own = explanations[figure] ?? ''
+  if (figure === 'group' || !isRate(figure)) return own
+  const numerator = explanations[RATE_PARTS[figure][0]]
+  return numerator ? `${own} ${numerator}` : own
 }
 
 export type Count = 'cases' | 'registered' | 'closed' | 'closed_on_time' | 'overdue_cases' | 'handled' | 'reworked'
