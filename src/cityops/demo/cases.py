@@ -8,9 +8,10 @@ of the role whose area covers the case — or, for a department without a demo l
 department's own system. The time limits, assignments, duplicates and projections are what the
 product makes of those moves.
 
-The moves of all the cases are played in time order, with the time-limit sweeper run every three hours of
-that month and once at the end, so that a case only meets the cases open when it was reported,
-steps that ran late were marked and supervised as they would have been, and the store is consistent
+The moves of all the cases are played in time order, with the time-limit sweeper and the notifications'
+fan-out run every three hours of that month and once at the end, so that a case only meets the cases open
+when it was reported, steps that ran late were marked and supervised as they would have been, staff were
+told as it happened, and the store is consistent
 right after ``cityops demo``. Fates, channels, categories, places and words come from
 ``cityops.demo.case_plan``, deterministic from a seed (tracking codes stay random, as the product
 makes them).
@@ -48,6 +49,7 @@ from cityops.errors import InvalidInput
 from cityops.geo import service as geo_service
 from cityops.geo.levels import AreaLevel
 from cityops.geo.models import Area
+from cityops.notify import service as notify_service
 from cityops.org import responsibility
 from cityops.org import service as org_service
 from cityops.org.access import Principal
@@ -404,4 +406,8 @@ def make_cases(session: Session, *, plan: CityPlan, count: int, settings: Settin
 
 
 def _sweep(demo: _Demo, at: datetime) -> None:
+    """What the worker does at ``at``: mark and supervise late steps, then tell the staff, so that their
+    inboxes hold the month as it happened rather than a month of news all dated the day the server starts."""
     sweeper.sweep(demo.session, now=at, calendar=demo.calendar, supervision_limit=demo.supervision_limit)
+    while notify_service.fan_out(demo.session, now=at):
+        pass

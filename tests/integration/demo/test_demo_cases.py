@@ -18,7 +18,9 @@ from cityops.cases import service as cases_service
 from cityops.cases.models import Case, CaseDeadline, CaseEvent, Supervision
 from cityops.demo.service import DemoSummary, load_demo
 from cityops.geo import service as geo_service
+from cityops.notify.models import Notification
 from cityops.org.access import Principal
+from cityops.outbox import OutboxEvent
 from tests.conftest import SHARED_DATA, needs_shared_data
 
 pytestmark = needs_shared_data
@@ -99,6 +101,18 @@ def test_the_sweeper_has_marked_what_is_late(nanjing: tuple[Session, DemoSummary
                                                           CaseDeadline.due_at < now)).all()
     assert late_and_open and all(step.overdue_at is not None for step in late_and_open)
     assert db.scalar(select(func.count()).select_from(Supervision).where(Supervision.closed_at.is_(None))) > 0
+
+
+def test_the_staff_were_told_as_the_month_went(nanjing: tuple[Session, DemoSummary]) -> None:
+    """Every event reached the inboxes within the worker's round of when it happened, not all on the day the
+    server first starts."""
+    db, _ = nanjing
+    assert db.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.fanned_out_at.is_(None))) == 0
+    told = db.execute(select(Notification.created_at, OutboxEvent.created_at).join(
+        OutboxEvent, Notification.event_id == OutboxEvent.id)).all()
+    assert len(told) > CASES
+    assert all(timedelta(0) <= at - happened <= timedelta(hours=3) for at, happened in told)
+    assert min(at for at, _ in told) < datetime.now(UTC) - timedelta(days=20)
 
 
 def test_the_performance_report_has_figures(nanjing: tuple[Session, DemoSummary]) -> None:
