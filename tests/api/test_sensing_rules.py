@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cityops.cases.models import Case
 from cityops.categories import service as categories_service
+from cityops.geo.models import Area
 from cityops.sensing.models import SensingRule, WarningEntryRow, WarningRow
 from tests.api.conftest import STREET
+from tests.factories import statements_during
 
 COMMUNITY = f"{STREET}0101"
 """Where WL-1 stands: the community of the street's first grid."""
@@ -136,6 +138,34 @@ def test_warnings_are_seen_in_their_jurisdiction_with_their_history(client: Test
     for query, total in (("status=firing&level=red", 1), ("level=yellow", 0), ("rule=other", 0),
                          (f"area={STREET}", 1), ("status=resolved", 0)):
         assert client.get(f"/api/v1/warnings?{query}", headers=sensed["op"]).json()["total"] == total, query
+
+
+def test_a_warning_is_named_by_the_area_it_is_filed_under_read_once_for_a_whole_page(
+        client: TestClient, sensed: dict[str, Any], session: Session, engine: Engine) -> None:
+    """The board names a warning by its area, rule and level, never by its id: each warning carries the
+    name of the area it is filed under, and a page of them reads the areas' names in one query however
+    many warnings and areas it holds."""
+    opens_none = {key: value for key, value in RULE["definition"].items() if key not in ("open_case_from",
+                                                                                         "case_category")}
+    citywide = RULE | {"definition": opens_none | {"scope": {"device_type": "wl"}}}
+    made = client.post("/api/v1/rules", headers=sensed["city.admin"], json=citywide)
+    assert made.status_code == 201, made.text
+    for device in ("WL-1", "WL-2"):
+        send(client, sensed["city.admin"], (0, 3.1), (1, 3.2), (2, 3.3), device=device)
+    listed = client.get("/api/v1/warnings", headers=sensed["city.admin"]).json()["items"]
+    names = dict(session.execute(select(Area.code, Area.name)).all())
+    filed = {w["origin"]: (w["area_code"], w["area_name"]) for w in listed}
+    assert filed["WL-1"] == (COMMUNITY, names[COMMUNITY])
+    assert filed["WL-2"][0].startswith("99010102") and filed["WL-2"][1] == names[filed["WL-2"][0]]
+    assert names[COMMUNITY] != filed["WL-2"][1]
+    one = client.get(f"/api/v1/warnings/{listed[0]['id']}", headers=sensed["city.admin"]).json()
+    assert one["area_name"] == listed[0]["area_name"]
+
+    def area_reads(limit: int) -> int:
+        page = lambda: client.get(f"/api/v1/warnings?limit={limit}", headers=sensed["city.admin"])  # noqa: E731
+        return sum(" areas" in statement for statement in statements_during(engine, page))
+
+    assert area_reads(2) == area_reads(1)
 
 
 def test_acknowledge_and_false_alarm_for_the_centre_only(client: TestClient, sensed: dict[str, Any],

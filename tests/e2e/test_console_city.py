@@ -18,6 +18,7 @@ round-trips through the API, and the street's operator (who may not) gets no suc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -120,6 +121,11 @@ def _row(page: Page, warning_id: int) -> Locator:
     return page.locator(f"tr[data-warning='{warning_id}']")
 
 
+def _name(warning: dict) -> str:
+    """A warning as the board, its messages and the inbox name it: its area, its rule's name and level."""
+    return f"{warning['area_name']} {warning['rule_name']}{LEVEL_NAMES[warning['level']]}预警"
+
+
 def _board_equals_the_api(page: Page, sensors: Sensors) -> list[dict]:
     """The board (all statuses) shows the API's warnings in its order, with their levels, statuses and
     cases (by tracking code, no conversion offered), and each tab's count is the API's."""
@@ -134,6 +140,7 @@ def _board_equals_the_api(page: Page, sensors: Sensors) -> list[dict]:
         expect(row.locator("[data-level]").first).to_have_attribute("data-level", warning["level"])
         expect(row.locator("[data-level]").first).to_have_text(LEVEL_NAMES[warning["level"]])
         expect(row.locator("td.status .status-name")).to_have_text(STATUS_NAMES[warning["status"]])
+        expect(row.locator("td.area")).to_have_text(warning["area_name"])
         link = row.locator("td.status").get_by_role("link")
         if warning["case_id"] is None:
             expect(link).to_have_count(0)
@@ -155,7 +162,14 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     expect(page.get_by_role("heading", name="预警看板")).to_be_visible()
     expect(page.locator(".live")).to_have_text("实时", timeout=LIVE_WAIT_MS)
     _board_equals_the_api(page, sensors)
+    # staff never see a warning's internal id: no 编号 column, and no cell holds only the id
+    expect(page.locator(".warning-table thead th")).to_have_text(
+        ["级别", "状态", "设备 / 来源", "监测项 / 数值", "区域", "级别变化", "首次告警 / 最近变化", "操作"])
     rising = sensors.warning_of(sensors.devices[0])
+    street = sensors.api.get(f"/api/v1/areas/{rising['area_code']}", headers=sensors.operator).json()["name"]
+    assert rising["area_name"] == street and street != rising["area_code"], rising
+    cells = _row(page, rising["id"]).locator("td").all_inner_texts()
+    assert str(rising["id"]) not in [cell.strip() for cell in cells], cells
     assert [e["to_level"] for e in rising["entries"]] == ["yellow", "orange"]
     expect(_row(page, rising["id"])).to_contain_text("黄色→橙色")
     expect(_row(page, rising["id"])).to_contain_text("测试水位计1号")
@@ -178,7 +192,9 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     # acknowledge on the screen: the API has it acknowledged
     row = _row(page, rising["id"])
     row.get_by_role("button", name="确认").click()
-    expect(page.get_by_text(f"预警 {rising['id']} 已确认")).to_be_visible()
+    # named by its area, rule and level, as its row and the inbox name it, not by its id
+    assert _name(rising) == f"{street} 测试河道水位超限橙色预警"
+    expect(page.locator(".notice")).to_have_text(f"{_name(rising)} 已确认")
     expect(row.locator("td.status .status-name")).to_have_text("已确认")
     assert sensors.warning_of(sensors.devices[0])["status"] == "acknowledged"
     expect(row.get_by_role("button", name="确认")).to_have_count(0)
@@ -189,7 +205,7 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
                                json={"reason": ""})
     assert refused.status_code == 422 and refused.json()["field"] == "reason", refused.text
     _row(page, red_warning["id"]).get_by_role("button", name="误报关闭").click()
-    dialog = settled(page.get_by_role("dialog", name=f"误报关闭预警 {red_warning['id']}"))
+    dialog = settled(page.get_by_role("dialog", name=f"误报关闭：{_name(red_warning)}"))
     dialog.get_by_role("button", name="提交").click()
     assert refused.json()["errors"][0]["type"] == "string_too_short"
     expect(dialog.get_by_role("alert")).to_have_text("出错了：至少需要 1 个字符")
@@ -246,8 +262,10 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
 
     # convert the yellow gauge's warning into a case of a chosen category: the API's case, on its channel
     yellow = sensors.warning_of(sensors.devices[2])
-    _row(page, yellow["id"]).get_by_role("button", name="转案件").click()
-    dialog = settled(page.get_by_role("dialog", name=f"预警 {yellow['id']} 转为案件"))
+    yellow_actions = page.get_by_role("group", name=f"{_name(yellow)}（测试水位计3号）的操作")
+    expect(yellow_actions).to_have_count(1)
+    yellow_actions.get_by_role("button", name="转案件").click()
+    dialog = settled(page.get_by_role("dialog", name=f"{_name(yellow)} 转为案件"))
     dialog.get_by_label("案件分类").click(force=True)
     dialog.get_by_label("案件分类").fill("道路积水")
     page.get_by_role("option", name="道路积水（E0111）").click()
@@ -256,7 +274,8 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     converted = sensors.warning_of(sensors.devices[2])
     assert converted["status"] == "converted" and converted["case_id"], converted
     code = converted["case_tracking_code"]
-    expect(page.get_by_text(f"预警 {yellow['id']} 已转为案件 {code}")).to_be_visible()
+    expect(page.locator(".notice")).to_have_text(
+        re.compile(rf"^{re.escape(_name(yellow))} 已转为案件 {code}\s*查看案件 {code}$"))
     expect(_row(page, yellow["id"]).locator("td.status .status-name")).to_have_text("已转案件")
     expect(_row(page, yellow["id"]).locator("td.status").get_by_role("link")).to_have_text(f"案件 {code}")
     case = sensors.api.get(f"/api/v1/cases/{converted['case_id']}", headers=sensors.operator).json()

@@ -590,11 +590,13 @@ def case_tracking_code(session: Session, *, row: WarningRow) -> str | None:
 @dataclass(frozen=True)
 class WarningWords:
     """What a person reads a warning by, beside its codes: the rule's name, the name of the device or
-    area it comes from and the unit of its value."""
+    area it comes from, the unit of its value and the name of the area it is filed under (the board names
+    a warning by that area, its rule and level)."""
 
     rule_name: str
     origin_name: str | None
     unit: str | None
+    area_name: str | None
 
 
 def words_of(session: Session, rows: Sequence[WarningRow]) -> dict[int, WarningWords]:
@@ -602,7 +604,8 @@ def words_of(session: Session, rows: Sequence[WarningRow]) -> dict[int, WarningW
     rule_ids = {row.rule_id for row in rows}
     device_ids = {row.device_id for row in rows if row.device_id is not None}
     indicator_ids = {row.indicator_id for row in rows if row.indicator_id is not None}
-    area_codes = {row.origin for row in rows if row.device_id is None}
+    # the areas indicators' warnings come from and those every warning is filed under, read together
+    area_codes = {row.origin for row in rows if row.device_id is None} | {_filed_under(row) for row in rows}
 
     def pairs(key: Any, value: Any, keys: set[Any]) -> dict[Any, Any]:
         return dict(session.execute(select(key, value).where(key.in_(keys))).all()) if keys else {}
@@ -620,8 +623,14 @@ def words_of(session: Session, rows: Sequence[WarningRow]) -> dict[int, WarningW
             origin_name, unit = name, (metrics or {}).get(row.metric)
         else:
             origin_name, unit = area_names.get(row.origin), indicator_units.get(row.indicator_id)
-        words[row.id] = WarningWords(rule_names.get(row.rule_id, row.labels.get("rule", "")), origin_name, unit)
+        words[row.id] = WarningWords(rule_names.get(row.rule_id, row.labels.get("rule", "")), origin_name, unit,
+                                     area_names.get(_filed_under(row)))
     return words
+
+
+def _filed_under(row: WarningRow) -> str:
+    """The code of the area the warning is filed under, the last of its path."""
+    return row.area_path.strip("/").split("/")[-1]
 
 
 def _words(session: Session, row: WarningRow) -> WarningWords:

@@ -131,6 +131,8 @@ class WarningOut(BaseModel):
     peak_level: WarningLevel
     value: float | None
     area_code: str
+    area_name: str | None = Field(description="the name of that area: the board names a warning by it, its rule's "
+                                              "name and level (外滩街道 河道水位超限黄色预警)")
     fired_at: datetime
     updated_at: datetime
     closed_at: datetime | None
@@ -194,8 +196,8 @@ def _warning_out(row: WarningRow, case_code: str | None, words: alerting.Warning
                       origin_name=words.origin_name, metric=row.metric, unit=words.unit,
                       status=WarningStatus(row.status), level=WarningLevel(row.level),
                       peak_level=WarningLevel(row.peak_level), value=row.value,
-                      area_code=row.area_path.strip("/").split("/")[-1], fired_at=row.fired_at,
-                      updated_at=row.updated_at, closed_at=row.closed_at, case_id=row.case_id,
+                      area_code=row.area_path.strip("/").split("/")[-1], area_name=words.area_name,
+                      fired_at=row.fired_at, updated_at=row.updated_at, closed_at=row.closed_at, case_id=row.case_id,
                       case_tracking_code=case_code,
                       entries=[EntryOut(version=e.version, action=e.action, from_status=e.from_status,
                                         to_status=e.to_status, from_level=e.from_level, to_level=e.to_level,

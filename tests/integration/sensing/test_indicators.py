@@ -214,7 +214,8 @@ def test_a_rule_on_an_indicator_warns_per_area_once_a_bucket_is_over(session: Se
     assert (warning.origin, warning.status, warning.level, warning.value, warning.device_id, warning.indicator_id,
             warning.area_path) == (STREET, "firing", "yellow", 3.2, None, row.id, "/990000/990101/99010101/")
     street_name = session.scalar(select(Area.name).where(Area.code == STREET))
-    words = alerting.WarningWords(rule_name="街道最高水位", origin_name=street_name, unit="m")
+    # it comes from the street it is filed under: the street names both
+    words = alerting.WarningWords(rule_name="街道最高水位", origin_name=street_name, unit="m", area_name=street_name)
     assert alerting.words_of(session, [warning]) == {warning.id: words}
     send(session, admin, reading("WL-1", "2026-11-15T12:01:10Z", 4.5), reading("WL-1", "2026-11-15T12:02:10Z", 2.0))
     indicators.compute(session, now=NOW + timedelta(minutes=3, seconds=40))

@@ -1,5 +1,7 @@
 /** The API's warning and silence shapes (cityops.sensing.rules_api). */
 
+import { i18n } from '../../shared/i18n'
+
 export const LEVELS = ['blue', 'yellow', 'orange', 'red'] as const
 export type Level = (typeof LEVELS)[number]
 export const STATUSES = ['firing', 'acknowledged', 'resolved', 'false_alarm', 'converted'] as const
@@ -44,6 +46,8 @@ export interface Warning {
   peak_level: Level
   value: number | null
   area_code: string
+  /** that area's name: a warning is named by it, its rule's name and level (warningName) */
+  area_name: string | null
   fired_at: string
   updated_at: string
   closed_at: string | null
@@ -95,4 +99,12 @@ export interface CaseLink {
 export function caseOf(warning: Warning): CaseLink | undefined {
   if (warning.case_id === null) return undefined
   return { id: warning.case_id, code: warning.case_tracking_code ?? `#${warning.case_id}` }
+}
+
+/** A warning as staff name it, never by its id: its area, its rule's name and level (外滩街道 河道水位超限黄色预警),
+ * as the board's rows and the inbox's lines show it. */
+export function warningName(warning: Warning): string {
+  const { t } = i18n.global
+  return t('console.warnings.name', { area: warning.area_name ?? warning.area_code, rule: warning.rule_name,
+    level: t(`console.warnings.level.${warning.level}`) })
 }
