@@ -6,6 +6,7 @@ has no inbox."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -14,11 +15,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from cityops import outbox
+from cityops.geo.models import Area
 from cityops.models import Notification, OutboxEvent, User
 from cityops.notify import service as notify
 from cityops.org import service as org_service
 from tests.api.conftest import IN_STREET, STREET
+from tests.conftest import REPO
 from tests.factories import statements_during
+
+PROBLEM_ZH = json.loads((REPO / "web" / "src" / "locales" / "zh-CN.json").read_text(encoding="utf-8"))["problem"]
 
 
 def test_a_dispatch_lands_in_the_handlers_inbox(client: TestClient, loop: dict[str, Any],
@@ -80,6 +86,39 @@ def test_lines_written_before_keep_their_text_and_a_page_names_its_cases_in_one_
     shown = {n["case_id"]: (n["tracking_code"], n["text"]) for n in answers[0].json()["items"]
              if n["topic"] == "case.overdue"}
     assert shown == {c["id"]: (c["tracking_code"], f"案件 #{c['id']} 已超时：{c['title']}") for c in cases}
+
+
+def test_a_refusal_a_line_tells_of_comes_as_its_problem_code_for_the_screens_to_say_in_chinese(
+        client: TestClient, loop: dict[str, Any], session: Session, engine: Engine) -> None:
+    """A warning whose case the platform could not open: the line leaves the reason out of its text and the
+    inbox gives it as a problem (code, members, the API's detail), which the screens say from the problem
+    texts they say every refusal with; a page reads the reasons of all its lines in one query. A line
+    written before the reason had its code keeps the words it was written with and has none."""
+    area_path = session.scalar(select(Area.path).where(Area.code == STREET))
+    told = {"warning_id": 1, "rule": "wl-high", "rule_name": "水位超限", "origin": "WL-1", "origin_name": "WL-1",
+            "metric": "water_level", "unit": "m", "level": "orange", "value": 3.6}
+    for n in range(3):
+        outbox.emit(session, topic="warning.case_not_opened", area_path=area_path, payload=told | {
+            "cause": f"the report-in deadline of 水务局{n} must be after now", "cause_code": "deadline_before_summons",
+            "cause_values": {"department_name": f"水务局{n}"}, "next_attempt_at": "2026-11-15T12:01:00+00:00"})
+    outbox.emit(session, topic="warning.case_not_opened", area_path=area_path,
+                payload=told | {"cause": "the work calendar cannot be read"})  # queued before causes had codes
+    notify.fan_out(session, now=datetime.now(UTC))
+    answers = []
+    reads = [s for s in statements_during(engine, lambda: answers.append(client.get("/api/v1/inbox",
+                                                                                    headers=loop["op"])))
+             if " outbox" in s]
+    assert len(reads) == 1, reads
+    lines = [n for n in answers[0].json()["items"] if n["topic"] == "warning.case_not_opened"]
+    street = session.scalar(select(Area.name).where(Area.code == STREET))
+    line = f"{street} 水位超限橙色预警 未能自动立案，请研判后转案件：WL-1，读数 3.6m（规则 wl-high）"
+    assert [(n["text"], n["reason"]) for n in lines] == [
+        (f"{line}；原因：the work calendar cannot be read", None)] + [
+        (line, {"code": "deadline_before_summons", "values": {"department_name": f"水务局{n}"},
+                "detail": f"the report-in deadline of 水务局{n} must be after now"}) for n in (2, 1, 0)]
+    assert "{department_name}" in PROBLEM_ZH[lines[1]["reason"]["code"]]
+    read = client.post(f"/api/v1/inbox/{lines[1]['id']}/read", headers=loop["op"]).json()
+    assert read["reason"] == lines[1]["reason"] and read["read_at"] is not None
 
 
 def test_webhooks_are_managed_by_integrators_in_their_area(client: TestClient, loop: dict[str, Any],

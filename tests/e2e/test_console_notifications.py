@@ -184,3 +184,34 @@ def test_a_long_inbox_is_counted_exactly_read_a_page_at_a_time_and_marked_read_i
     left = reader.get("/api/v1/inbox", params={"unread": "true"}).json()
     assert [n["text"] for n in left["items"]] == ["批量消息：看过之后才到"] and left["next_cursor"] is None
     page.close()
+
+
+def test_a_warning_whose_case_was_not_opened_gives_its_reason_in_chinese(
+        browser: Browser, served_city: ServedCity, screenshots: Screenshots) -> None:
+    """The line of a warning whose case the platform could not open leaves the reason to the screen, which
+    says the refusal's code in Chinese from the problem texts, not in the API's English."""
+    operator = httpx.get(f"{served_city.url}/api/v1/me", headers=served_city.bearer(served_city.staff("operator")))
+    username = "notices.judge"
+    line = ("外滩街道 河道水位超限橙色预警 未能自动立案，请研判后转案件：苏州河水位计（WL-07），"
+            "读数 4.6m（规则 river-high）")
+    engine = make_engine(served_city.database_url)
+    try:
+        with unit_of_work(engine) as session:
+            user = make_user(session, username=username, roles=["leader"], area_code=operator.json()["area_code"])
+            now = datetime.now(UTC)
+            told = OutboxEvent(topic="warning.case_not_opened", area_path="/", created_at=now, fanned_out_at=now,
+                               payload={"cause": "the work calendar cannot be read", "cause_code": "unavailable",
+                                        "cause_values": {}})
+            session.add(told)
+            session.flush()
+            session.add(Notification(user_id=user.id, event_id=told.id, topic=told.topic, text=line, created_at=now))
+    finally:
+        engine.dispose()
+    page = browser.new_page(base_url=served_city.url, locale="zh-CN", **DESK)
+    sign_in_to_console(page, username)
+    page.locator("header").get_by_role("button", name="消息（1 条未读）").click()
+    item = page.get_by_role("dialog", name="消息").get_by_role("list", name="最新消息").get_by_role("listitem")
+    expect(item.locator(".text")).to_have_text(f"{line}；原因：数据库或消息服务暂时连不上，请稍后重试")
+    expect(item).not_to_contain_text("calendar")
+    screenshots.take(page, "reason-in-chinese")
+    page.close()

@@ -16,6 +16,7 @@ from cityops.notify.schemas import (
     InboxPage,
     MarkedRead,
     NotificationOut,
+    ReasonOut,
     UnreadCount,
     WebhookCreated,
     WebhookIn,
@@ -35,10 +36,12 @@ def _user_id(principal: Principal) -> int:
     return principal.id
 
 
-def _note(note: Notification, codes: dict[int, str]) -> NotificationOut:
+def _note(note: Notification, codes: dict[int, str], reasons: dict[int, service.Reason]) -> NotificationOut:
+    reason = reasons.get(note.event_id)
     return NotificationOut(id=note.id, topic=note.topic, case_id=note.case_id,
                            tracking_code=codes.get(note.case_id) if note.case_id else None, text=note.text,
-                           created_at=note.created_at, read_at=note.read_at)
+                           reason=ReasonOut(code=reason.code, values=reason.values, detail=reason.detail)
+                           if reason else None, created_at=note.created_at, read_at=note.read_at)
 
 
 def _hook(hook: Webhook) -> WebhookOut:
@@ -54,7 +57,8 @@ def inbox(session: DbSession, principal: CurrentPrincipal, unread: bool = False,
     """Lines that arrive while you page are newer than every page's and shift none: following
     `next_cursor` shows each line once."""
     page = service.inbox(session, user_id=_user_id(principal), unread_only=unread, cursor=cursor, limit=limit)
-    return InboxPage(items=[_note(n, page.tracking_codes) for n in page.notifications], next_cursor=page.next_cursor)
+    return InboxPage(items=[_note(n, page.tracking_codes, page.reasons) for n in page.notifications],
+                     next_cursor=page.next_cursor)
 
 
 @router.get("/inbox/unread-count", response_model=UnreadCount, summary="How many of your notifications are unread")
@@ -77,7 +81,7 @@ def read_all(session: DbSession, principal: CurrentPrincipal,
 def mark_read(session: DbSession, principal: CurrentPrincipal, notification_id: Id) -> NotificationOut:
     note = service.mark_read(session, user_id=_user_id(principal), notification_id=notification_id,
                              now=datetime.now(UTC))
-    return _note(note, service.tracking_codes(session, [note.case_id]))
+    return _note(note, service.tracking_codes(session, [note.case_id]), service.reasons(session, [note]))
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="Webhooks in your jurisdiction")

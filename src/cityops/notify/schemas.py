@@ -7,12 +7,21 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 
+class ReasonOut(BaseModel):
+    code: str = Field(description="the refusal's problem code, as an API error has it (e.g. unavailable)")
+    values: dict[str, str | int | float] = Field(description="the problem's members its text names")
+    detail: str = Field(description="the API's own words for it, in English")
+
+
 class NotificationOut(BaseModel):
     id: int
     topic: str
     case_id: int | None
     tracking_code: str | None = Field(description="the case's tracking code, as queues and case pages show it")
     text: str
+    reason: ReasonOut | None = Field(None, description=(
+        "why what the line tells of was refused (a warning whose case the platform could not open), as a "
+        "problem: screens say it by its code, as they say an error's; the text leaves it to them"))
     created_at: datetime
     read_at: datetime | None
 

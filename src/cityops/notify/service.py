@@ -121,7 +121,8 @@ def _warning_text(payload: dict, words: str, *, area: str, area_name: str | None
     """A warning named as the warnings board names it, never by its id: the area it is filed under, its
     rule's name and level; then the device it came from (an indicator's warning comes from the area itself,
     named already), the reading with its unit and the rule's code. Events queued before they carried names
-    fall back to the codes."""
+    fall back to the codes. A refusal's reason is left to the screens, which say its code in Chinese
+    (``reasons``); an event queued before it carried the code keeps the API's words."""
     origin, rule = payload.get("origin"), payload.get("rule")
     name = payload.get("origin_name")
     level = LEVEL_WORDS.get(payload.get("level"), payload.get("level"))
@@ -130,7 +131,7 @@ def _warning_text(payload: dict, words: str, *, area: str, area_name: str | None
     value = payload.get("value")
     if isinstance(value, int | float):
         details.append(f"读数 {value:g}{payload.get('unit') or ''}")
-    cause = f"；原因：{payload['cause']}" if payload.get("cause") else ""
+    cause = f"；原因：{payload['cause']}" if payload.get("cause") and not payload.get("cause_code") else ""
     told = f"：{'，'.join(details)}" if details else ""
     return f"{area_name or area} {what} {words}{told}（规则 {rule}）{cause}"
 
@@ -236,12 +237,39 @@ def record_attempt(session: Session, *, delivery_id: int, now: datetime, status:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why what a line tells of was refused, as a problem: its code, the members its text names and the
+    API's own words. The Chinese texts are the screens' (problem.* of the locale), one catalogue for the
+    refusals of calls and of lines alike; the server has none to write into the line."""
+
+    code: str
+    values: dict[str, str | int | float]
+    detail: str
+
+
+REASONED = ("warning.case_not_opened",)
+"""The topics whose lines carry a reason (their events' ``cause_code``)."""
+
+
+def reasons(session: Session, notes: Iterable[Notification]) -> dict[int, Reason]:
+    """The reasons of the lines that have one, by event id, read from their events in one query."""
+    wanted = {note.event_id for note in notes if note.topic in REASONED}
+    if not wanted:
+        return {}
+    found = session.execute(select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.id.in_(wanted)))
+    return {event_id: Reason(payload["cause_code"], payload.get("cause_values") or {}, payload.get("cause") or "")
+            for event_id, payload in found if payload.get("cause_code")}
+
+
+@dataclass(frozen=True)
 class InboxPage:
     notifications: list[Notification]
     next_cursor: str | None
     """Where the page of older lines starts; None when there are none."""
     tracking_codes: dict[int, str]
     """The tracking codes of the page's cases, by case id."""
+    reasons: dict[int, Reason]
+    """The reasons of the page's lines that tell of a refusal, by event id."""
 
 
 def inbox(session: Session, *, user_id: int, unread_only: bool = False, cursor: str | None = None,
@@ -257,7 +285,7 @@ def inbox(session: Session, *, user_id: int, unread_only: bool = False, cursor: 
     rows = list(session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
     shown = rows[:limit]
     return InboxPage(shown, paging.encode(rows[limit - 1].id) if len(rows) > limit else None,
-                     tracking_codes(session, (n.case_id for n in shown)))
+                     tracking_codes(session, (n.case_id for n in shown)), reasons(session, shown))
 
 
 def unread_count(session: Session, *, user_id: int) -> int:

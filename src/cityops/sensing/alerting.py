@@ -808,9 +808,20 @@ def _case_not_opened(session: Session, *, row: WarningRow, rule: rules.Rule, err
             _record(session, row, *moved, rule_id=row.rule_id, device=None, metric=row.metric)
             if failures == 1:
                 outbox.emit(session, topic="warning.case_not_opened", area_path=row.area_path, at=at, payload={
-                    **_told(session, row), "cause": cause[:500], "next_attempt_at": next_at.isoformat()})
+                    **_told(session, row), "cause": cause[:500], **_refusal(error),
+                    "next_attempt_at": next_at.isoformat()})
     except Exception:  # noqa: BLE001  (nor may its record: without it the warning is simply tried again)
         log.exception("could not record the failed case opening of warning %s", row.id)
+
+
+def _refusal(error: Exception) -> dict[str, Any]:
+    """Why a case was not opened as the screens say it: the refusal's problem code and the members its text
+    names (the Chinese texts are the screens' problem.* catalogue; the API's detail stays in ``cause``).
+    An error outside the hierarchy is the platform's own, ``internal``."""
+    if not isinstance(error, CityOpsError):
+        return {"cause_code": CityOpsError.code, "cause_values": {}}
+    values = {key: value for key, value in error.extra.items() if isinstance(value, str | int | float)}
+    return {"cause_code": error.code, "cause_values": values}
 
 
 def _open_case(session: Session, *, row: WarningRow, rule: rules.Rule, intake: CaseIntake, now: datetime) -> None:

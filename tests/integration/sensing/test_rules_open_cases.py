@@ -7,6 +7,7 @@ nothing else, and is tried again after a back-off that doubles per failure in a 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from datetime import timedelta
 
@@ -32,11 +33,13 @@ from cityops.org.responsibility import CellSpec
 from cityops.outbox import OutboxEvent
 from cityops.sensing import alerting, service
 from cityops.sensing.models import Reading, WarningEntryRow, WarningRow
+from tests.conftest import REPO
 from tests.factories import make_user
 from tests.integration.sensing.test_alerting import make_rule, warnings_of
 from tests.integration.sensing.world import NOW, STREET, SensedWorld, make_world, reading
 
 WATERLOGGING = "E0111"
+PROBLEM_ZH = json.loads((REPO / "web" / "src" / "locales" / "zh-CN.json").read_text(encoding="utf-8"))["problem"]
 DISTRICT = STREET[:6]
 
 
@@ -261,12 +264,21 @@ def test_the_first_failed_opening_is_told_to_the_people_who_judge_warnings_and_r
     assert len(told) == 1
     assert (told[0].payload["cause"], told[0].payload["next_attempt_at"], told[0].payload["rule_name"]) == (
         "the work calendar cannot be read", "2026-11-15T12:01:00+00:00", "水位超限")
+    assert (told[0].payload["cause_code"], told[0].payload["cause_values"]) == ("unavailable", {})
     notify.fan_out(session, now=NOW + timedelta(minutes=2))
     area = session.scalar(select(Area.name).join(WarningRow, WarningRow.area_path == Area.path))
     lines = session.scalars(select(Notification.text).join(User, Notification.user_id == User.id).where(
         User.username == "street.op", Notification.topic == "warning.case_not_opened")).all()
-    assert lines == [f"{area} 水位超限橙色预警 未能自动立案，请研判后转案件：WL-1，读数 3.6m"
-                     "（规则 wl-high）；原因：the work calendar cannot be read"]
+    # the reason is not written in the API's English: the line carries its code, which the screens say in
+    # Chinese from the one catalogue of problem texts
+    assert lines == [f"{area} 水位超限橙色预警 未能自动立案，请研判后转案件：WL-1，读数 3.6m（规则 wl-high）"]
+    street_op = session.scalar(select(User.id).where(User.username == "street.op"))
+    inbox = notify.inbox(session, user_id=street_op)
+    assert {line.topic: inbox.reasons.get(line.event_id) for line in inbox.notifications} == {
+        "warning.fired": None,
+        "warning.case_not_opened": notify.Reason("unavailable", {}, "the work calendar cannot be read")}
+    reason = inbox.reasons[told[0].id]
+    assert PROBLEM_ZH[reason.code] == "数据库或消息服务暂时连不上，请稍后重试"
     assert session.scalars(select(Notification.id).join(User, Notification.user_id == User.id).where(
         User.username == "other.op", Notification.topic == "warning.case_not_opened")).all() == []
 

@@ -17,10 +17,17 @@ function shown(code: string, detail: string, validation?: Validation, values: Va
   const { t, te, locale } = i18n.global
   const byType = validation && `validation.${validation.type}`
   if (byType && te(byType, locale.value)) return t(byType, { ...validation.ctx, input: validation.input ?? '' })
+  return problemWords(code, detail, values)
+}
+
+/** A problem's words in the user's language by its code (the locale's problem.* catalogue, filled in with
+ * the problem's members), else the API's ``detail``: for a refusal a call met, or one a notification tells of. */
+export function problemWords(code: string, detail: string, values: Values = {}): string {
+  const { t, te, locale } = i18n.global
   return te(`problem.${code}`, locale.value) ? t(`problem.${code}`, values) : detail
 }
 
-type Values = Record<string, string | number>
+export type Values = Record<string, string | number>
 
 /** A problem's members that a text can name: those that are a word or a number. */
 function valuesOf(body: Record<string, unknown>): Values {
