@@ -32,7 +32,8 @@ from sqlalchemy import Engine, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.queues import store  # noqa: E402  (one way to make a scratch store of either kind)
+# the same scratch stores and the same mix of cases as the dispatcher's queues bench
+from bench.queues import STATUSES, STEP, STEPS_MET, STREETS, store  # noqa: E402
 
 from cityops.cases import service  # noqa: E402
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline, Supervision  # noqa: E402
@@ -45,13 +46,6 @@ from cityops.org.access import Principal  # noqa: E402
 from tests.factories import make_city  # noqa: E402
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-STREETS = ("99010101", "99010102", "99010201", "99010202")
-STATUSES = {"closed": 0.40, "reported": 0.06, "registered": 0.06, "dispatched": 0.15, "in_progress": 0.21,
-            "returned": 0.03, "handled": 0.09}
-STEP = {"reported": "register", "registered": "dispatch", "returned": "dispatch", "dispatched": "acknowledge",
-        "in_progress": "handle", "handled": "verify"}
-STEPS_MET = {"reported": 0, "registered": 1, "dispatched": 2, "in_progress": 3, "returned": 3, "handled": 4,
-             "closed": 5}
 PART = {"dispatched": ("dispatched", "dispatched"), "in_progress": ("in_progress", "in_progress"),
         "handled": ("reported", "reported"), "closed": ("reported", "reported"), "returned": ("returned", "withdrawn")}
 """The lead's and an assisting department's part in a case of each status that has been dispatched."""

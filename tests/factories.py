@@ -6,9 +6,10 @@ each with one community — enough to prove jurisdiction boundaries without the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -78,12 +79,12 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def statements_during(engine: Engine, action: Callable[[], object]) -> list[str]:
-    """The SQL statements ``action`` sends to ``engine``, in order."""
-    seen: list[str] = []
+def statements_and_values_during(engine: Engine, action: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The SQL statements ``action`` sends to ``engine``, in order, each with the values sent with it."""
+    seen: list[tuple[str, Any]] = []
 
     def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        seen.append(statement)
+        seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", note)
     try:
@@ -91,6 +92,28 @@ def statements_during(engine: Engine, action: Callable[[], object]) -> list[str]
     finally:
         event.remove(engine, "before_cursor_execute", note)
     return seen
+
+
+def statements_during(engine: Engine, action: Callable[[], object]) -> list[str]:
+    """The SQL statements ``action`` sends to ``engine``, in order."""
+    return [statement for statement, _ in statements_and_values_during(engine, action)]
+
+
+def query_plan(session: Session, statement: str, values: Any) -> str:
+    """The store's plan for ``statement`` as one line: SQLite's steps, or PostgreSQL's nodes with their
+    index and conditions."""
+    connection = session.connection()
+    if session.get_bind().dialect.name == "sqlite":
+        return " | ".join(row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, values))
+
+    def nodes(node: dict) -> Iterator[str]:
+        yield (f"{node['Node Type']} {node.get('Index Name', '')} cond={node.get('Index Cond', '')} "
+               f"filter={node.get('Filter', '')}")
+        for child in node.get("Plans", ()):
+            yield from nodes(child)
+
+    explained = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, values).scalar()
+    return " | ".join(nodes(explained[0]["Plan"]))
 
 
 def downgrade(engine: Engine, revision: str) -> None:

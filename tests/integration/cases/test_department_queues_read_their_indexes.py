@@ -18,14 +18,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from cityops.cases import queues, service
 from cityops.cases.models import Case, CaseAssignment, CaseDeadline
 from cityops.cases.ordering import CaseOrder
 from cityops.org.access import Principal
-from tests.factories import make_city
+from tests.factories import make_city, query_plan, statements_and_values_during
 
 NOW = datetime(2025, 10, 9, 8, 0, tzinfo=UTC)
 STREETS = ("99010101", "99010102", "99010201", "99010202")
@@ -74,35 +74,8 @@ def handler(session: Session) -> Iterator[Principal]:
 
 def sent(session: Session, action: Callable[[], object]) -> list[tuple[str, Any]]:
     """The statements on cases that ``action`` sends, with their values."""
-    seen: list[tuple[str, Any]] = []
-    engine = session.get_bind().engine
-
-    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        if "FROM cases" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    return seen
-
-
-def plan(session: Session, statement: str, values: Any) -> str:
-    """The plan as one line: SQLite's steps, or PostgreSQL's nodes with their index and conditions."""
-    connection = session.connection()
-    if session.get_bind().dialect.name == "sqlite":
-        return " | ".join(row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, values))
-
-    def nodes(node: dict) -> Iterator[str]:
-        yield (f"{node['Node Type']} {node.get('Index Name', '')} cond={node.get('Index Cond', '')} "
-               f"filter={node.get('Filter', '')}")
-        for child in node.get("Plans", ()):
-            yield from nodes(child)
-
-    explained = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, values).scalar()
-    return " | ".join(nodes(explained[0]["Plan"]))
+    return [(statement, values) for statement, values in statements_and_values_during(session.get_bind().engine, action)
+            if "FROM cases" in statement]
 
 
 def reads(shown: str, index: str, *columns: str, sqlite: bool) -> bool:
@@ -118,7 +91,7 @@ def test_a_departments_queue_counts_seek_its_assignments_and_summonses(session: 
     counted = [name for name in queues.worked_by(handler.roles, in_department=True) if name != "all"]
     statements = sent(session, lambda: service.queues_of(session, viewer=handler, now=NOW))
     assert len(statements) == len(counted)
-    shown = {name: plan(session, *statement) for name, statement in zip(counted, statements, strict=True)}
+    shown = {name: query_plan(session, *statement) for name, statement in zip(counted, statements, strict=True)}
     for name, steps in shown.items():
         # every list of a department's staff reads the cases its department holds
         assert reads(steps, "ix_case_assignments_department_status", "department_code", sqlite=sqlite), (name, steps)
@@ -146,7 +119,7 @@ def test_the_summoned_queue_by_deadline_walks_the_departments_summonses(session:
     assert waiting is not None
     [listed, *_] = sent(session, lambda: service.queue_page(session, viewer=handler, queue="summoned",
                                                             order=CaseOrder.deadline, limit=20, now=NOW))
-    steps = plan(session, *listed)
+    steps = query_plan(session, *listed)
     assert reads(steps, "ix_case_deadlines_department", "department_code", "met_at", sqlite=sqlite), steps
     if sqlite:
         assert "SCAN case_deadlines" not in steps, steps

@@ -17,13 +17,13 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from cityops.models import Notification, OutboxEvent
 from cityops.notify import paging
 from cityops.notify import service as notify
-from tests.factories import make_city, make_user
+from tests.factories import make_city, make_user, query_plan, statements_and_values_during
 
 NOW = datetime(2025, 10, 9, 8, 0, tzinfo=UTC)
 USERS = 40
@@ -51,36 +51,10 @@ def inboxes(session: Session) -> Iterator[list[int]]:
 
 def sent(session: Session, action: Callable[[], object]) -> tuple[str, Any]:
     """The one statement on notifications that ``action`` sends, with its values."""
-    seen: list[tuple[str, Any]] = []
-    engine = session.get_bind().engine
-
-    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        if "notifications" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    [statement_and_values] = seen
+    [statement_and_values] = [(statement, values) for statement, values
+                              in statements_and_values_during(session.get_bind().engine, action)
+                              if "notifications" in statement]
     return statement_and_values
-
-
-def plan(session: Session, statement: str, values: Any) -> str:
-    """The plan as one line: SQLite's steps, or PostgreSQL's nodes with their index and conditions."""
-    connection = session.connection()
-    if session.get_bind().dialect.name == "sqlite":
-        return " | ".join(row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, values))
-
-    def nodes(node: dict) -> Iterator[str]:
-        yield (f"{node['Node Type']} {node.get('Index Name', '')} cond={node.get('Index Cond', '')} "
-               f"filter={node.get('Filter', '')}")
-        for child in node.get("Plans", ()):
-            yield from nodes(child)
-
-    explained = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, values).scalar()
-    return " | ".join(nodes(explained[0]["Plan"]))
 
 
 @pytest.fixture
@@ -99,7 +73,7 @@ def test_the_unread_lines_are_counted_marked_and_paged_through_their_index(
                        partial(notify.inbox, session, user_id=user_id, unread_only=True, limit=20,
                                cursor=paging.encode(newest)),
                        partial(notify.mark_all_read, session, user_id=user_id, now=NOW, up_to=newest)):
-            shown = plan(session, *sent(session, action))
+            shown = query_plan(session, *sent(session, action))
             if sqlite:
                 assert shown.startswith("SEARCH notifications USING ") and (
                     "INDEX ix_notifications_user_unread (user_id=? AND read_at=?" in shown), shown
@@ -118,7 +92,7 @@ def test_a_page_of_all_lines_walks_the_users_lines_newest_first(session: Session
         newest = session.scalar(select(Notification.id).where(Notification.user_id == user_id)
                                 .order_by(Notification.id.desc()))
         for cursor in (None, paging.encode(newest)):
-            shown = plan(session, *sent(session, partial(notify.inbox, session, user_id=user_id, cursor=cursor,
+            shown = query_plan(session, *sent(session, partial(notify.inbox, session, user_id=user_id, cursor=cursor,
                                                          limit=20)))
             assert shown.startswith("SEARCH notifications USING INDEX ix_notifications_user_newest (user_id=?"), shown
             assert "TEMP B-TREE" not in shown, shown
