@@ -229,7 +229,10 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     span = datetime.fromisoformat(silences[0]["ends_at"]) - datetime.fromisoformat(silences[0]["starts_at"])
     assert timedelta(hours=3, minutes=59) < span <= timedelta(hours=4, minutes=1)
     listed = page.locator(f"[data-silence='{silences[0]['id']}']")
-    expect(listed).to_contain_text(sensors.devices[1])
+    # what it matches, in words: 规则：…，设备 / 来源：…, never label=value
+    expect(listed.locator("strong")).to_contain_text(f"规则：{RULE}")
+    expect(listed.locator("strong")).to_contain_text(f"设备 / 来源：{sensors.devices[1]}")
+    expect(listed).not_to_contain_text("=")
     # its author by name (the demo's staff have display names of their own), the login name on hovering it
     operator = served_city.staff("operator")
     shown = sensors.api.get(f"/api/v1/users/{operator}", headers=sensors.admin).json()["display_name"]
@@ -238,8 +241,9 @@ def test_the_warnings_board(browser: Browser, served_city: ServedCity, sensors: 
     expect(listed.locator(".author-name")).to_have_attribute("title", f"登录名：{operator}")
     expect(listed).not_to_contain_text(operator)
     screenshots.take(page, "3-silenced")
-    listed.get_by_role("button", name=f"结束静默 {silences[0]['id']}").click()
+    listed.get_by_role("button", name=re.compile(rf"^结束静默：.*{re.escape(sensors.devices[1])}")).click()
     expect(listed).to_have_count(0)
+    expect(page.get_by_text(re.compile(rf"已结束静默：.*{re.escape(sensors.devices[1])}"))).to_be_visible()
     assert all(s["id"] != silences[0]["id"]
                for s in sensors.api.get("/api/v1/silences", headers=sensors.operator).json())
 

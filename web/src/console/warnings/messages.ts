@@ -65,7 +65,7 @@ addMessages({
           falseAlarm: '{warning} 已作为误报关闭',
           convert: '{warning} 已转为案件 {case}',
           silence: '静默已设置，至 {until}',
-          endSilence: '静默 {id} 已结束',
+          endSilence: '已结束静默：{what}',
         },
         falseAlarm: {
           title: '误报关闭：{warning}',
@@ -97,7 +97,8 @@ addMessages({
           ends: '结束',
           author: '设置人',
           end: '结束静默',
-          endLabel: '结束静默 {id}',
+          endLabel: '结束静默：{what}',
+          label: { rule: '规则', kind: '类型', origin: '设备 / 来源', area: '区域', device_type: '设备类型', indicator: '指标', station: '站点' },
         },
         detail: {
           title: '预警详情',
@@ -198,7 +199,7 @@ addMessages({
           falseAlarm: '{warning} closed as a false alarm',
           convert: '{warning} converted into case {case}',
           silence: 'Silenced until {until}',
-          endSilence: 'Silence {id} ended',
+          endSilence: 'Silence ended: {what}',
         },
         falseAlarm: {
           title: 'Close as a false alarm: {warning}',
@@ -230,7 +231,8 @@ addMessages({
           ends: 'Ends',
           author: 'Set by',
           end: 'End silence',
-          endLabel: 'End silence {id}',
+          endLabel: 'End silence: {what}',
+          label: { rule: 'Rule', kind: 'Kind', origin: 'Device / source', area: 'Area', device_type: 'Device type', indicator: 'Indicator', station: 'Station' },
         },
         detail: {
           title: 'Warning details',
