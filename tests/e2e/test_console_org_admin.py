@@ -466,8 +466,10 @@ def test_the_areas_page_lists_the_areas_the_api_lists(page: Page, served_city: S
                                                          "crs": "wgs84"},
                           files={"file": ("bad.geojson", json.dumps(bad).encode(), "application/geo+json")})
     assert refused.status_code == 422, refused.text
-    expect(field(page.locator(".area-import"), "GeoJSON 文件").locator(".el-form-item__error")).to_have_text(
-        refused.json()["detail"])
+    # in Chinese, with the file's own problem as the API names it (which feature, which property)
+    refusal = field(page.locator(".area-import"), "GeoJSON 文件").locator(".el-form-item__error")
+    expect(refusal).to_contain_text("无法读取")
+    expect(refusal).to_contain_text(refused.json()["detail"])
     listed = page.get_by_role("list", name="文件中的问题")
     for problem in refused.json()["problems"]:
         expect(listed).to_contain_text(f"{problem['field']}：{problem['detail']}")
