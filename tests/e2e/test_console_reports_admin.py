@@ -387,6 +387,33 @@ def test_the_matrix_shows_the_class_chosen_while_the_first_one_still_loads(admin
     expect(cell).to_contain_text("继承")
 
 
+def test_an_import_refused_during_the_first_load_stays_on_screen(admin: Page, api: httpx.Client) -> None:
+    """On a busy server an administrator can import a file before the page has loaded; finishing the load
+    must not wipe the refusal (it did, and the refused rows vanished without a word)."""
+    exported = list(csv.DictReader(io.StringIO(
+        api.get("/api/v1/responsibilities/export").content.decode("utf-8-sig"))))
+    bad = {**exported[0], "lead_department_code": "no-such-department"}
+    body = io.StringIO()
+    writer = csv.DictWriter(body, fieldnames=list(bad))
+    writer.writeheader()
+    writer.writerow(bad)
+    held: list[Route] = []
+    admin.route("**/api/v1/categories/tree", lambda route: held.append(route))
+    admin.get_by_role("link", name="责任清单").click()
+    expect(admin.get_by_role("heading", name="责任清单")).to_be_visible()
+    admin.locator("#matrix-import").set_input_files(
+        files=[{"name": "matrix.csv", "mimeType": "text/csv", "buffer": body.getvalue().encode()}])
+    refusal = admin.get_by_test_id("matrix-problem")
+    expect(refusal).to_contain_text("导入被拒绝，未写入任何数据")
+    assert held, "the first load was held back while the file was refused"
+    for route in held:
+        route.continue_()
+    expect(admin.get_by_role("grid")).to_be_visible()
+    admin.wait_for_load_state("networkidle")
+    expect(refusal).to_contain_text("导入被拒绝，未写入任何数据")
+    expect(refusal.get_by_role("listitem")).to_contain_text("第 2 行 lead_department_code")
+
+
 def _category_name(api: httpx.Client, code: str) -> str:
     return api.get(f"/api/v1/categories/{code}").json()["name"]
 
