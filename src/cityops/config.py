@@ -82,7 +82,8 @@ class Settings(BaseSettings):
                           "a model set here always wins. No model: no suggestions")
     supervision_limit: str = Field("1wd", description="deadline of a supervision (督办) of an overdue step")
     sweep_interval_s: float = Field(30.0, ge=0, description="seconds between in-process rounds of background "
-                                    "jobs (sweeper, notifications, webhooks); 0: none — run `cityops worker`")
+                                    "jobs (sweeper, notifications, webhooks), the first as the server starts; "
+                                    "0: none — run `cityops worker`")
     readings_raw_days: int = Field(90, ge=1, description="days raw sensor readings are kept")
     readings_rollup_days: int = Field(730, ge=1, description="days 1-minute and 1-hour rollups are kept")
     indicator_values_days: int = Field(730, ge=1, description="days indicators' values per bucket (their series) are "

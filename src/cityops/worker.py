@@ -102,7 +102,7 @@ def run_all(engine: Engine, settings: Settings, *, holder: str, post: Post = htt
 
 
 class BackgroundWorker:
-    """Runs every job every ``interval`` seconds on a daemon thread until stopped."""
+    """Runs every job on a daemon thread at once when started, then every ``interval`` seconds until stopped."""
 
     def __init__(self, engine: Engine, settings: Settings, *, interval: float,
                  cases: alerting.CaseIntake | None = None) -> None:
@@ -120,8 +120,12 @@ class BackgroundWorker:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        # The first round at once, not an interval after start: what fell due while the server was down
+        # (reminders, overdue marks, supervisions) is raised as it starts, here rather than before it answers.
+        while True:
             try:
                 run_all(self.engine, self.settings, holder=self.holder, cases=self.cases)
             except Exception:  # noqa: BLE001  (a failed round is logged and retried next interval)
                 log.exception("background jobs failed")
+            if self._stop.wait(self.interval):
+                return
