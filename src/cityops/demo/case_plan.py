@@ -96,6 +96,28 @@ MACHINE_CATEGORIES: dict[Channel, tuple[str, ...]] = {
 # Short handling limits (a few working hours): a case of these left in progress for days is overdue.
 QUICK_CATEGORIES = ("E0102", "E0505", "E0104", "E0506", "E0510")
 
+
+class Where(StrEnum):
+    """Where a demo case is reported: where the demo's street-level logins work (their street), where
+    the district-level ones work (their district), or anywhere in the city."""
+
+    first_street = "first_street"
+    first_district = "first_district"
+    anywhere = "anywhere"
+
+
+FIRST_STREET_SHARE = 0.1
+FIRST_DISTRICT_SHARE = 0.2
+"""Shares of the cases placed where the street and district logins work, so their queues hold some."""
+HANDLER_CATEGORIES: dict[Where, tuple[str, ...]] = {
+    Where.first_street: ("E0506", "E0603"),  # no bureau has them: the street's own office (属地兜底)
+    Where.first_district: ("E0201", "E0203", "E0204"),  # the district's enforcement bureau, alone
+}
+"""Categories the demo's matrix leaves to the department of the handler login where it works."""
+HANDLER_WORK: dict[Fate, int] = {Fate.to_acknowledge: 1, Fate.in_progress: 1}
+"""Open cases of these fates reported where each handler login works and left with its department, so
+each has a case to acknowledge and one to handle (drawn, most cases go to other bureaus)."""
+
 PLACES = ("小区门口", "菜场旁", "地铁站出口", "公交站旁", "学校门口", "路口", "人行道上", "商场后门", "沿街商铺前",
           "弄堂口", "停车场入口", "公园东门", "河道边", "医院门口", "超市门口", "桥下", "绿化带旁", "社区服务中心旁")
 ASKS = ("希望尽快处理。", "已持续好几天，请相关部门处理。", "影响居民出行，请尽快解决。", "存在安全隐患，望及时处置。",
@@ -144,6 +166,7 @@ class CasePlan:
     phrase_index: int
     rating: int | None
     """The citizen's score once it is closed (None: not rated)."""
+    where: Where = Where.anywhere
     repeats: int | None = None
     """For a duplicate: the number of the case it reports again, minutes later and metres away."""
 
@@ -166,14 +189,17 @@ def _weighted(rng: random.Random, weights: dict[T, int]) -> T:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def _channel(rng: random.Random, fate: Fate, trusted: frozenset[str]) -> Channel:
+def _channel(rng: random.Random, fate: Fate, trusted: frozenset[str], *, people_only: bool = False) -> Channel:
     allowed = {c: w for c, w in CHANNEL_WEIGHTS.items()
                if not (fate in AT_THE_CENTRE and c.value in trusted)
-               and not (fate is Fate.closed_at_centre and c is not Channel.hotline_12345)}
+               and not (fate is Fate.closed_at_centre and c is not Channel.hotline_12345)
+               and not (people_only and c in MACHINE_CATEGORIES)}
     return _weighted(rng, allowed)
 
 
-def _category(rng: random.Random, fate: Fate, channel: Channel) -> str:
+def _category(rng: random.Random, fate: Fate, channel: Channel, *, for_handler_at: Where | None = None) -> str:
+    if for_handler_at is not None:
+        return rng.choice(HANDLER_CATEGORIES[for_handler_at])
     if fate is Fate.overdue_in_progress:
         return rng.choice(QUICK_CATEGORIES)
     if channel in MACHINE_CATEGORIES:
@@ -193,6 +219,13 @@ def _opened_at(rng: random.Random, fate: Fate, now: datetime, utc_offset: timede
     return day + timedelta(hours=hour, minutes=rng.uniform(0, 60))
 
 
+def _where(rng: random.Random, fate: Fate) -> Where:
+    share = rng.random()
+    if fate is Fate.summoned or share < FIRST_STREET_SHARE:  # the street summons: its logins see it
+        return Where.first_street
+    return Where.first_district if share < FIRST_STREET_SHARE + FIRST_DISTRICT_SHARE else Where.anywhere
+
+
 def plan_cases(count: int, *, seed: int, now: datetime, trusted_channels: Sequence[str],
                utc_offset: timedelta = timedelta(hours=8)) -> list[CasePlan]:
     """``count`` cases opened over the ``DAYS`` days before ``now``, oldest first. Duplicates are
@@ -201,16 +234,20 @@ def plan_cases(count: int, *, seed: int, now: datetime, trusted_channels: Sequen
     trusted = frozenset(trusted_channels)
     fates = [fate for fate, n in fate_counts(count).items() for _ in range(n)]
     rng.shuffle(fates)
+    handler_work = {fate: [where for where in HANDLER_CATEGORIES for _ in range(n)] for fate, n in HANDLER_WORK.items()}
     plans = []
     for number, fate in enumerate(fates, start=1):
-        channel = _channel(rng, fate, trusted)
+        for_handler_at = handler_work[fate].pop(0) if handler_work.get(fate) else None
+        channel = _channel(rng, fate, trusted, people_only=for_handler_at is not None)
         rating = None
         if channel in CITIZEN_CHANNELS and fate not in STOPS_AT and fate not in (Fate.rejected, Fate.duplicate) \
                 and rng.random() < RATED_SHARE:
             rating = _weighted(rng, RATING_WEIGHTS)
-        plans.append(CasePlan(number=number, fate=fate, channel=channel, category_code=_category(rng, fate, channel),
+        plans.append(CasePlan(number=number, fate=fate, channel=channel,
+                              category_code=_category(rng, fate, channel, for_handler_at=for_handler_at),
                               opened_at=_opened_at(rng, fate, now, utc_offset), place=rng.choice(PLACES),
-                              ask=rng.choice(ASKS), phrase_index=rng.randrange(1_000), rating=rating))
+                              ask=rng.choice(ASKS), phrase_index=rng.randrange(1_000), rating=rating,
+                              where=for_handler_at if for_handler_at is not None else _where(rng, fate)))
     return sorted(_repeating(plans, rng), key=lambda plan: plan.opened_at)
 
 
@@ -225,7 +262,8 @@ def _repeating(plans: list[CasePlan], rng: random.Random) -> list[CasePlan]:
         primary = next(repeated, None) if plan.fate is Fate.duplicate else None
         if primary is not None:
             plan = replace(plan, channel=rng.choice(sorted(CITIZEN_CHANNELS)), category_code=primary.category_code,
-                           place=primary.place, phrase_index=primary.phrase_index, repeats=primary.number,
+                           place=primary.place, where=primary.where, phrase_index=primary.phrase_index,
+                           repeats=primary.number,
                            opened_at=primary.opened_at + timedelta(minutes=rng.uniform(5, 40)))
         elif plan.fate is Fate.duplicate:  # more duplicates than cases to repeat: a case of its own
             plan = replace(plan, fate=Fate.closed)

@@ -42,7 +42,7 @@ from cityops.categories.time_limits import parse_limit
 from cityops.config import Settings
 from cityops.demo import case_plan, catalogue
 from cityops.demo import classifier as demo_classifier
-from cityops.demo.case_plan import CasePlan, Fate
+from cityops.demo.case_plan import CasePlan, Fate, Where
 from cityops.demo.catalogue import ORIGIN, UNIT_LEVELS, CityPlan
 from cityops.demo.subdivide import sample_inside
 from cityops.errors import InvalidInput
@@ -59,9 +59,6 @@ DEFAULT_CASES = 600
 MAX_CASES = 5_000
 SEED = 12345
 SWEEP_EVERY = timedelta(hours=3)
-FIRST_STREET_SHARE = 0.1
-FIRST_DISTRICT_SHARE = 0.2
-"""Shares of the cases placed where the street and district logins work, so their queues hold some."""
 MACHINES = {Channel.iot_warning: "物联感知平台", Channel.video_ai: "视频AI智能识别",
             Channel.department_system: "部门业务系统"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
@@ -160,13 +157,8 @@ class _Demo:
         return self.names[code]
 
     def street_for(self, plan: CasePlan) -> _Place:
-        share = self.rng.random()
-        if plan.fate is Fate.summoned or share < FIRST_STREET_SHARE:
-            prefix = self.first_street
-        elif share < FIRST_STREET_SHARE + FIRST_DISTRICT_SHARE:
-            prefix = self.first_district
-        else:
-            prefix = "/"
+        prefix = {Where.first_street: self.first_street, Where.first_district: self.first_district,
+                  Where.anywhere: "/"}[plan.where]
         return self.rng.choice([p for path, p in self.places.items() if path.startswith(prefix) and p.communities])
 
     def step_due(self, case: Case) -> datetime | None:

@@ -19,7 +19,9 @@ from cityops.cases.models import Case, CaseDeadline, CaseEvent, Supervision
 from cityops.demo.service import DemoSummary, load_demo
 from cityops.geo import service as geo_service
 from cityops.notify.models import Notification
+from cityops.org import service as org_service
 from cityops.org.access import Principal
+from cityops.org.models import User
 from cityops.outbox import OutboxEvent
 from tests.conftest import SHARED_DATA, needs_shared_data
 
@@ -113,6 +115,18 @@ def test_the_staff_were_told_as_the_month_went(nanjing: tuple[Session, DemoSumma
     assert len(told) > CASES
     assert all(timedelta(0) <= at - happened <= timedelta(hours=3) for at, happened in told)
     assert min(at for at, _ in told) < datetime.now(UTC) - timedelta(days=20)
+
+
+def test_each_handler_login_below_the_city_has_cases_to_acknowledge_and_to_handle(
+        nanjing: tuple[Session, DemoSummary]) -> None:
+    """The street's handler works for its street office, which the matrix leaves only what no bureau
+    takes (属地兜底): it had an empty queue to acknowledge in a month of 600."""
+    db, _ = nanjing
+    for username in ("nj.handler.street", "nj.handler.district"):
+        user = db.scalars(select(User).where(User.username == username)).one()
+        queues = {q.name: q.count for q in cases_service.queues_of(
+            db, viewer=org_service.principal_of_user(db, user), now=datetime.now(UTC))}
+        assert queues["to_acknowledge"] >= 1 and queues["to_handle"] >= 1, (username, queues)
 
 
 def test_the_performance_report_has_figures(nanjing: tuple[Session, DemoSummary]) -> None:

@@ -9,9 +9,10 @@ import pytest
 
 from cityops.cases.channels import DEFAULT_TRUSTED_CHANNELS, Channel
 from cityops.demo import case_plan
-from cityops.demo.case_plan import Fate
-from cityops.demo.catalogue import DUTIES
+from cityops.demo.case_plan import Fate, Where
+from cityops.demo.catalogue import DUTIES, HANDLER_DEPARTMENT_KIND, STREET_DUTIES, Duty
 from cityops.demo.classifier import read_phrases
+from cityops.geo.levels import AreaLevel
 
 NOW = datetime(2025, 6, 18, 9, 30, tzinfo=UTC)
 TRUSTED = sorted(DEFAULT_TRUSTED_CHANNELS)
@@ -82,3 +83,35 @@ def test_texts_name_the_street_and_the_place() -> None:
     description = case_plan.description_of(phrase="暴露垃圾没人清理", place="菜场旁",
                                            community_name="南京东路街道和平居委", ask="希望尽快处理。")
     assert description == "南京东路街道和平居委附近菜场旁暴露垃圾没人清理，希望尽快处理。"
+
+
+def test_each_handler_login_has_work_where_it_works() -> None:
+    """Most cases go to bureaus other than the handler logins': without a quota, the street's handler (its
+    street office's) had nothing to acknowledge in a month of 600 cases, the district's none in 80."""
+    plans = case_plan.plan_cases(600, seed=9, now=NOW, trusted_channels=TRUSTED)
+    known = {c.code for c in read_phrases()}
+    street, district = case_plan.HANDLER_CATEGORIES[Where.first_street], case_plan.HANDLER_CATEGORIES[
+        Where.first_district]
+    assert not set(street) & set(DUTIES)  # no bureau has them: the street's office does
+    assert all(DUTIES[code] == Duty(lead=HANDLER_DEPARTMENT_KIND[AreaLevel.district]) and code not in STREET_DUTIES
+               for code in district)  # the district's bureau alone, on every street of the district
+    for where, categories in case_plan.HANDLER_CATEGORIES.items():
+        assert set(categories) <= known
+        for fate, quota in case_plan.HANDLER_WORK.items():
+            work = [p for p in plans if p.fate is fate and p.where is where and p.category_code in categories
+                    and p.channel not in case_plan.MACHINE_CATEGORIES]
+            assert len(work) >= quota, (where, fate)
+    where = Counter(p.where for p in plans if p.fate not in case_plan.HANDLER_WORK)
+    assert 0.05 < where[Where.first_street] / where.total() < 0.2
+    assert 0.12 < where[Where.first_district] / where.total() < 0.3
+    assert {p.where for p in plans if p.fate is Fate.summoned} == {Where.first_street}
+
+
+def test_a_small_month_leaves_the_handlers_what_cases_it_has_of_those_fates() -> None:
+    plans = case_plan.plan_cases(10, seed=9, now=NOW, trusted_channels=TRUSTED)
+    counts = case_plan.fate_counts(10)
+    handled_by_logins = {code for codes in case_plan.HANDLER_CATEGORIES.values() for code in codes}
+    assert len(plans) == 10
+    for fate in case_plan.HANDLER_WORK:
+        work = [p for p in plans if p.fate is fate and p.category_code in handled_by_logins]
+        assert len(work) == min(counts[fate], sum(case_plan.HANDLER_WORK[fate] for _ in case_plan.HANDLER_CATEGORIES))
