@@ -324,6 +324,28 @@ def test_the_inbox_on_a_phone(browser: Browser, served_city: ServedCity, reports
     context.close()
 
 
+def test_a_case_on_a_phone_shows_its_time_limits_as_cards(browser: Browser, served_city: ServedCity,
+                                                          reports: dict[str, str], screenshots: Screenshots) -> None:
+    """Five columns of time limits made the case page scroll sideways on a phone: each step is a card of
+    labelled lines there instead."""
+    context = browser.new_context(base_url=served_city.url, locale="zh-CN", **PHONE)
+    page = context.new_page()
+    sign_in_to_console(page, served_city.staff("operator"))
+    page.goto(f"/console/cases/{_case_id(served_city, reports['hotline'])}")
+    steps = page.locator("table.deadlines")
+    step = steps.locator("tbody tr").first
+    expect(step).to_contain_text("立案")
+    limit = step.locator("td").nth(1)
+    assert limit.evaluate("cell => getComputedStyle(cell, '::before').content") == '"时限："'
+    assert steps.evaluate("table => table.scrollWidth <= table.clientWidth")
+    box = step.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    steps.scroll_into_view_if_needed()
+    screenshots.take(page, "case-phone")
+    context.close()
+
+
 def test_more_cases_load_page_by_page(desk: Page, served_city: ServedCity) -> None:
     if not served_city.demo:
         pytest.skip("needs the demo city's district staff")
