@@ -112,6 +112,7 @@ FIRST_DISTRICT_SHARE = 0.2
 HANDLER_CATEGORIES: dict[Where, tuple[str, ...]] = {
     Where.first_street: ("E0506", "E0603"),  # no bureau has them: the street's own office (属地兜底)
     Where.first_district: ("E0201", "E0203", "E0204"),  # the district's enforcement bureau, alone
+    Where.anywhere: ("C0203", "C0701"),  # the city's transport bureau: bus stops, metro entrances
 }
 """Categories the demo's matrix leaves to the department of the handler login where it works."""
 HANDLER_WORK: dict[Fate, int] = {Fate.to_acknowledge: 1, Fate.in_progress: 1}

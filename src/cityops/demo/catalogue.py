@@ -231,7 +231,9 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.leader: ("leader", "领导"),
 }
 HANDLER_DEPARTMENT_KIND: dict[AreaLevel, str] = {
-    AreaLevel.city: "enforcement",
+    # a city bureau the matrix gives cases to (bus stops, metro entrances): the city's enforcement
+    # bureau has none, street order being the districts' and the streets'
+    AreaLevel.city: "transport",
     AreaLevel.district: "enforcement",
     # The street handler works for the fallback office, so unowned cases have someone to go to.
     AreaLevel.street: "street_office",

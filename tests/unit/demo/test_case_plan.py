@@ -95,6 +95,8 @@ def test_each_handler_login_has_work_where_it_works() -> None:
     assert not set(street) & set(DUTIES)  # no bureau has them: the street's office does
     assert all(DUTIES[code] == Duty(lead=HANDLER_DEPARTMENT_KIND[AreaLevel.district]) and code not in STREET_DUTIES
                for code in district)  # the district's bureau alone, on every street of the district
+    assert all(DUTIES[code] == Duty(lead=HANDLER_DEPARTMENT_KIND[AreaLevel.city], level=AreaLevel.city)
+               for code in case_plan.HANDLER_CATEGORIES[Where.anywhere])
     for where, categories in case_plan.HANDLER_CATEGORIES.items():
         assert set(categories) <= known
         for fate, quota in case_plan.HANDLER_WORK.items():
