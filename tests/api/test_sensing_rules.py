@@ -280,3 +280,23 @@ def test_dry_run_reports_the_episodes_over_stored_readings(client: TestClient, s
                             json=period | {"metric": "flow_rate"}).json()
     assert (elsewhere["code"], elsewhere["field"], elsewhere["rule_metric"]) == (
         "metric_not_watched", "metric", "water_level")
+
+
+def test_a_case_the_rule_could_not_open_is_in_the_history_with_its_cause(
+        client: TestClient, sensed: dict[str, Any], session: Session) -> None:
+    """The entry of a failed opening keeps the refusal's problem code beside the English reason, so that the
+    console can say it in the user's language; the warning's other entries have none."""
+    make_rule(client, sensed)
+    categories_service.update_category(session, code="E0102", active=False)  # after the rule was made
+    send(client, sensed["admin"], (0, 4.1), (1, 4.2), (2, 4.3))
+    (listed,) = client.get("/api/v1/warnings", headers=sensed["op"]).json()["items"]
+    one = client.get(f"/api/v1/warnings/{listed['id']}", headers=sensed["op"]).json()
+    assert (one["case_id"], [e["action"] for e in one["entries"]]) == (None, ["fire", "case_not_opened"])
+    fired, failed = one["entries"]
+    assert fired["cause"] is None
+    next_attempt_at = datetime.fromisoformat(failed["cause"]["next_attempt_at"])
+    assert failed["cause"] == {"code": "inactive_category", "values": {}, "failures": 1,
+                               "next_attempt_at": failed["cause"]["next_attempt_at"]}
+    assert failed["reason"] == ("case not opened (failure 1 in a row): category E0102 is out of service; choose one "
+                                f"in service; tried again from {next_attempt_at.isoformat()}")
+    assert listed["entries"] == one["entries"]

@@ -428,3 +428,56 @@ def test_the_devices_page(browser: Browser, served_city: ServedCity, sensors: Se
     assert phone.locator(".devices").evaluate("page => page.scrollWidth <= page.clientWidth")
     screenshots.take(phone, "3-phone")
     phone.close()
+
+
+def test_a_case_the_rule_could_not_open_is_explained_in_the_users_language(
+        browser: Browser, served_city: ServedCity, sensors: Sensors, screenshots: Screenshots) -> None:
+    """A rule whose case category went out of service after it was made cannot open its case: the warning's
+    history says why in Chinese, from the problem texts as a refused call says it, never in the API's
+    English; in English the API's words stand."""
+    category, device_type, device = "E0187", "e2e_city_gauge_b", "E2E-CITY-B1"
+    made = sensors.api.post("/api/v1/categories", headers=sensors.admin, json={
+        "code": category, "name": "浏览器测试分类（将停用）", "kind": "event", "parent_code": "E01"})
+    assert made.status_code == 201, made.text
+    assert sensors.api.post("/api/v1/device-types", headers=sensors.admin, json={
+        "code": device_type, "name": "河道水位计（立案失败测试）", "metrics": {"water_level": "m"}}).status_code == 201
+    lon, lat, _ = served_city.street
+    assert sensors.api.post("/api/v1/devices", headers=sensors.admin, json={
+        "code": device, "name": "立案失败水位计", "type": device_type, "lon": lon, "lat": lat + 0.0003}
+    ).status_code == 201
+    rule = sensors.api.post("/api/v1/rules", headers=sensors.admin, json={
+        "code": "e2e-city-no-case", "name": "停用分类水位超限", "definition": {
+            "kind": "threshold", "metric": "water_level", "scope": {"device_type": device_type},
+            "levels": [{"level": "yellow", "fire_at": 3.0, "clear_at": 2.8}],
+            "open_case_from": "yellow", "case_category": category}})
+    assert rule.status_code == 201, rule.text
+    off = sensors.api.patch(f"/api/v1/categories/{category}", headers=sensors.admin, json={"active": False})
+    assert off.status_code == 200, off.text
+    sent = sensors.api.post("/api/v1/readings", headers=sensors.admin, json=[
+        {"device": device, "metric": "water_level", "ts": datetime.now(UTC).isoformat(), "value": 3.4}])
+    assert sent.status_code == 200, sent.text
+    warning = next(w for w in sensors.warnings()["items"] if w["origin"] == device)
+    failed = warning["entries"][-1]
+    assert (failed["action"], failed["cause"]["code"]) == ("case_not_opened", "inactive_category"), warning
+    assert failed["reason"].startswith("case not opened (failure 1 in a row): category E0187 is out of service")
+
+    page = browser.new_page(base_url=served_city.url, locale="zh-CN", **LAPTOP)
+    sign_in_to_console(page, served_city.staff("operator"), "warnings")
+    _row(page, warning["id"]).get_by_role("button", name="详情").click()
+    drawer = page.get_by_role("dialog", name="预警详情")
+    entry = drawer.locator(".history li[data-action=case_not_opened]")
+    expect(entry.locator("strong")).to_have_text("自动立案失败，稍后重试")
+    expect(entry.locator("q")).to_have_text(re.compile(
+        r"^连续第 1 次：该案件分类已停用；\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} 起重试$"))
+    expect(entry).not_to_contain_text("case not opened")
+    expect(entry).not_to_contain_text("out of service")
+    screenshots.take(page, "case-not-opened")
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+
+    # the English screens have no problem texts of their own: the API's words, as they are
+    page.get_by_role("button", name="English").click()
+    _row(page, warning["id"]).get_by_role("button", name="Details").click()
+    entry = page.get_by_role("dialog", name="Warning details").locator(".history li[data-action=case_not_opened]")
+    expect(entry.locator("q")).to_have_text(failed["reason"])
+    page.close()

@@ -416,9 +416,9 @@ def _warning_of(row: WarningRow) -> warnings.Warning:
 
 
 def _record(session: Session, row: WarningRow | None, warning: warnings.Warning, entry: warnings.WarningEntry, *,
-            rule_id: int, device: DeviceKey | None, metric: str) -> WarningRow:
+            rule_id: int, device: DeviceKey | None, metric: str, cause: dict[str, Any] | None = None) -> WarningRow:
     """Save the warning as ``warning`` says (a new row when ``row`` is None, filed under ``device``) with its
-    entry."""
+    entry, and the entry's ``cause`` (``WarningEntryRow.cause``) when it tells of a refusal."""
     if row is None:
         row = WarningRow(rule_id=rule_id, device_id=device.id, metric=metric, origin=warning.origin,
                          labels={**asdict(warning.labels), "area_path": list(warning.labels.area_path)},
@@ -439,7 +439,7 @@ def _record(session: Session, row: WarningRow | None, warning: warnings.Warning,
         from_status=entry.from_status.value if entry.from_status else None, to_status=entry.to_status.value,
         from_level=entry.from_level.value if entry.from_level else None, to_level=entry.to_level.value,
         actor_role=str(actor.role), actor_name=actor.name, actor_id=actor.id, at=entry.at, reason=entry.reason,
-        value=entry.value, case_id=entry.case_id))
+        value=entry.value, case_id=entry.case_id, cause=cause))
     # every move reaches live screens, silenced or not: silences mute notifications, not the record
     words = _words(session, row)
     live.publish(session, kind="warning", area_path=row.area_path, payload={
@@ -805,10 +805,13 @@ def _case_not_opened(session: Session, *, row: WarningRow, rule: rules.Rule, err
         with session.begin_nested():
             moved = warnings.apply(_warning_of(row), WarningAction.case_not_opened, actor=warnings.SYSTEM, at=at,
                                    reason=reason)
-            _record(session, row, *moved, rule_id=row.rule_id, device=None, metric=row.metric)
+            refusal = _refusal(error)
+            _record(session, row, *moved, rule_id=row.rule_id, device=None, metric=row.metric, cause={
+                "code": refusal["cause_code"], "values": refusal["cause_values"], "failures": failures,
+                "next_attempt_at": next_at.isoformat()})
             if failures == 1:
                 outbox.emit(session, topic="warning.case_not_opened", area_path=row.area_path, at=at, payload={
-                    **_told(session, row), "cause": cause[:500], **_refusal(error),
+                    **_told(session, row), "cause": cause[:500], **refusal,
                     "next_attempt_at": next_at.isoformat()})
     except Exception:  # noqa: BLE001  (nor may its record: without it the warning is simply tried again)
         log.exception("could not record the failed case opening of warning %s", row.id)

@@ -219,6 +219,10 @@ class WarningEntryRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     value: Mapped[float | None] = mapped_column(Float)
     case_id: Mapped[int | None] = mapped_column(Integer)
+    cause: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Of a failed case opening, why, as the screens say it: the refusal's problem ``code`` and the ``values``
+    its text names, ``failures`` in a row and ``next_attempt_at``; ``reason`` keeps the API's English. None
+    for other entries and those written before it was kept."""
 
 
 class SilenceRow(Base):

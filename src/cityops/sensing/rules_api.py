@@ -102,6 +102,16 @@ class DryRunOut(BaseModel):
     episodes: list[EpisodeOut]
 
 
+class EntryCauseOut(BaseModel):
+    """Why a case was not opened, for a screen to say in its language (problem.* by ``code``, as a refused
+    call); ``reason`` gives the same in the API's English."""
+
+    code: str = Field(description="the refusal's problem code (internal for a fault of the platform's own)")
+    values: dict[str, str | int | float] = Field(description="the members of the problem that its text names")
+    failures: int = Field(description="failed openings in a row, this one included")
+    next_attempt_at: datetime = Field(description="when the case is tried again")
+
+
 class EntryOut(BaseModel):
     version: int
     action: str
@@ -114,6 +124,8 @@ class EntryOut(BaseModel):
     actor_display_name: str = Field(description="the name to show: a user's current display name, else actor_name")
     at: datetime
     reason: str | None
+    cause: EntryCauseOut | None = Field(description="of a failed case opening (case_not_opened): its reason's parts; "
+                                                    "null for other entries and those recorded before it was kept")
     value: float | None
     case_id: int | None
 
@@ -203,7 +215,7 @@ def _warning_out(row: WarningRow, case_code: str | None, words: alerting.Warning
                                         to_status=e.to_status, from_level=e.from_level, to_level=e.to_level,
                                         actor_role=e.actor_role, actor_name=e.actor_name,
                                         actor_display_name=_actor_shown(e, actors), at=e.at, reason=e.reason,
-                                        value=e.value, case_id=e.case_id) for e in entries])
+                                        cause=e.cause, value=e.value, case_id=e.case_id) for e in entries])
 
 
 def _one(session: Session, row: WarningRow) -> WarningOut:

@@ -234,6 +234,11 @@ def test_a_failed_opening_backs_off_doubling_and_a_success_ends_it(
         assert (second.failed, second.waiting) == ([warning_id], [])
         assert failures(session)[-1] == ("case not opened (failure 2 in a row): the work calendar cannot be read; "
                                          "tried again from 2026-11-15T12:03:00+00:00")
+        # each failure, retries too, keeps its cause for the screens to say (the outbox tells only the first)
+        assert session.scalars(select(WarningEntryRow.cause).where(WarningEntryRow.action == "case_not_opened")
+                               .order_by(WarningEntryRow.version)).all() == [
+            {"code": "unavailable", "values": {}, "failures": 1, "next_attempt_at": "2026-11-15T12:01:00+00:00"},
+            {"code": "unavailable", "values": {}, "failures": 2, "next_attempt_at": "2026-11-15T12:03:00+00:00"}]
         # the second back-off is two minutes from the second failure
         assert alerting.open_due_cases(session, intake=intake, now=NOW + timedelta(minutes=2, seconds=59)
                                        ).waiting == [warning_id]

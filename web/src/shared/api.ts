@@ -23,8 +23,13 @@ function shown(code: string, detail: string, validation?: Validation, values: Va
 /** A problem's words in the user's language by its code (the locale's problem.* catalogue, filled in with
  * the problem's members), else the API's ``detail``: for a refusal a call met, or one a notification tells of. */
 export function problemWords(code: string, detail: string, values: Values = {}): string {
-  const { t, te, locale } = i18n.global
-  return te(`problem.${code}`, locale.value) ? t(`problem.${code}`, values) : detail
+  return hasProblemWords(code) ? i18n.global.t(`problem.${code}`, values) : detail
+}
+
+/** Whether the user's language itself has words for a problem's code (not those of the fallback language). */
+export function hasProblemWords(code: string): boolean {
+  const { te, locale } = i18n.global
+  return te(`problem.${code}`, locale.value)
 }
 
 export type Values = Record<string, string | number>

@@ -1,5 +1,6 @@
 /** The API's warning and silence shapes (cityops.sensing.rules_api). */
 
+import type { Values } from '../../shared/api'
 import { i18n } from '../../shared/i18n'
 
 export const LEVELS = ['blue', 'yellow', 'orange', 'red'] as const
@@ -25,9 +26,20 @@ export interface WarningEntry {
   /** the name to show: a user's current display name (the recorded name when the user is gone) */
   actor_display_name: string
   at: string
+  /** the API's words (English for a failed case opening) */
   reason: string | null
+  /** of a failed case opening: the refusal by its problem code, for the screen to say in the user's words */
+  cause: EntryCause | null
   value: number | null
   case_id: number | null
+}
+
+export interface EntryCause {
+  code: string
+  values: Values
+  /** failed openings in a row, this one included */
+  failures: number
+  next_attempt_at: string
 }
 
 export interface Warning {
