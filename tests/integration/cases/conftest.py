@@ -19,6 +19,7 @@ from cityops.cases.lifecycle import Action, Actor, ActorKind
 from cityops.categories import service as categories_service
 from cityops.geo.locator import AreaShape, Locator
 from cityops.org import service as org_service
+from cityops.org.access import Principal
 from tests.factories import make_city, make_user
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -68,21 +69,27 @@ class JointCity:
         return made.id
 
 
-@pytest.fixture
-def case(session: Session):  # noqa: ANN201
+def centred_city(session: Session) -> tuple[Principal, Locator]:
+    """The test city with an operations centre at each level: its operator, who takes reports in, and a
+    locator over its areas' boxes."""
     city = make_city(session)
-    categories_service.create_category(session, code="E01", name="市容环境", kind="event", origin="test",
-                                       time_limits={"dispatch": "1wh", "acknowledge": "2wh", "handle": "3wd",
-                                                    "verify": "4h"})
-    org_service.create_department(session, code="D1", name="D1", level="district", area_code="990101",
-                                  kind="x", origin="test")
     for code, level in (("990000", "city"), ("990101", "district"), ("99010101", "street")):
         org_service.create_ops_centre(session, code=f"oc-{code}", name=f"oc-{code}", level=level,
                                       area_code=code, origin="test")
     receiver = org_service.principal_of_user(session, make_user(session, username="op", roles=["operator"],
                                                                 area_code="990000"))
-    locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
-                                 box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in city.areas.values()])
+    return receiver, Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
+                                        box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in city.areas.values()])
+
+
+@pytest.fixture
+def case(session: Session):  # noqa: ANN201
+    receiver, locator = centred_city(session)
+    categories_service.create_category(session, code="E01", name="市容环境", kind="event", origin="test",
+                                       time_limits={"dispatch": "1wh", "acknowledge": "2wh", "handle": "3wd",
+                                                    "verify": "4h"})
+    org_service.create_department(session, code="D1", name="D1", level="district", area_code="990101",
+                                  kind="x", origin="test")
     report = service.Report(channel=Channel.hotline_12345, title="x", category_code="E01", lon=121.02, lat=31.05)
     return service.intake(session, report=report, actor=staff("operator"), receiver=receiver, locator=locator,
                           calendar=CALENDAR, at=local(2025, 9, 30, 16, 0), policy=service.IntakePolicy()).case

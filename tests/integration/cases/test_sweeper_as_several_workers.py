@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from shapely.geometry import box
 from sqlalchemy import Engine, func, select
 
 from cityops.calendar.workcalendar import WorkCalendar
@@ -18,12 +17,9 @@ from cityops.cases.models import Supervision
 from cityops.categories.time_limits import parse_limit
 from cityops.config import Settings
 from cityops.db import unit_of_work
-from cityops.geo.locator import AreaShape, Locator
-from cityops.org import service as org_service
 from cityops.outbox import OutboxEvent
 from cityops.worker import run_sweeper
-from tests.factories import make_city, make_user
-from tests.integration.cases.conftest import staff
+from tests.integration.cases.conftest import centred_city, staff
 
 WORKERS, CASES = 6, 5
 CALENDAR = WorkCalendar()
@@ -32,14 +28,7 @@ ONE_HOUR = parse_limit("1h")
 
 def overdue_cases(engine: Engine, *, reported_at: datetime) -> None:
     with unit_of_work(engine) as session:
-        city = make_city(session)
-        for code, level in (("990000", "city"), ("990101", "district"), ("99010101", "street")):
-            org_service.create_ops_centre(session, code=f"oc-{code}", name=code, level=level, area_code=code,
-                                          origin="test")
-        receiver = org_service.principal_of_user(session, make_user(session, username="op", roles=["operator"],
-                                                                    area_code="990000"))
-        locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
-                                     box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in city.areas.values()])
+        receiver, locator = centred_city(session)
         for number in range(CASES):
             report = service.Report(channel=Channel.hotline_12345, title=f"case {number}",
                                     lon=121.005 + 0.01 * number, lat=31.05)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from shapely.geometry import box
 from sqlalchemy import Engine, select
 
 from cityops import worker
@@ -20,26 +19,16 @@ from cityops.cases.channels import Channel
 from cityops.cases.models import CaseDeadline
 from cityops.config import Settings
 from cityops.db import unit_of_work
-from cityops.geo.locator import AreaShape, Locator
 from cityops.main import create_app
-from cityops.org import service as org_service
 from cityops.outbox import OutboxEvent
-from tests.factories import make_city, make_user
-from tests.integration.cases.conftest import staff
+from tests.integration.cases.conftest import centred_city, staff
 
 AN_HOUR = 3600.0  # far longer than the test waits: only a round at startup can mark the step
 
 
 def a_case_reported(engine: Engine, *, at: datetime) -> int:
     with unit_of_work(engine) as session:
-        city = make_city(session)
-        for code, level in (("990000", "city"), ("990101", "district"), ("99010101", "street")):
-            org_service.create_ops_centre(session, code=f"oc-{code}", name=code, level=level, area_code=code,
-                                          origin="test")
-        receiver = org_service.principal_of_user(session, make_user(session, username="op", roles=["operator"],
-                                                                    area_code="990000"))
-        locator = Locator([AreaShape(a.id, a.code, a.name, a.level, a.parent_id,
-                                     box(a.min_lon, a.min_lat, a.max_lon, a.max_lat)) for a in city.areas.values()])
+        receiver, locator = centred_city(session)
         report = service.Report(channel=Channel.hotline_12345, title="井盖缺失", lon=121.02, lat=31.05)
         return service.intake(session, report=report, actor=staff("operator"), receiver=receiver, locator=locator,
                               calendar=WorkCalendar(), at=at, policy=service.IntakePolicy()).case.id
