@@ -28,6 +28,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import PHONE, Screenshots, ServedCity, settled, sign_in_to_console
+from tests.factories import PASSWORD
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
 WALL = {"viewport": {"width": 1920, "height": 1080}}
@@ -481,3 +482,15 @@ def test_a_case_the_rule_could_not_open_is_explained_in_the_users_language(
     entry = page.get_by_role("dialog", name="Warning details").locator(".history li[data-action=case_not_opened]")
     expect(entry.locator("q")).to_have_text(failed["reason"])
     page.close()
+
+    # the dashboard's details of the warning say it in the same words
+    wall = browser.new_page(base_url=served_city.url, locale="zh-CN", **WALL)
+    wall.goto("/")
+    wall.get_by_label("用户名").fill(served_city.staff("operator"))
+    wall.get_by_label("密码").fill(PASSWORD)
+    wall.get_by_role("button", name="登录").click()
+    wall.locator(".feed .events li.warning", has_text="停用分类水位超限").first.get_by_role("button").click()
+    drawer = wall.get_by_role("dialog", name="预警详情")
+    expect(drawer.locator(".el-timeline-item", has_text="连续第 1 次：该案件分类已停用")).to_have_count(1)
+    expect(drawer).not_to_contain_text("out of service")
+    wall.close()

@@ -119,7 +119,6 @@ addMessages({
           notDevice: '来源不是设备（指标预警），没有设备读数',
           asRole: '（{role}）',
           loginName: '登录名：{name}',
-          caseNotOpened: '连续第 {failures} 次：{cause}；{next} 起重试',
         },
         action_: {
           fire: '触发',
@@ -254,7 +253,6 @@ addMessages({
           notDevice: 'The origin is not a device (an indicator warning): no device readings',
           asRole: ' ({role})',
           loginName: 'Login name: {name}',
-          caseNotOpened: 'failure {failures} in a row: {cause}; tried again from {next}',
         },
         action_: {
           fire: 'Fired',

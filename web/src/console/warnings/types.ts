@@ -1,6 +1,6 @@
 /** The API's warning and silence shapes (cityops.sensing.rules_api). */
 
-import type { Values } from '../../shared/api'
+import type { EntryCause } from '../../shared/warningReason'
 import { i18n } from '../../shared/i18n'
 
 export const LEVELS = ['blue', 'yellow', 'orange', 'red'] as const
@@ -34,13 +34,6 @@ export interface WarningEntry {
   case_id: number | null
 }
 
-export interface EntryCause {
-  code: string
-  values: Values
-  /** failed openings in a row, this one included */
-  failures: number
-  next_attempt_at: string
-}
 
 export interface Warning {
   id: number
