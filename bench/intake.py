@@ -3,9 +3,10 @@ register, route, dispatch, deadlines, outbox) against a bare validated POST of t
 same server (a process of its own) and run. Run as `python bench/intake.py [--cases N]`; the last
 line is one JSON object.
 
-Three measurements: one client after another (rate and latency of each path); the pipeline's
-maximum rate with several concurrent clients; and its latency when requests arrive on a fixed
-schedule at half that maximum (measured from each request's scheduled time, so a slow answer
+Three measurements: one client after another (rate and latency of each path, and of the bare POST
+signed in and in a unit of work with nothing stored: what any write call pays before its own work);
+the pipeline's maximum rate with several concurrent clients; and its latency when requests arrive on
+a fixed schedule at half that maximum (measured from each request's scheduled time, so a slow answer
 delays the ones behind it and shows in their latency too).
 
 Targets (issue 4): full pipeline ≥ 0.5 of the bare rate; p99 ≤ 25 ms at half the measured maximum.
@@ -35,6 +36,7 @@ from cityops.cases.schemas import CaseIn  # noqa: E402
 from cityops.categories import service as categories_service  # noqa: E402
 from cityops.config import Settings  # noqa: E402
 from cityops.db import make_engine, migrate, unit_of_work  # noqa: E402
+from cityops.deps import CurrentPrincipal, DbSession  # noqa: E402
 from cityops.main import create_app  # noqa: E402
 from cityops.org import responsibility  # noqa: E402
 from cityops.org import service as org_service  # noqa: E402
@@ -136,6 +138,11 @@ def serve(folder: Path, port: int) -> None:
     def bare(body: CaseIn) -> CaseIn:  # the baseline: the same body validated, nothing stored
         return body
 
+    @app.post("/bench/signed-in", status_code=201)
+    def signed_in(session: DbSession, principal: CurrentPrincipal, body: CaseIn) -> CaseIn:
+        # what every write call pays before its own work: the caller's token and a unit of work
+        return body
+
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -176,6 +183,7 @@ def main() -> None:
             headers = {"Authorization": f"Bearer {token['access_token']}"}
             timed(client, "/bench/bare", one[:50], headers)  # warm up
             bare_figures = figures(timed(client, "/bench/bare", one, headers))
+            signed_in_figures = figures(timed(client, "/bench/signed-in", one, headers))
             pipeline_figures = figures(timed(client, "/api/v1/cases", one, headers))
         maximum = concurrent(base, "/api/v1/cases", many, headers, args.clients)
         at_half = figures(paced(base, "/api/v1/cases", half, headers, maximum / 2))
@@ -183,11 +191,14 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     print(f"bare validated POST, one client: {bare_figures}")
+    print(f"the same, signed in and in a unit of work (nothing stored), one client: {signed_in_figures}")
     print(f"full intake pipeline (SQLite), one client: {pipeline_figures}")
     print(f"full pipeline, {args.clients} clients at once: {maximum:.1f} cases/s")
     print(f"full pipeline, requests due at {maximum / 2:.1f}/s: p50 {at_half['p50_ms']} ms, p99 {at_half['p99_ms']} ms")
     print(json.dumps({"cases": args.cases, "store": "sqlite", "bare": bare_figures, "pipeline": pipeline_figures,
                       "ratio": round(pipeline_figures["per_s"] / bare_figures["per_s"], 3),
+                      "signed_in": signed_in_figures,
+                      "signed_in_ratio": round(signed_in_figures["per_s"] / bare_figures["per_s"], 3),
                       "pipeline_max_per_s": round(maximum, 1),
                       "at_half_max": {"per_s": round(maximum / 2, 1), "p50_ms": at_half["p50_ms"],
                                       "p99_ms": at_half["p99_ms"]}}))
