@@ -3,7 +3,9 @@ stores: the cases it holds, and holds in a given state, through ``ix_case_assign
 (department, then state), and its summonses through ``ix_case_deadlines_department`` (department,
 then whether met, then when due: its overdue queue seeks its late report-ins); no count reads all of
 either table. Without those indexes SQLite scans every
-assignment and every open deadline (or the whole of ``case_deadlines``) for each count.
+assignment and every open deadline (or the whole of ``case_deadlines``) for each count. Whether a case
+is in view for being held by the department is one probe of that case's assignment, by its key: not a
+read of everything the department holds, which PostgreSQL did for every queue (and scanned the cases).
 
 The plans are of the statements ``queues_of`` and ``queue_page`` really send, with their values. SQLite
 plans without statistics, as it runs; PostgreSQL from statistics, so it gets a few thousand cases of a
@@ -85,6 +87,20 @@ def reads(shown: str, index: str, *columns: str, sqlite: bool) -> bool:
     return re.search(rf"{index} cond=\(?\(+{'.*'.join(columns)}", shown) is not None
 
 
+def probes_the_hold(shown: str, *, sqlite: bool) -> bool:
+    """Whether the plan looks the department's hold on each case up by the assignment's key."""
+    return reads(shown, "sqlite_autoindex_case_assignments_1" if sqlite else "pk_case_assignments",
+                 "case_id", "department_code", sqlite=sqlite)
+
+
+def reads_the_whole_hold(shown: str, *, sqlite: bool) -> bool:
+    """Whether the plan reads every case the department holds (its assignments by department alone)."""
+    if sqlite:
+        return "ix_case_assignments_department_status (department_code=?)" in shown
+    return re.search(r"ix_case_assignments_department_status cond=\(\(department_code\)::text = '[^']*'::text\) ",
+                     shown) is not None
+
+
 def test_a_departments_queue_counts_seek_its_assignments_and_summonses(session: Session,
                                                                         handler: Principal) -> None:
     sqlite = session.get_bind().dialect.name == "sqlite"
@@ -93,10 +109,17 @@ def test_a_departments_queue_counts_seek_its_assignments_and_summonses(session: 
     assert len(statements) == len(counted)
     shown = {name: query_plan(session, *statement) for name, statement in zip(counted, statements, strict=True)}
     for name, steps in shown.items():
-        # every list of a department's staff reads the cases its department holds
-        assert reads(steps, "ix_case_assignments_department_status", "department_code", sqlite=sqlite), (name, steps)
         if sqlite:
             assert "SCAN case_assignments" not in steps and "SCAN case_deadlines" not in steps, (name, steps)
+    # the queues of cases it holds read them by the department; every case held is in its view
+    for name in ("to_acknowledge", "to_handle", "department"):
+        assert reads(shown[name], "ix_case_assignments_department_status", "department_code",
+                     sqlite=sqlite), (name, shown[name])
+        assert not probes_the_hold(shown[name], sqlite=sqlite), (name, shown[name])
+    # the others may hold cases outside its area that it holds: each probed, its whole hold never read
+    for name in ("summoned", "overdue", "supervised"):
+        assert probes_the_hold(shown[name], sqlite=sqlite), (name, shown[name])
+        assert not reads_the_whole_hold(shown[name], sqlite=sqlite), (name, shown[name])
     for name in ("to_acknowledge", "to_handle"):
         assert reads(shown[name], "ix_case_assignments_department_status", "department_code", "status",
                      sqlite=sqlite), shown[name]
