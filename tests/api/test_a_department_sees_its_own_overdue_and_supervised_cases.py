@@ -1,7 +1,8 @@
 """A department's 已超期 (overdue) and 督办中 (supervised) queues hold the steps that are its own to take —
 its part of a case dispatched to it or in progress, or its report-in to a summons — not every late case
 in its area; operations-centre staff (operator, dispatcher, leader) see all of their jurisdiction's.
-GET /cases/queues counts what GET /cases lists, for each of them."""
+GET /cases/queues counts what GET /cases lists, for each of them. Each row shows the late step that put the
+case in the caller's queue: a department's own report-in when that alone is its, else the case's step."""
 
 from __future__ import annotations
 
@@ -114,3 +115,59 @@ def test_in_parallel_each_department_still_to_act_is_behind(client: TestClient, 
     run_late(session, together)
     for handler in ("greener", "water"):
         assert seen(client, people[handler]) == {"overdue": {together}, "supervised": {together}}, handler
+
+
+def rows(client: TestClient, headers: dict[str, str],
+         queue: str) -> dict[int, tuple[str | None, datetime | None, bool]]:
+    """Each listed case's step, when it is due and whether it is late, as the queue's rows show them."""
+    answer = client.get("/api/v1/cases", headers=headers, params={"queue": queue, "limit": 200})
+    assert answer.status_code == 200, answer.text
+    return {row["id"]: (row["step"], row["step_due_at"] and datetime.fromisoformat(row["step_due_at"]),
+                        row["overdue"]) for row in answer.json()["items"]}
+
+
+def open_steps(client: TestClient, headers: dict[str, str], case_id: int) -> dict[tuple[str, str | None], datetime]:
+    """The case's open steps, by step and department (a summons' report-in), with when each is due."""
+    detail = client.get(f"/api/v1/cases/{case_id}", headers=headers).json()
+    return {(d["step"], d["department_code"]): datetime.fromisoformat(d["due_at"])
+            for d in detail["deadlines"] if d["met_at"] is None}
+
+
+def test_a_summoned_departments_row_shows_its_late_report_in_not_the_cases_step_on_time(
+        client: TestClient, people: dict[str, Any], session: Session) -> None:
+    case_id = registered(client, people)
+    answer = act(client, people["op"], case_id, "summon", reason="积水严重，吹哨",
+                 data={"departments": {"water-990101": (datetime.now(UTC) + timedelta(hours=2)).isoformat()}})
+    assert answer.status_code == 200, answer.text
+    now = datetime.now(UTC)
+    session.execute(update(CaseDeadline).where(CaseDeadline.case_id == case_id, CaseDeadline.met_at.is_(None),
+                                               CaseDeadline.department_code == "water-990101")
+                    .values(due_at=now - timedelta(minutes=1), remind_at=now - timedelta(minutes=2)))
+    sweeper.sweep(session, now=now, calendar=WorkCalendar(), supervision_limit=parse_limit("1d"))
+    due = open_steps(client, people["op"], case_id)
+    assert due[("dispatch", None)] > now  # the centre's step is on time: only the report-in is late
+
+    for queue in ("overdue", "supervised"):
+        assert rows(client, people["water"], queue) == {case_id: ("report_in", due[("report_in", "water-990101")],
+                                                                  True)}, queue
+        for centre in CENTRE_STAFF:  # the centre's rows keep the case's step
+            assert rows(client, people[centre], queue) == {case_id: ("dispatch", due[("dispatch", None)], False)}, (
+                queue, centre)
+
+
+def test_a_departments_late_step_of_the_case_is_its_row_though_its_report_in_is_late_too(
+        client: TestClient, people: dict[str, Any], session: Session) -> None:
+    greening = dispatched(client, people, "greening-990101")
+    until = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    for department in ("greening-990101", "water-990101"):
+        answer = act(client, people["op"], greening, "summon", reason="积水严重，吹哨",
+                     data={"departments": {department: until}})
+        assert answer.status_code == 200, answer.text
+    run_late(session, greening)  # greening's acknowledging, and both report-ins
+    due = open_steps(client, people["op"], greening)
+
+    for queue in ("overdue", "supervised"):
+        assert rows(client, people["greener"], queue) == {greening: ("acknowledge", due[("acknowledge", None)],
+                                                                     True)}, queue
+        assert rows(client, people["water"], queue) == {greening: ("report_in", due[("report_in", "water-990101")],
+                                                                   True)}, queue

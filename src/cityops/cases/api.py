@@ -219,12 +219,12 @@ def list_cases(session: DbSession, viewer: Reader,
                cursor: Annotated[str | None, Query(min_length=1, max_length=200,
                                                    description="a page's `next_cursor`, for the same sort")] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50) -> CasePage:
+    now = _now()
     page = service.queue_page(session, viewer=viewer, queue=queue, status=status,
                               channel=channel.value if channel else None, order=sort, cursor=cursor, limit=limit,
-                              now=_now(), text_query=q)
-    steps = service.running_steps(session, case_ids=[case.id for case in page.cases],
-                                  summoned=viewer if queue == "summoned" else None)
-    now = _now()
+                              now=now, text_query=q)
+    steps = service.queue_steps(session, viewer=viewer, queue=queue, case_ids=[case.id for case in page.cases],
+                                now=now)
     items = []
     for case in page.cases:
         step = steps.get(case.id)

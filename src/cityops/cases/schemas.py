@@ -166,7 +166,9 @@ class CaseDetail(CaseOut):
 class CaseInQueue(CaseOut):
     step: str | None = Field(description="the step now running (register, dispatch, acknowledge, handle, verify); "
                                          "null when none runs (closed, rejected, merged, deferred). In the "
-                                         "`summoned` queue: report_in, your department's summons")
+                                         "`summoned` queue: report_in, your department's summons; in your "
+                                         "department's `overdue` and `supervised` queues, that report_in when it, "
+                                         "and not the case's step, is what put the case there")
     step_due_at: datetime | None = Field(description="when that step is due")
     overdue: bool = Field(description="that step is past its deadline")
 

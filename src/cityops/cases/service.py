@@ -696,6 +696,32 @@ def queue_page(session: Session, *, viewer: Principal, queue: str | None = None,
     return QueuePage(cases, ordering.encode(ordering.Cursor(order, last_key, last.id)))
 
 
+def queue_steps(session: Session, *, viewer: Principal, queue: str | None, case_ids: Sequence[int],
+                now: datetime) -> dict[int, CaseDeadline]:
+    """The step each case of a page of ``queue`` shows (``running_steps``): in the summoned queue, the
+    viewer's department's to report in; in a department's overdue and supervised queues, its own late or
+    supervised report-in where that, and not the case's step, is what put the case there."""
+    steps = running_steps(session, case_ids=case_ids, summoned=viewer if queue == "summoned" else None)
+    if queue not in {"overdue", "supervised"} or viewer.department_code is None or not case_ids:
+        return steps
+    if queue == "overdue":
+        queued_by = select(CaseDeadline.id).where(CaseDeadline.case_id.in_(case_ids), CaseDeadline.met_at.is_(None),
+                                                  CaseDeadline.due_at < now)
+    else:
+        queued_by = select(CaseDeadline.id).join(Supervision, Supervision.deadline_id == CaseDeadline.id).where(
+            CaseDeadline.case_id.in_(case_ids), Supervision.closed_at.is_(None))
+    queuing = session.scalars(select(CaseDeadline).where(CaseDeadline.id.in_(_of_department(
+        viewer, queued_by, case_id=CaseDeadline.case_id))).order_by(CaseDeadline.due_at, CaseDeadline.id))
+    own: dict[int, CaseDeadline] = {}
+    at_case_step = set()
+    for step in queuing:
+        if step.department_code is None:
+            at_case_step.add(step.case_id)
+        else:
+            own.setdefault(step.case_id, step)
+    return steps | {case_id: step for case_id, step in own.items() if case_id not in at_case_step}
+
+
 def _awaiting_report_in(viewer: Principal) -> ColumnElement[bool]:
     """The open deadlines of summonses of the viewer's department (none without a department)."""
     if viewer.department_code is None:
